@@ -1,0 +1,89 @@
+"""Citation markers: keep the valid ones, renumber them by first use, drop the rest.
+
+The model sees passages numbered 1..n. The client sees only the passages the answer cites,
+numbered 1..m in order of first citation, so `[1]` is always the first source listed.
+`MarkerFilter` does this incrementally, so a streamed answer never shows an invalid marker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+# [1], [1, 2], [1][2], [Source 1], [source 1; 3]; also full-width brackets some models emit.
+_MARKER = re.compile(
+    r"\s?[\[【]\s*(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:sources?\s*)?\d{1,3})*)\s*[\]】]",
+    re.IGNORECASE,
+)
+_OPEN = "[【"
+_MAX_PENDING = 24  # a marker is never longer than this; flush anything longer as text
+
+
+class MarkerFilter:
+    """Feed text pieces; get back text whose markers point only to existing passages."""
+
+    def __init__(self, n_passages: int) -> None:
+        self.n_passages = n_passages
+        self.order: list[int] = []  # original passage numbers, in order of first citation
+        self._pending = ""
+
+    def _renumber(self, match: re.Match[str]) -> str:
+        numbers = [int(x) for x in re.findall(r"\d+", match.group(1))]
+        kept: list[int] = []
+        for n in numbers:
+            if not 1 <= n <= self.n_passages:
+                continue
+            if n not in self.order:
+                self.order.append(n)
+            new = self.order.index(n) + 1
+            if new not in kept:
+                kept.append(new)
+        if not kept:
+            return ""
+        lead = " " if match.group(0)[0].isspace() else ""
+        return lead + "".join(f"[{k}]" for k in kept)
+
+    def _rewrite(self, text: str) -> str:
+        return _MARKER.sub(self._renumber, text)
+
+    def feed(self, piece: str) -> str:
+        """Return the text that is now safe to emit."""
+        self._pending += piece
+        cut = max(self._pending.rfind(c) for c in _OPEN)
+        # Hold back a possible unfinished marker (and the space before it).
+        unfinished = "]" not in self._pending[cut:] and "】" not in self._pending[cut:]
+        if cut >= 0 and unfinished and len(self._pending) - cut <= _MAX_PENDING:
+            hold_from = cut - 1 if cut > 0 and self._pending[cut - 1].isspace() else cut
+            ready, self._pending = self._pending[:hold_from], self._pending[hold_from:]
+            return self._rewrite(ready)
+        # Keep a trailing space: it may belong to a marker that starts in the next piece.
+        if self._pending.endswith((" ", "\u00a0")):
+            ready, self._pending = self._pending[:-1], self._pending[-1]
+            return self._rewrite(ready)
+        ready, self._pending = self._pending, ""
+        return self._rewrite(ready)
+
+    def flush(self) -> str:
+        ready, self._pending = self._pending, ""
+        return self._rewrite(ready)
+
+
+def clean_markers(text: str, n_passages: int) -> tuple[str, list[int]]:
+    """Whole-text version: returns the rewritten text and the cited original numbers, in order."""
+    f = MarkerFilter(n_passages)
+    out = f.feed(text) + f.flush()
+    return out, f.order
+
+
+def filter_stream(pieces: Iterable[str], marker_filter: MarkerFilter) -> Iterator[str]:
+    for piece in pieces:
+        out = marker_filter.feed(piece)
+        if out:
+            yield out
+    tail = marker_filter.flush()
+    if tail:
+        yield tail
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text)

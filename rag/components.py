@@ -1,0 +1,48 @@
+"""Builds the swappable components from settings (PrivateGPT-style): embedder, store, LLM."""
+
+from __future__ import annotations
+
+import os
+
+from rag.embedding import Embedder, HashingEmbedder, SentenceTransformerEmbedder
+from rag.settings import Settings
+
+# Nothing may reach a model hub at run time: fail in seconds on a wrong name instead of hanging.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "hashing":
+        return HashingEmbedder()
+    return SentenceTransformerEmbedder(
+        settings.embed_model_path,
+        settings.embed_model,
+        dtype=settings.embed_dtype,
+        batch_size=settings.embed_batch_size,
+    )
+
+
+def make_store(settings: Settings, embedder: Embedder):
+    from rag.store import ChunkStore, make_client
+
+    return ChunkStore(make_client(settings), settings.collection, embedder.name, embedder.dim)
+
+
+def make_service(settings: Settings, embedder: Embedder | None = None, llm=None):
+    from rag.llm import make_llm
+    from rag.retrieval import HybridRetriever
+    from rag.service import AnswerService
+
+    embedder = embedder or make_embedder(settings)
+    store = make_store(settings, embedder)
+    retriever = HybridRetriever(store, embedder, settings.retrieval, settings.candidates)
+    return AnswerService(
+        store,
+        retriever,
+        llm or make_llm(settings),
+        top_k=settings.top_k,
+        max_waiting=settings.queue_size,
+    )

@@ -1,0 +1,213 @@
+"""Generative models behind llama-index's LLM interface, chosen by `RAG_LLM`.
+
+- `llama-cpp`: the embedded GGUF model through llama-cpp-python (default, offline);
+- `openai-like`: any OpenAI-compatible server (llama.cpp server, vLLM, Ollama...);
+- `scripted`: a deterministic stand-in for tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.llms import LLM, CustomLLM
+from pydantic import Field, PrivateAttr
+
+from rag.settings import Settings
+
+
+def to_chat_messages(messages: Sequence[dict]) -> list[ChatMessage]:
+    return [ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in messages]
+
+
+def chatml(messages: Sequence[ChatMessage]) -> str:
+    """Qwen2.5's chat template, used to count prompt tokens exactly."""
+    text = "".join(f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages)
+    return text + "<|im_start|>assistant\n"
+
+
+class LlamaCppChat(CustomLLM):
+    """llama-cpp-python with the chat template stored in the GGUF file."""
+
+    model_path: str
+    context_window: int = 4096
+    max_new_tokens: int = 320
+    temperature: float = 0.0
+    n_threads: int = 2
+    _llama: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, **data: Any) -> None:
+        super().__init__(**data)
+        from llama_cpp import Llama
+
+        self._llama = Llama(
+            model_path=self.model_path,
+            n_ctx=self.context_window,
+            n_threads=self.n_threads,
+            n_threads_batch=self.n_threads,
+            n_batch=512,
+            verbose=False,
+        )
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.max_new_tokens,
+            is_chat_model=True,
+            model_name=self.model_path.rsplit("/", 1)[-1],
+        )
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return len(self._llama.tokenize(chatml(messages).encode(), add_bos=False, special=True))
+
+    def _stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
+        # One generation at a time per model: llama.cpp contexts are not thread-safe.
+        with self._lock:
+            chunks = self._llama.create_chat_completion(
+                messages=[{"role": m.role.value, "content": m.content} for m in messages],
+                temperature=kwargs.get("temperature", self.temperature),
+                max_tokens=kwargs.get("max_tokens", self.max_new_tokens),
+                stream=True,
+            )
+            try:
+                for chunk in chunks:
+                    delta = chunk["choices"][0].get("delta", {}).get("content")
+                    if delta:
+                        yield delta
+            finally:
+                chunks.close()  # stops generation when the consumer goes away
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            for delta in self._stream(messages, **kwargs):
+                text += delta
+                yield ChatResponse(
+                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta
+                )
+
+        return gen()
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        text = "".join(self._stream(messages, **kwargs))
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return CompletionResponse(text=self.chat([ChatMessage(content=prompt)]).message.content)
+
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        def gen() -> CompletionResponseGen:
+            text = ""
+            for delta in self._stream([ChatMessage(content=prompt)], **kwargs):
+                text += delta
+                yield CompletionResponse(text=text, delta=delta)
+
+        return gen()
+
+
+Script = Callable[[Sequence[ChatMessage]], str]
+
+
+class ScriptedLLM(CustomLLM):
+    """Deterministic stand-in: answers with `script(messages)`, streamed a few characters at a
+    time so that marker filtering is exercised across piece boundaries."""
+
+    piece_size: int = 3
+    calls: list[list[ChatMessage]] = Field(default_factory=list)
+    _script: Script = PrivateAttr()
+
+    def __init__(self, script: Script | None = None, **data: Any) -> None:
+        super().__init__(**data)
+        self._script = script or (lambda messages: "The sources do not say.")
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=4096, num_output=256, is_chat_model=True, model_name="scripted"
+        )
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return sum(len(m.content.split()) for m in messages)
+
+    def _pieces(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
+        self.calls.append(list(messages))
+        text = self._script(messages)
+        for i in range(0, len(text), self.piece_size):
+            yield text[i : i + self.piece_size]
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            for delta in self._pieces(messages):
+                text += delta
+                yield ChatResponse(
+                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta
+                )
+
+        return gen()
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        text = "".join(self._pieces(messages))
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return CompletionResponse(text=self.chat([ChatMessage(content=prompt)]).message.content)
+
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        def gen() -> CompletionResponseGen:
+            text = ""
+            for delta in self._pieces([ChatMessage(content=prompt)]):
+                text += delta
+                yield CompletionResponse(text=text, delta=delta)
+
+        return gen()
+
+
+def make_llm(settings: Settings) -> LLM:
+    if settings.llm == "scripted":
+        return ScriptedLLM()
+    if settings.llm == "openai-like":
+        from llama_index.llms.openai_like import OpenAILike
+
+        return OpenAILike(
+            model=settings.openai_model,
+            api_base=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            is_chat_model=True,
+            context_window=settings.llm_context_window,
+            max_tokens=settings.llm_max_new_tokens,
+            temperature=settings.llm_temperature,
+        )
+    path = settings.llm_model_path
+    if not path.exists():
+        raise FileNotFoundError(
+            f"LLM {settings.llm_model!r} not found at {path}: run scripts/setup.sh"
+        )
+    return LlamaCppChat(
+        model_path=str(path),
+        context_window=settings.llm_context_window,
+        max_new_tokens=settings.llm_max_new_tokens,
+        temperature=settings.llm_temperature,
+        n_threads=settings.llm_threads,
+    )
+
+
+def count_prompt_tokens(llm: LLM, messages: Sequence[ChatMessage]) -> int | None:
+    counter = getattr(llm, "count_tokens", None)
+    return counter(messages) if counter else None

@@ -1,0 +1,72 @@
+"""Plain data passed between components."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a source text; `text == source_text[start:end]` always holds."""
+
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    title: str
+    keywords: tuple[str, ...] = ()
+    source: str = ""
+    language: str = "fr"
+    index: int = 0
+
+    def metadata(self) -> dict[str, str | int]:
+        return {
+            "doc_id": self.doc_id,
+            "start": self.start,
+            "end": self.end,
+            "title": self.title,
+            "keywords": ", ".join(self.keywords),
+            "source": self.source,
+            "language": self.language,
+            "index": self.index,
+        }
+
+    @classmethod
+    def from_record(cls, chunk_id: str, text: str, meta: dict) -> Chunk:
+        keywords = tuple(k.strip() for k in str(meta.get("keywords", "")).split(",") if k.strip())
+        return cls(
+            id=chunk_id,
+            doc_id=str(meta["doc_id"]),
+            text=text,
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            title=str(meta.get("title", "")),
+            keywords=keywords,
+            source=str(meta.get("source", "")),
+            language=str(meta.get("language", "fr")),
+            index=int(meta.get("index", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """A whole ingested article, kept so a citation can be shown inside its context."""
+
+    doc_id: str
+    title: str
+    text: str
+    keywords: tuple[str, ...] = ()
+    source: str = ""
+    language: str = "fr"
+    content_hash: str = ""
+    n_chunks: int = 0
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its retrieval score (higher is better)."""
+
+    chunk: Chunk
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set everything up (idempotent), then run the whole test suite: unit tests with stand-ins,
+# integration tests with the real models and Chroma, and the browser tests in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")"
+bash scripts/setup.sh
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
+  echo "==> Installing Chromium for the browser tests (Debian packages)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,83 @@
+"""HTTP API with the scripted LLM and hashing embedder (fast, deterministic)."""
+
+import re
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.conftest import SEED, ingest_into, make_test_service
+
+
+def objectives_script(messages) -> str:
+    user = messages[-1].content
+    # cite the passage that holds the objectives, plus an out-of-range marker to be dropped
+    blocks = re.split(r"\n\n(?=\[\d+\] )", user.split("Sources:\n", 1)[1])
+    n = next(int(b[1 : b.index("]")]) for b in blocks if "quatre objectifs" in b)
+    return f"The four objectives are geology and exploration [{n}], mining projects [{n}][9]."
+
+
+def client_for(settings, script=None, ingest=True) -> TestClient:
+    service = make_test_service(settings, script)
+    if ingest:
+        ingest_into(service, settings, [SEED])
+    return TestClient(create_app(settings, service))
+
+
+def test_ask_returns_only_cited_passages_renumbered(settings):
+    client = client_for(settings, objectives_script)
+    r = client.post("/v1/ask", json={"question": "What are the agreement's four objectives?"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["answer"] == (
+        "The four objectives are geology and exploration [1], mining projects [1]."
+    )
+    assert len(body["citations"]) == 1
+    c = body["citations"][0]
+    assert c["n"] == 1 and c["doc_id"] == SEED.stem
+    assert "quatre objectifs principaux" in c["text"]
+    assert SEED.read_text()[c["start"] : c["end"]] == c["text"]
+    assert body["language"] == "en" and body["abstained"] is False
+    assert body["timings"]["prompt_tokens"] > 0
+
+
+def test_abstention_cites_nothing(settings):
+    client = client_for(settings, lambda m: "Les sources ne le disent pas. [2]")
+    r = client.post("/v1/ask", json={"question": "Quelle est la capitale du Pérou ?"})
+    body = r.json()
+    assert body["answer"] == "Les sources ne le disent pas."
+    assert body["citations"] == [] and body["abstained"] is True
+
+
+def test_bad_questions_get_422_with_a_reason(settings):
+    client = client_for(settings, ingest=False)
+    for payload, reason in [
+        ({"question": ""}, "empty"),
+        ({"question": "   \n\t"}, "empty"),
+        ({"question": "x" * 2001}, "limit is 2000"),
+        ({}, "Field required"),
+        ({"question": "ok?", "top_k": 0}, "greater than or equal to 1"),
+    ]:
+        r = client.post("/v1/ask", json=payload)
+        assert r.status_code == 422, payload
+        assert reason in r.text
+    r = client.post("/v1/ask", content=b"not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_empty_corpus_gets_a_clear_answer(settings):
+    client = client_for(settings, ingest=False)
+    body = client.post("/v1/ask", json={"question": "Qui a signé l'accord ?"}).json()
+    assert "Aucun article" in body["answer"] and body["citations"] == []
+
+
+def test_health_documents_and_docs(settings):
+    client = client_for(settings)
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["documents"] == 1 and health["passages"] >= 3
+    docs = client.get("/v1/documents").json()
+    assert docs[0]["doc_id"] == SEED.stem and docs[0]["passages"] == health["passages"]
+    full = client.get(f"/v1/documents/{SEED.stem}").json()
+    assert full["text"] == SEED.read_text()
+    assert client.get("/v1/documents/nope").status_code == 404
+    assert client.get("/docs").status_code == 200
+    assert "/v1/ask" in client.get("/openapi.json").json()["paths"]

@@ -1,0 +1,45 @@
+import pytest
+
+from rag.citations import MarkerFilter, clean_markers
+
+
+def test_valid_markers_are_renumbered_by_first_use():
+    text, cited = clean_markers("Geology [3]. Mining [1][3]. Capital [1, 3].", n_passages=4)
+    assert text == "Geology [1]. Mining [2][1]. Capital [2][1]."
+    assert cited == [3, 1]
+
+
+def test_invalid_markers_are_removed():
+    text, cited = clean_markers("A [7]. B [0]. C [2, 9]. D [Source 1].", n_passages=2)
+    assert text == "A. B. C [1]. D [2]."
+    assert cited == [2, 1]
+
+
+def test_text_without_markers_and_brackets_that_are_not_markers():
+    assert clean_markers("No markers here.", 3) == ("No markers here.", [])
+    assert clean_markers("An array [a, b] stays.", 3) == ("An array [a, b] stays.", [])
+
+
+SAMPLE = "Les objectifs sont la géologie [1], les projets miniers [5] et les capitaux [2] [3]."
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8])
+def test_streaming_gives_the_same_text_and_never_an_invalid_marker(size: int):
+    whole, order = clean_markers(SAMPLE, n_passages=3)
+    f = MarkerFilter(3)
+    out = []
+    for i in range(0, len(SAMPLE), size):
+        piece = f.feed(SAMPLE[i : i + size])
+        assert "[5]" not in piece and "5]" not in piece
+        out.append(piece)
+    out.append(f.flush())
+    assert "".join(out) == whole
+    assert f.order == order == [1, 2, 3]
+    assert "[5]" not in whole and "miniers et" in whole
+
+
+def test_unclosed_bracket_is_flushed_as_text():
+    f = MarkerFilter(2)
+    assert f.feed("see [") == "see"
+    assert f.feed("this is not a marker at all and goes on") .startswith(" [this")
+    assert f.flush() == ""

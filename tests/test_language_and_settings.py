@@ -1,0 +1,57 @@
+import pytest
+from pydantic import ValidationError
+
+from rag.language import detect_language
+from rag.prompting import build_messages, is_abstention
+from rag.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("What are the agreement's four objectives?", "en"),
+        ("Quels sont les quatre objectifs de l’accord ?", "fr"),
+        ("Qui l'a signé ?", "fr"),
+        ("Which one is listed first?", "en"),
+        ("Combien coûte le fonds d'investissement ?", "fr"),
+        ("Who signed it?", "en"),
+    ],
+)
+def test_language_of_questions(text: str, lang: str):
+    assert detect_language(text) == lang
+
+
+def test_prompt_names_the_answer_language():
+    en = build_messages("What is it?", [], "en")
+    fr = build_messages("Qu'est-ce ?", [], "fr")
+    assert "Answer in English" in en[1]["content"] and "The sources do not say." in en[0]["content"]
+    assert "Answer in French" in fr[1]["content"]
+    assert "Les sources ne le disent pas." in fr[0]["content"]
+
+
+def test_abstention_detection():
+    assert is_abstention("The sources do not say.", "en")
+    assert is_abstention("Les sources ne le disent pas. [1]", "fr")
+    assert not is_abstention("The four objectives are geology [1] and mining [1].", "en")
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.setenv("RAG_TOP_K", "7")
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RAG_LLM", "openai-like")
+    s = Settings()
+    assert s.top_k == 7 and s.data_dir == tmp_path and s.llm == "openai-like"
+    monkeypatch.setenv("RAG_LLM", "gpt-9000")
+    with pytest.raises(ValidationError):
+        Settings()
+    monkeypatch.setenv("RAG_LLM", "llama-cpp")
+    monkeypatch.setenv("RAG_TOP_K", "0")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_defaults_work_offline():
+    s = Settings()
+    assert s.vector_store == "chroma-embedded"
+    assert s.embed_model == "multilingual-e5-small"
+    assert s.llm_model == "qwen2.5-coder-1.5b-instruct-q4_k_m"
