@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from rag.settings import get_settings
 
@@ -24,6 +26,24 @@ class AskRequest(BaseModel):
     _check = field_validator("question")(check_question)
 
 
+class Message(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(..., max_length=20_000)
+
+
+class ChatRequest(BaseModel):
+    messages: list[Message] = Field(..., min_length=1, max_length=50)
+    top_k: int | None = Field(None, ge=1, le=20)
+    stream: bool = False
+
+    @model_validator(mode="after")
+    def _last_is_a_question(self) -> ChatRequest:
+        if self.messages[-1].role != "user":
+            raise ValueError("the last message must be the user's question")
+        self.messages[-1].content = check_question(self.messages[-1].content)
+        return self
+
+
 class CitationOut(BaseModel):
     n: int
     doc_id: str
@@ -41,6 +61,7 @@ class AskResponse(BaseModel):
     language: str
     abstained: bool
     searched: str
+    condensed: bool = False
     timings: dict[str, float | int | None]
 
 
@@ -50,6 +71,7 @@ class Health(BaseModel):
     documents: int
     llm: str
     embedder: str
+    generations: dict[str, int] = {}
 
 
 class DocumentInfo(BaseModel):

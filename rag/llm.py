@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -49,7 +50,7 @@ class LlamaCppChat(CustomLLM):
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
-        from llama_cpp import Llama
+        from llama_cpp import Llama, LlamaRAMCache
 
         self._llama = Llama(
             model_path=self.model_path,
@@ -59,6 +60,9 @@ class LlamaCppChat(CustomLLM):
             n_batch=512,
             verbose=False,
         )
+        # Prompts share long prefixes (instructions, demonstrated turns): keep their KV states
+        # so switching between the answer and follow-up prompts does not re-read them.
+        self._llama.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -79,6 +83,7 @@ class LlamaCppChat(CustomLLM):
                 messages=[{"role": m.role.value, "content": m.content} for m in messages],
                 temperature=kwargs.get("temperature", self.temperature),
                 max_tokens=kwargs.get("max_tokens", self.max_new_tokens),
+                repeat_penalty=1.1,
                 stream=True,
             )
             try:
@@ -127,6 +132,8 @@ class ScriptedLLM(CustomLLM):
     time so that marker filtering is exercised across piece boundaries."""
 
     piece_size: int = 3
+    delay: float = 0.0  # seconds per piece, to simulate a slow model
+    pieces_emitted: int = 0
     calls: list[list[ChatMessage]] = Field(default_factory=list)
     _script: Script = PrivateAttr()
 
@@ -147,6 +154,9 @@ class ScriptedLLM(CustomLLM):
         self.calls.append(list(messages))
         text = self._script(messages)
         for i in range(0, len(text), self.piece_size):
+            if self.delay:
+                time.sleep(self.delay)
+            self.pieces_emitted += 1
             yield text[i : i + self.piece_size]
 
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:

@@ -22,12 +22,29 @@ EMPTY_CORPUS = {
 LANGUAGE_NAME = {"en": "English", "fr": "French"}
 
 SYSTEM = (
-    "You answer questions using only the numbered sources given. Rules:\n"
-    "- Answer in {language}, briefly and completely; keep lists as lists.\n"
-    "- After each claim, cite its source number in brackets, like [1] or [2].\n"
-    "- Use only facts stated in the sources. If they do not contain the answer, reply "
-    'exactly "{no_answer}" and nothing else.'
+    "You answer questions using only the numbered sources. After every sentence or list item, "
+    "write the number of the source it comes from in brackets, like [2]. Never use outside "
+    'knowledge: if the sources do not answer the question, reply only "{no_en}" '
+    '(in French: "{no_fr}")'
+).format(no_en=NO_ANSWER["en"], no_fr=NO_ANSWER["fr"])
+
+# A 1.5B model follows demonstrated turns far better than rules. These turns never change,
+# so llama.cpp keeps their KV cache and they cost almost nothing after the first question.
+_EXAMPLE_SOURCES = (
+    "[1] Budget 2024\n"
+    "La ville a voté un budget de 3 millions d’euros pour deux projets : une école et un parc."
+    "\n\n[2] Transports\nUne nouvelle ligne de bus ouvrira en mars."
 )
+_EXAMPLES = [
+    (
+        "What will the city's budget pay for?",
+        "en",
+        "The city voted a budget of 3 million euros [1] for two projects:\n- a school [1]\n"
+        "- a park [1]",
+    ),
+    ("Qui est le maire ?", "fr", NO_ANSWER["fr"]),
+    ("Quand ouvrira la ligne de bus ?", "fr", "La nouvelle ligne de bus ouvrira en mars [2]."),
+]
 
 
 def format_sources(passages: Sequence[Passage]) -> str:
@@ -36,14 +53,23 @@ def format_sources(passages: Sequence[Passage]) -> str:
     )
 
 
-def build_messages(question: str, passages: Sequence[Passage], language: str) -> list[dict]:
-    system = SYSTEM.format(language=LANGUAGE_NAME[language], no_answer=NO_ANSWER[language])
-    user = (
-        f"Sources:\n{format_sources(passages)}\n\n"
-        f"Question: {question.strip()}\n"
-        f"Answer in {LANGUAGE_NAME[language]}, citing sources like [1]."
+def _user_turn(sources: str, question: str, language: str) -> str:
+    return (
+        f"Sources:\n{sources}\n\nQuestion: {question.strip()}\n"
+        f"Answer in {LANGUAGE_NAME[language]}, with a source number after every sentence or "
+        "list item."
     )
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def build_messages(question: str, passages: Sequence[Passage], language: str) -> list[dict]:
+    messages = [{"role": "system", "content": SYSTEM}]
+    for q, lang, answer in _EXAMPLES:
+        messages.append({"role": "user", "content": _user_turn(_EXAMPLE_SOURCES, q, lang)})
+        messages.append({"role": "assistant", "content": answer})
+    messages.append(
+        {"role": "user", "content": _user_turn(format_sources(passages), question, language)}
+    )
+    return messages
 
 
 def is_abstention(answer: str, language: str) -> bool:

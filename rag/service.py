@@ -1,11 +1,13 @@
-"""The answering pipeline: retrieve, number, prompt, generate, keep only valid citations.
+"""The answering pipeline: (condense) -> retrieve -> number -> prompt -> generate -> keep only
+valid, grounded citations.
 
-`AnswerService.stream` is the single code path; `ask` consumes it, so streamed and
-non-streamed answers are identical by construction.
+`AnswerService.stream` is the single code path: `ask`, `chat` and every HTTP endpoint consume
+it, so streamed and non-streamed answers are identical by construction.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -15,12 +17,16 @@ from typing import Literal
 from llama_index.core.llms import LLM
 
 from rag.citations import MarkerFilter
+from rag.conversation import clean_condensed, condense_messages, needs_condensing
+from rag.grounding import drop_claims, is_repeating, unsupported_claims
 from rag.language import detect_language
 from rag.llm import count_prompt_tokens, to_chat_messages
 from rag.prompting import EMPTY_CORPUS, NO_ANSWER, build_messages, is_abstention
 from rag.retrieval import HybridRetriever
 from rag.schema import Passage
 from rag.store import ChunkStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Answer:
     searched: str = ""  # the standalone question actually searched
     timings: dict[str, float | int | None] = field(default_factory=dict)
     passages: list[Passage] = field(default_factory=list, repr=False)
+    condensed: bool = False
 
     def to_dict(self) -> dict:
         return {
@@ -53,46 +60,71 @@ class Answer:
             "language": self.language,
             "abstained": self.abstained,
             "searched": self.searched,
+            "condensed": self.condensed,
             "timings": self.timings,
         }
 
 
 @dataclass
 class Event:
-    kind: Literal["token", "citations", "done"]
+    """What a stream yields: `meta` (what is searched), `token`s, `citations`, then `done`."""
+
+    kind: Literal["meta", "token", "citations", "done"]
     text: str = ""
     answer: Answer | None = None
+    searched: str = ""
+    language: str = ""
 
 
 class BusyError(RuntimeError):
     """Too many generations already waiting: the caller should retry later."""
 
 
+class Ticket:
+    """A reserved place in the generation queue; entering it waits for the model."""
+
+    def __init__(self, gate: GenerationGate) -> None:
+        self._gate = gate
+        self._state = "waiting"
+
+    def __enter__(self) -> Ticket:
+        self._gate._run.acquire()
+        with self._gate._count:
+            self._gate.waiting -= 1
+            self._gate.running += 1
+        self._state = "running"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        with self._gate._count:
+            if self._state == "waiting":
+                self._gate.waiting -= 1
+            elif self._state == "running":
+                self._gate.running -= 1
+                self._gate._run.release()
+            self._state = "done"
+
+
 class GenerationGate:
-    """One generation at a time per model, at most `max_waiting` queued behind it."""
+    """One generation at a time per model, at most `max_waiting` queued behind it. Reserving
+    up front lets an HTTP endpoint answer 503 before it starts a stream."""
 
     def __init__(self, max_waiting: int) -> None:
         self._run = threading.Lock()
         self._count = threading.Lock()
-        self._max_waiting = max_waiting
+        self.max_waiting = max_waiting
         self.waiting = 0
         self.running = 0
 
-    def __enter__(self) -> GenerationGate:
+    def reserve(self) -> Ticket:
         with self._count:
-            if self.waiting + self.running >= self._max_waiting + 1:
-                raise BusyError("the model is busy; try again shortly")
+            if self.waiting + self.running >= self.max_waiting + 1:
+                raise BusyError("the model is busy with other questions; try again shortly")
             self.waiting += 1
-        self._run.acquire()
-        with self._count:
-            self.waiting -= 1
-            self.running += 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._count:
-            self.running -= 1
-        self._run.release()
+        return Ticket(self)
 
 
 class AnswerService:
@@ -117,66 +149,149 @@ class AnswerService:
         return self.retriever.retrieve(question, top_k or self.top_k)
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
-        for event in self.stream(question, top_k):
+        return self.chat([{"role": "user", "content": question}], top_k)
+
+    def chat(
+        self, messages: Sequence[dict], top_k: int | None = None, ticket: Ticket | None = None
+    ) -> Answer:
+        for event in self.stream(messages, top_k, ticket):
             if event.kind == "done" and event.answer is not None:
                 return event.answer
         raise RuntimeError("generation ended without an answer")
 
+    def condense(self, question: str, history: Sequence[dict]) -> str:
+        if not needs_condensing(question, history):
+            return question
+        response = self.llm.chat(to_chat_messages(condense_messages(question, history)))
+        return clean_condensed(response.message.content or "", question)
+
     def stream(
-        self, question: str, top_k: int | None = None, searched: str | None = None
+        self,
+        messages: Sequence[dict],
+        top_k: int | None = None,
+        ticket: Ticket | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
-        """Answer `question`, retrieving with `searched` (a condensed follow-up) if given."""
+        """Answer the last user message of `messages`; earlier ones are the conversation.
+
+        `ticket` is a place already reserved in the generation queue; `cancel` stops the
+        generation between two tokens (a client that went away)."""
+        ticket = ticket or self.gate.reserve()
+        try:
+            yield from self._stream(messages, top_k, ticket, cancel or threading.Event())
+        finally:
+            ticket.release()
+
+    def _stream(
+        self,
+        messages: Sequence[dict],
+        top_k: int | None,
+        ticket: Ticket,
+        cancel: threading.Event,
+    ) -> Iterator[Event]:
         t0 = time.perf_counter()
+        question = messages[-1]["content"].strip()
+        history = list(messages[:-1])
         language = detect_language(question)
-        query = searched or question
         if self.store.count() == 0:
-            answer = Answer(question, EMPTY_CORPUS[language], [], language, True, query)
+            answer = Answer(question, EMPTY_CORPUS[language], [], language, True, question)
             answer.timings = {"total_ms": _ms(t0)}
+            yield Event("meta", searched=question, language=language)
             yield Event("token", answer.answer)
             yield Event("citations", answer=answer)
             yield Event("done", answer=answer)
             return
 
-        passages = self.retrieve(query, top_k)
-        t_retrieved = time.perf_counter()
-        messages = to_chat_messages(build_messages(question, passages, language))
-        timings: dict[str, float | int | None] = {
-            "retrieval_ms": _ms(t0, t_retrieved),
-            "prompt_tokens": count_prompt_tokens(self.llm, messages),
-        }
-        markers = MarkerFilter(len(passages))
-        text = ""
-        first_token: float | None = None
-        n_pieces = 0
-        with self.gate:
+        timings: dict[str, float | int | None] = {}
+        with ticket:
+            timings["queue_ms"] = _ms(t0)
+            t_condense = time.perf_counter()
+            searched = self.condense(question, history) if history else question
+            condensed = searched != question
+            timings["condense_ms"] = _ms(t_condense) if condensed else 0.0
+            yield Event("meta", searched=searched, language=language)
+
+            t_retrieve = time.perf_counter()
+            passages = self.retrieve(searched, top_k)
+            timings["retrieval_ms"] = _ms(t_retrieve)
+            # The model sees the standalone question: it does not see the conversation.
+            prompt = to_chat_messages(build_messages(searched, passages, language))
+            timings["prompt_tokens"] = count_prompt_tokens(self.llm, prompt)
+
+            markers = MarkerFilter(len(passages))
+            text = ""
+            first_token: float | None = None
+            pieces = 0
             t_gen = time.perf_counter()
-            timings["queue_ms"] = _ms(t_retrieved, t_gen)
             self.generations_started += 1
-            finished = False
+            stopped = False
+            responses = self.llm.stream_chat(prompt)
             try:
-                for response in self.llm.stream_chat(messages):
-                    n_pieces += 1
-                    if first_token is None:
-                        first_token = time.perf_counter()
+                for response in responses:
+                    if cancel.is_set():
+                        stopped = True
+                        break
+                    pieces += 1
+                    first_token = first_token or time.perf_counter()
                     out = markers.feed(response.delta or "")
                     if out:
                         text += out
                         yield Event("token", out)
+                    if is_repeating(text):
+                        log.warning("generation stopped: the model is repeating itself")
+                        break
                 tail = markers.flush()
                 if tail:
                     text += tail
                     yield Event("token", tail)
-                finished = True
+            except GeneratorExit:
+                stopped = True
+                raise
             finally:
-                if finished:
-                    self.generations_finished += 1
-                else:
+                responses.close()  # stops llama.cpp mid-generation when we leave early
+                if stopped:
                     self.generations_cancelled += 1
+                    log.info("generation cancelled after %d pieces", pieces)
+                else:
+                    self.generations_finished += 1
+        if stopped:
+            return
+
+        answer = self._finish(question, text, markers.order, passages, language)
+        answer.searched, answer.condensed = searched, condensed
+        t_end = time.perf_counter()
+        answer.timings = {
+            **timings,
+            "first_token_ms": _ms(t0, first_token) if first_token else None,
+            "generation_ms": _ms(t_gen, t_end),
+            "completion_pieces": pieces,
+            "total_ms": _ms(t0, t_end),
+        }
+        yield Event("citations", answer=answer)
+        yield Event("done", answer=answer)
+
+    def _finish(
+        self,
+        question: str,
+        text: str,
+        cited: list[int],
+        passages: list[Passage],
+        language: str,
+    ) -> Answer:
         answer_text = text.strip()
-        cited = markers.order
+        bad = unsupported_claims(answer_text, [p.chunk.text for p in passages])
+        if bad:
+            log.info("dropped %d claim(s) with numbers found in no source", len(bad))
+            answer_text = drop_claims(answer_text, bad)
         abstained = is_abstention(answer_text, language)
         if abstained:
             answer_text, cited = NO_ANSWER[language], []
+        elif bad:
+            # markers may have gone with the dropped claims: renumber what is left
+            from rag.citations import clean_markers
+
+            restored = _restore_numbers(answer_text, cited)
+            answer_text, cited = clean_markers(restored, len(passages))
         citations = [
             Citation(
                 n=i,
@@ -190,23 +305,15 @@ class AnswerService:
             )
             for i, n in enumerate(cited, 1)
         ]
-        t_end = time.perf_counter()
-        timings.update(
-            first_token_ms=_ms(t0, first_token) if first_token else None,
-            generation_ms=_ms(t_gen, t_end),
-            completion_pieces=n_pieces,
-            total_ms=_ms(t0, t_end),
-        )
-        answer = Answer(
-            question, answer_text, citations, language, abstained, query, timings, passages
-        )
-        yield Event("citations", answer=answer)
-        yield Event("done", answer=answer)
+        return Answer(question, answer_text, citations, language, abstained, passages=passages)
+
+
+def _restore_numbers(text: str, cited: list[int]) -> str:
+    """Map client numbering (1..m) back to passage numbers so it can be renumbered."""
+    import re
+
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{cited[int(m.group(1)) - 1]}]", text)
 
 
 def _ms(start: float, end: float | None = None) -> float:
     return round(((end or time.perf_counter()) - start) * 1000, 1)
-
-
-def citations_payload(citations: Sequence[Citation]) -> list[dict]:
-    return [asdict(c) for c in citations]

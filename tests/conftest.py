@@ -38,3 +38,74 @@ def ingest_into(service, settings, paths: list[Path]):
     embedder = service.retriever.embedder
     ingestor = Ingestor(service.store, embedder, make_chunker(settings, embedder))
     return ingestor.ingest_paths(paths, progress=False)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """`rag serve` in a subprocess on a free port, with its own data folder."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, ingest=(SEED,)):
+        import subprocess
+        import sys
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir / "server.log"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        full_env = {
+            **os.environ,
+            "RAG_DATA_DIR": str(data_dir),
+            "RAG_LOG_LEVEL": "info",
+            **(env or {}),
+        }
+        args = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)]
+        if ingest:
+            args += ["--ingest", *map(str, ingest)]
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self, timeout: float = 180.0) -> LiveServer:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"server not ready in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except Exception:
+            self.proc.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The real service (real models, embedded Chroma) with the seed article ingested."""
+    server = LiveServer(tmp_path_factory.mktemp("live")).wait_ready()
+    yield server
+    server.stop()

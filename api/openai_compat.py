@@ -1,0 +1,143 @@
+"""OpenAI-compatible chat completions, so existing clients and chat front ends work unchanged.
+
+Citations travel in an extra top-level `citations` field (and in the last chunk when streamed).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette.sse import EventSourceResponse
+
+from api.deps import ServiceDep, SettingsDep
+from api.schemas import check_question
+from api.streaming import run_in_thread
+from rag.service import Answer, Event
+
+router = APIRouter(tags=["openai-compatible"])
+MODEL_ID = "ragkit"
+
+
+class OAMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(p.get("text", "") for p in self.content if p.get("type") == "text")
+        return self.content or ""
+
+
+class OAChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, top_p... are accepted and ignored
+    model: str = MODEL_ID
+    messages: list[OAMessage] = Field(..., min_length=1)
+    stream: bool = False
+
+
+def _conversation(body: OAChatRequest) -> list[dict]:
+    # System prompts are ours: the answer must come from the sources with citations.
+    messages = [
+        {"role": m.role, "content": m.text()}
+        for m in body.messages
+        if m.role in ("user", "assistant")
+    ]
+    if not messages or messages[-1]["role"] != "user":
+        raise HTTPException(422, "the last message must be the user's question")
+    try:
+        messages[-1]["content"] = check_question(messages[-1]["content"])
+    except ValueError as err:
+        raise HTTPException(422, str(err)) from None
+    return messages
+
+
+def _usage(answer: Answer) -> dict[str, int]:
+    prompt = int(answer.timings.get("prompt_tokens") or 0)
+    completion = int(answer.timings.get("completion_pieces") or 0)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+@router.get("/v1/models")
+def models(settings: SettingsDep) -> dict:
+    return {
+        "object": "list",
+        "data": [
+            {
+                "id": MODEL_ID,
+                "object": "model",
+                "created": 0,
+                "owned_by": "ragkit",
+                "llm": settings.llm_model,
+                "embedder": settings.embed_model,
+            }
+        ],
+    }
+
+
+@router.post("/v1/chat/completions")
+def chat_completions(body: OAChatRequest, service: ServiceDep):
+    messages = _conversation(body)
+    ticket = service.gate.reserve()
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    created = int(time.time())
+    if not body.stream:
+        answer = service.chat(messages, ticket=ticket)
+        return {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": answer.answer},
+                }
+            ],
+            "usage": _usage(answer),
+            "citations": answer.to_dict()["citations"],
+            "searched": answer.searched,
+        }
+
+    def chunk(delta: dict, finish: str | None = None, **extra: Any) -> dict[str, str]:
+        import json
+
+        payload = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": body.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+        return {"data": json.dumps(payload, ensure_ascii=False)}
+
+    async def frames(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, str]]:
+        yield chunk({"role": "assistant", "content": ""})
+        async for e in events:
+            if e.kind == "token":
+                yield chunk({"content": e.text})
+            elif e.kind == "done" and e.answer:
+                d = e.answer.to_dict()
+                yield chunk(
+                    {},
+                    "stop",
+                    citations=d["citations"],
+                    answer=d["answer"],
+                    searched=d["searched"],
+                    usage=_usage(e.answer),
+                )
+        yield {"data": "[DONE]"}
+
+    events = run_in_thread(lambda cancel: service.stream(messages, None, ticket, cancel))
+    return EventSourceResponse(frames(events), ping=10)

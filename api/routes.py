@@ -1,0 +1,96 @@
+"""Native API: ask, chat (both optionally streamed), documents, health."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from sse_starlette.sse import EventSourceResponse
+
+from api.deps import ServiceDep
+from api.schemas import (
+    AskRequest,
+    AskResponse,
+    ChatRequest,
+    DocumentInfo,
+    DocumentText,
+    Health,
+)
+from api.streaming import rag_events, run_in_thread
+from rag.service import AnswerService
+
+router = APIRouter()
+
+STREAM_DOC = (
+    'With `"stream": true` the response is `text/event-stream`: one `meta` event '
+    '(`{"searched", "language"}`), `token` events (`{"text"}`), one `citations` event, then '
+    "one `done` event carrying the full response (its `answer` is authoritative: a claim that "
+    "failed the grounding check, or an abstention, replaces the streamed text)."
+)
+
+
+def _answer(service: AnswerService, messages: list[dict], top_k: int | None, stream: bool):
+    ticket = service.gate.reserve()  # 503 now, before a stream starts, when the queue is full
+    if not stream:
+        return AskResponse(**service.chat(messages, top_k, ticket=ticket).to_dict())
+    events = run_in_thread(lambda cancel: service.stream(messages, top_k, ticket, cancel))
+    return EventSourceResponse(rag_events(events), ping=10)
+
+
+@router.post("/v1/ask", response_model=AskResponse, tags=["answers"], description=STREAM_DOC)
+def ask(body: AskRequest, service: ServiceDep):
+    """Answer one question from the ingested articles, with numbered citations."""
+    return _answer(service, [{"role": "user", "content": body.question}], body.top_k, body.stream)
+
+
+@router.post("/v1/chat", response_model=AskResponse, tags=["answers"], description=STREAM_DOC)
+def chat(body: ChatRequest, service: ServiceDep):
+    """Answer the last user message; earlier messages are the conversation (the server keeps no
+    state). A follow-up is rewritten into a standalone question (`searched`) before retrieval."""
+    messages = [m.model_dump() for m in body.messages]
+    return _answer(service, messages, body.top_k, body.stream)
+
+
+@router.get("/healthz", response_model=Health, tags=["service"])
+def healthz(service: ServiceDep) -> Health:
+    return Health(
+        status="ok",
+        passages=service.store.count(),
+        documents=len(service.store.documents()),
+        llm=service.llm.metadata.model_name,
+        embedder=service.retriever.embedder.name,
+        generations={
+            "running": service.gate.running,
+            "waiting": service.gate.waiting,
+            "started": service.generations_started,
+            "finished": service.generations_finished,
+            "cancelled": service.generations_cancelled,
+        },
+    )
+
+
+@router.get("/v1/documents", response_model=list[DocumentInfo], tags=["documents"])
+def documents(service: ServiceDep) -> list[DocumentInfo]:
+    return [
+        DocumentInfo(
+            doc_id=d.doc_id,
+            title=d.title,
+            keywords=list(d.keywords),
+            passages=d.n_chunks,
+            language=d.language,
+        )
+        for d in service.store.documents()
+    ]
+
+
+@router.get("/v1/documents/{doc_id}", response_model=DocumentText, tags=["documents"])
+def document(doc_id: str, service: ServiceDep) -> DocumentText:
+    doc = service.store.get_document(doc_id)
+    if doc is None:
+        raise HTTPException(404, f"no document with id {doc_id!r}")
+    return DocumentText(
+        doc_id=doc.doc_id,
+        title=doc.title,
+        keywords=list(doc.keywords),
+        passages=doc.n_chunks,
+        language=doc.language,
+        text=doc.text,
+    )

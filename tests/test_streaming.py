@@ -1,0 +1,212 @@
+"""Streaming, chat and the OpenAI-compatible endpoint, with the scripted LLM."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from rag.llm import ScriptedLLM
+from rag.service import BusyError
+from tests.conftest import SEED, _free_port, ingest_into
+
+ANSWER = "Geology and exploration [2], then mining [1][7], capital [2]. Nothing else [0]."
+
+
+def objectives_or_condense(messages) -> str:
+    user = messages[-1].content
+    if user.startswith("Conversation:"):
+        return "Which of the agreement's four objectives is listed first?"
+    return ANSWER
+
+
+def parse_sse(text: str) -> list[tuple[str, dict | str]]:
+    events = []
+    for block in re.split(r"\r?\n\r?\n", text.strip()):
+        name, data = "message", []
+        for line in block.splitlines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+        if data:
+            raw = "\n".join(data)
+            events.append((name, raw if raw == "[DONE]" else json.loads(raw)))
+    return events
+
+
+@pytest.fixture
+def app_and_llm(settings):
+    from rag.components import make_service
+
+    llm = ScriptedLLM(objectives_or_condense)
+    service = make_service(settings, llm=llm)
+    ingest_into(service, settings, [SEED])
+    return create_app(settings, service), llm, service
+
+
+def test_sse_framing_and_identical_citations(app_and_llm):
+    app, _, _ = app_and_llm
+    client = TestClient(app)
+    q = {"question": "What are the agreement's four objectives?"}
+    plain = client.post("/v1/ask", json=q).json()
+    r = client.post("/v1/ask", json={**q, "stream": True})
+    assert r.headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(r.text)
+    names = [n for n, _ in events]
+    assert names[0] == "meta" and names[-2:] == ["citations", "done"]
+    assert set(names[1:-2]) == {"token"} and len(names) > 5
+    tokens = [d["text"] for n, d in events if n == "token"]
+    for t in tokens:  # no invalid marker ever reaches the client, even mid-stream
+        assert not re.search(r"\[(0|7)\]", t) and "[7" not in t and "[0" not in t
+    streamed = "".join(tokens).strip()
+    done = events[-1][1]
+    assert streamed == done["answer"] == plain["answer"]
+    assert (
+        plain["answer"]
+        == "Geology and exploration [1], then mining [2], capital [1]. Nothing else."
+    )
+    assert events[-2][1]["citations"] == done["citations"] == plain["citations"]
+    assert [c["n"] for c in plain["citations"]] == [1, 2]
+
+
+def test_chat_condenses_follow_ups_only(app_and_llm):
+    app, llm, _ = app_and_llm
+    client = TestClient(app)
+    first = client.post(
+        "/v1/chat",
+        json={
+            "messages": [{"role": "user", "content": "What are the agreement's four objectives?"}]
+        },
+    ).json()
+    assert first["searched"] == "What are the agreement's four objectives?"
+    assert first["condensed"] is False and len(llm.calls) == 1
+    follow = client.post(
+        "/v1/chat",
+        json={
+            "messages": [
+                {"role": "user", "content": "What are the agreement's four objectives?"},
+                {"role": "assistant", "content": first["answer"]},
+                {"role": "user", "content": "Which one is listed first?"},
+            ]
+        },
+    ).json()
+    assert follow["condensed"] is True
+    assert follow["searched"] == "Which of the agreement's four objectives is listed first?"
+    assert len(llm.calls) == 3  # one rewrite + one answer
+    assert "Which one is listed first?" in llm.calls[1][-1].content  # the rewrite saw it
+    selfcontained = client.post(
+        "/v1/chat",
+        json={
+            "messages": [
+                {"role": "user", "content": "What are the agreement's four objectives?"},
+                {"role": "assistant", "content": first["answer"]},
+                {
+                    "role": "user",
+                    "content": "How large is the French investment fund for minerals?",
+                },
+            ]
+        },
+    ).json()
+    assert selfcontained["condensed"] is False and len(llm.calls) == 4
+
+
+def test_chat_rejects_bad_conversations(app_and_llm):
+    client = TestClient(app_and_llm[0])
+    assert client.post("/v1/chat", json={"messages": []}).status_code == 422
+    r = client.post("/v1/chat", json={"messages": [{"role": "assistant", "content": "hi"}]})
+    assert r.status_code == 422 and "last message" in r.text
+    r = client.post("/v1/chat", json={"messages": [{"role": "user", "content": "  "}]})
+    assert r.status_code == 422 and "empty" in r.text
+
+
+def test_openai_compatible_endpoints(app_and_llm):
+    client = TestClient(app_and_llm[0])
+    assert client.get("/v1/models").json()["data"][0]["id"] == "ragkit"
+    body = {
+        "model": "ragkit",
+        "messages": [
+            {"role": "system", "content": "You are helpful."},
+            {"role": "user", "content": "What are the agreement's four objectives?"},
+        ],
+    }
+    plain = client.post("/v1/chat/completions", json=body).json()
+    assert plain["object"] == "chat.completion"
+    assert plain["choices"][0]["message"]["content"].startswith("Geology and exploration [1]")
+    assert [c["n"] for c in plain["citations"]] == [1, 2]
+    r = client.post("/v1/chat/completions", json={**body, "stream": True})
+    events = parse_sse(r.text)
+    assert events[-1][1] == "[DONE]"
+    chunks = [d for _, d in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text.strip() == plain["choices"][0]["message"]["content"]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["citations"] == plain["citations"]
+
+
+def test_queue_is_bounded(settings):
+    from rag.components import make_service
+
+    service = make_service(settings, llm=ScriptedLLM())
+    service.gate.max_waiting = 1
+    running = service.gate.reserve()
+    waiting = service.gate.reserve()
+    with pytest.raises(BusyError):
+        service.gate.reserve()
+    client = TestClient(create_app(settings, service))
+    r = client.post("/v1/ask", json={"question": "Qui ?"})
+    assert r.status_code == 503 and r.headers["retry-after"] and "busy" in r.json()["detail"]
+    running.release()
+    waiting.release()
+    assert service.gate.waiting == service.gate.running == 0
+
+
+def test_client_disconnect_stops_generation(settings):
+    """A real uvicorn server; the client reads two tokens and hangs up."""
+    import uvicorn
+
+    from rag.components import make_service
+
+    llm = ScriptedLLM(lambda m: "word " * 400, delay=0.02, piece_size=5)
+    service = make_service(settings, llm=llm)
+    ingest_into(service, settings, [SEED])
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, service), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/healthz")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        with httpx.stream(
+            "POST", f"{url}/v1/ask", json={"question": "Quels sont les objectifs ?", "stream": True}
+        ) as r:
+            seen = 0
+            for line in r.iter_lines():
+                seen += line.startswith("event: token")
+                if seen >= 2:
+                    break
+        deadline = time.time() + 10
+        while time.time() < deadline and service.generations_cancelled == 0:
+            time.sleep(0.05)
+        health = httpx.get(f"{url}/healthz").json()["generations"]
+        assert health["cancelled"] == 1 and health["finished"] == 0
+        emitted = llm.pieces_emitted
+        time.sleep(0.5)
+        assert llm.pieces_emitted == emitted < 400  # nothing more is generated
+        assert health["running"] == 0
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
