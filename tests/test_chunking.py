@@ -44,7 +44,9 @@ def test_ids_depend_on_content_not_position():
     edited = base.replace("Paragraphe 0 :", "Paragraphe zéro, réécrit :")
     a = Chunker().chunk(parse_article(base, Path("doc.txt")))
     b = Chunker().chunk(parse_article(edited, Path("doc.txt")))
-    assert [c.id for c in a] == [c.id for c in Chunker().chunk(parse_article(base, Path("doc.txt")))]
+    assert [c.id for c in a] == [
+        c.id for c in Chunker().chunk(parse_article(base, Path("doc.txt")))
+    ]
     assert a[0].id != b[0].id
     assert [c.id for c in a[1:]] == [c.id for c in b[1:]]
     assert a[1].start != b[1].start  # offsets moved with the edit, ids did not

@@ -27,7 +27,7 @@ def test_markdown_and_plain_text(tmp_path: Path):
 
 def test_bad_files_name_the_file_and_line(tmp_path: Path):
     bad = tmp_path / "bad.txt"
-    bad.write_bytes("Titre\nligne deux\n".encode() + b"\xff\xfe oops\n")
+    bad.write_bytes(b"Titre\nligne deux\n" + b"\xff\xfe oops\n")
     with pytest.raises(ReadError, match=r"bad\.txt:3: not valid UTF-8"):
         read_article(bad)
     empty = tmp_path / "empty.txt"
