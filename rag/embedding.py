@@ -51,7 +51,7 @@ class SentenceTransformerEmbedder:
         # bf16 keeps cosine >= 0.9999 to fp32 and is 2.6x faster where the CPU has bf16 units.
         if dtype == "bfloat16" or (dtype == "auto" and cpu_has_fast_bf16()):
             self._model.to(torch.bfloat16)
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 384)
+        self.dim = int(self._model.get_embedding_dimension() or 384)
 
     def _encode(
         self, texts: Sequence[str], prompt: str, progress: Progress | None

@@ -1,8 +1,11 @@
 """Cheap checks that an answer stays inside its sources.
 
 A 1.5B model sometimes fills a gap with outside knowledge ("Kazakhstan has about 17 million
-inhabitants [2]"). Numbers are where this hurts most and are language-independent, so a claim
-with a number that appears in no source is dropped; an answer left with no claim abstains.
+inhabitants [2]", "La capitale du Pérou est Lima [1]"). A claim is dropped when
+- it holds a number found in no source (numbers are language-independent), or
+- answering in the sources' language, most of the words it adds to the question are found in
+  no source (stemmed, accents folded), or it names someone or something no source names.
+An answer left with no claim abstains.
 """
 
 from __future__ import annotations
@@ -24,23 +27,62 @@ def numbers_in(text: str) -> set[str]:
     return {_digits(n) for n in _NUMBER.findall(_LIST_NUMBER.sub(" ", text))}
 
 
-def unsupported_claims(answer: str, sources: Sequence[str]) -> list[str]:
-    """Claims (sentences or lines) of `answer` containing a number found in no source."""
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
+
+
+def unsupported_claims(
+    answer: str,
+    sources: Sequence[str],
+    question: str = "",
+    language: str | None = None,
+    min_support: float = 0.5,
+) -> list[tuple[int, int]]:
+    """Spans of the claims (sentences or lines) of `answer` not supported by `sources`.
+
+    `language` is given when the answer and the sources share it: only then are words compared.
+    List numbering ("1. ") and citation markers are not part of a claim."""
+    from rag.retrieval import analyse, fold
+
     known: set[str] = set()
     for s in sources:
         known |= numbers_in(s)
+    words: set[str] = set()
+    names: set[str] = set()
+    if language:
+        for s in [*sources, question]:
+            words |= set(analyse(s, language))
+            names |= set(_WORD.findall(fold(s)))
+        asked = set(analyse(question, language))
+    masked = _MARKER.sub(_blank, _LIST_NUMBER.sub(_blank, answer))
     bad = []
-    for m in _CLAIM.finditer(answer):
+    for m in _CLAIM.finditer(masked):
         claim = m.group(0)
-        found = numbers_in(_MARKER.sub(" ", claim))
-        if found and any(n not in known for n in found):
-            bad.append(claim)
+        if {_digits(n) for n in _NUMBER.findall(claim)} - known:
+            bad.append(m.span())
+            continue
+        if not language:
+            continue
+        added = [w for w in analyse(claim, language) if w not in asked and not w.isdigit()]
+        support = sum(w in words for w in added) / len(added) if added else 1.0
+        unknown_names = [n for n in _names(claim) if fold(n) not in names]
+        if support < min_support or unknown_names:
+            bad.append(m.span())
     return bad
 
 
-def drop_claims(answer: str, claims: Sequence[str]) -> str:
-    for claim in claims:
-        answer = answer.replace(claim, "", 1)
+_WORD = re.compile(r"\w+")
+_NAME = re.compile(r"(?<=[\w,;:] )[A-ZÀ-ÖØ-Þ][\w’'-]+")
+
+
+def _names(claim: str) -> list[str]:
+    """Capitalised words that do not start a sentence: people, places, organisations."""
+    return [n.split("’")[-1].split("'")[-1] for n in _NAME.findall(claim.strip())]
+
+
+def drop_claims(answer: str, spans: Sequence[tuple[int, int]]) -> str:
+    for start, end in sorted(spans, reverse=True):
+        answer = answer[:start] + answer[end:]
     return re.sub(r"\n{3,}", "\n\n", answer).strip()
 
 

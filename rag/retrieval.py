@@ -7,6 +7,7 @@ rare exact words (names, numbers) that small embedders blur.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -19,6 +20,7 @@ from rag.language import detect_language
 from rag.schema import Chunk, Passage
 from rag.store import ChunkStore
 
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _STOP = {
     "fr": set(

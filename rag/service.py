@@ -279,7 +279,11 @@ class AnswerService:
         language: str,
     ) -> Answer:
         answer_text = text.strip()
-        bad = unsupported_claims(answer_text, [p.chunk.text for p in passages])
+        sources = [f"{p.chunk.title}\n{p.chunk.text}" for p in passages]
+        same_language = all(p.chunk.language == language for p in passages)
+        bad = unsupported_claims(
+            answer_text, sources, question, language if same_language else None
+        )
         if bad:
             log.info("dropped %d claim(s) with numbers found in no source", len(bad))
             answer_text = drop_claims(answer_text, bad)

@@ -1,0 +1,35 @@
+from rag.grounding import drop_claims, is_repeating, unsupported_claims
+
+SOURCES = ["Un fonds de 2 milliards d’euros a été lancé en novembre 2023.", "Le titane."]
+
+
+def test_numbers_absent_from_the_sources_are_flagged():
+    answer = "Le fonds est de 2 milliards [1]. Le pays compte 17 millions d'habitants [2]."
+    spans = unsupported_claims(answer, SOURCES)
+    assert [answer[s:e].strip() for s, e in spans] == [
+        "Le pays compte 17 millions d'habitants [2]."
+    ]
+    assert drop_claims(answer, spans) == "Le fonds est de 2 milliards [1]."
+
+
+def test_list_numbering_and_markers_are_not_claims():
+    answer = "Les objectifs :\n1. La géologie [1]\n2. Le titane [2]\n3. Les capitaux [12]"
+    assert unsupported_claims(answer, SOURCES) == []
+
+
+def test_repetition_detector():
+    assert is_repeating("He is the minister for energy. " * 8)
+    assert not is_repeating("A normal answer that does not loop. " + "x" * 10)
+
+
+def test_same_language_claims_need_words_from_the_sources():
+    sources = ["Benjamin Gallezot a évoqué la coopération en géologie et exploration."]
+    q = "Quelle est la capitale du Pérou ?"
+    bad = "La capitale du Pérou est Lima [1]."
+    assert unsupported_claims(bad, sources, q, "fr") == [(0, len(bad))]
+    good = "L’accord porte sur la coopération en géologie et exploration [1]."
+    assert unsupported_claims(good, sources, "Sur quoi porte l'accord ?", "fr") == []
+    named = "Elle a été évoquée par Emmanuel Macron [1]."
+    assert unsupported_claims(named, sources, "Qui a évoqué la coopération ?", "fr") != []
+    # across languages only numbers are checked: words cannot be compared
+    assert unsupported_claims("Cooperation in geology [1].", sources, "What?", None) == []

@@ -1,0 +1,132 @@
+"""End to end with the real models (multilingual-e5-small, Qwen2.5 1.5B) and a real Chroma,
+through a real uvicorn server started by the `live_server` fixture."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import SEED
+
+pytestmark = pytest.mark.integration
+TIMEOUT = httpx.Timeout(300.0)
+OBJECTIVES = {
+    "en": [("geolog",), ("min",), ("capital",), ("sustainab",)],
+    "fr": [("géolog",), ("minier", "minière"), ("capitaux",), ("durable",)],
+}
+
+
+def ask(server, question: str) -> dict:
+    r = httpx.post(f"{server.url}/v1/ask", json={"question": question}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def chat(server, messages: list[dict]) -> dict:
+    r = httpx.post(f"{server.url}/v1/chat", json={"messages": messages}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def assert_cites_objectives_paragraph(body: dict) -> None:
+    assert body["citations"], body
+    assert body["citations"][0]["n"] == 1
+    texts = [c["text"] for c in body["citations"]]
+    assert any("quatre objectifs principaux" in t for t in texts), texts
+    seed = SEED.read_text()
+    for c in body["citations"]:
+        assert seed[c["start"] : c["end"]] == c["text"]
+        assert f"[{c['n']}]" in body["answer"]
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("What are the agreement's four objectives?", "en"),
+        ("Quels sont les quatre objectifs de l’accord ?", "fr"),
+    ],
+)
+def test_four_objectives(live_server, question: str, lang: str):
+    body = ask(live_server, question)
+    answer = body["answer"].lower()
+    assert body["language"] == lang and not body["abstained"]
+    for options in OBJECTIVES[lang]:
+        assert any(o in answer for o in options), (options, body["answer"])
+    assert_cites_objectives_paragraph(body)
+    if lang == "en":
+        assert "objectives" in answer or "goals" in answer  # answered in English
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who won the 2022 football World Cup?", "The sources do not say."),
+        ("Quelle est la capitale du Pérou ?", "Les sources ne le disent pas."),
+    ],
+)
+def test_unanswerable_questions_abstain(live_server, question: str, expected: str):
+    body = ask(live_server, question)
+    assert body["answer"] == expected and body["abstained"]
+    assert body["citations"] == []
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected"),
+    [
+        ("What are the agreement's four objectives?", "Which one is listed first?", "geolog"),
+        ("Quels sont les quatre objectifs de l’accord ?", "Lequel est cité en premier ?", "géolog"),
+    ],
+)
+def test_two_turn_conversation(live_server, first: str, follow_up: str, expected: str):
+    one = chat(live_server, [{"role": "user", "content": first}])
+    two = chat(
+        live_server,
+        [
+            {"role": "user", "content": first},
+            {"role": "assistant", "content": one["answer"]},
+            {"role": "user", "content": follow_up},
+        ],
+    )
+    assert two["condensed"] and two["searched"] != follow_up
+    assert expected in two["answer"].lower(), two
+    assert two["citations"] and any(
+        "quatre objectifs principaux" in c["text"] for c in two["citations"]
+    )
+
+
+def test_official_openai_client(live_server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{live_server.url}/v1", api_key="unused", timeout=300)
+    assert [m.id for m in client.models.list().data] == ["ragkit"]
+    question = [{"role": "user", "content": "What are the agreement's four objectives?"}]
+    plain = client.chat.completions.create(model="ragkit", messages=question)
+    text = plain.choices[0].message.content
+    assert "geolog" in text.lower() and "[1]" in text
+    assert plain.model_extra["citations"][0]["n"] == 1
+    stream = client.chat.completions.create(model="ragkit", messages=question, stream=True)
+    pieces, last = [], None
+    for chunk in stream:
+        last = chunk
+        if chunk.choices and chunk.choices[0].delta.content:
+            pieces.append(chunk.choices[0].delta.content)
+    assert "".join(pieces).strip() == text
+    assert last is not None and last.model_extra["citations"] == plain.model_extra["citations"]
+
+
+def test_reingesting_the_seed_keeps_the_chunk_count(tmp_path):
+    from ingest.pipeline import Ingestor, make_chunker
+    from rag.components import make_embedder, make_store
+    from rag.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    embedder = make_embedder(settings)
+    store = make_store(settings, embedder)
+    ingestor = Ingestor(store, embedder, make_chunker(settings, embedder))
+    first = ingestor.ingest_paths([SEED], progress=False)
+    count = store.count()
+    second = ingestor.ingest_paths([SEED], progress=False)
+    third = ingestor.ingest_paths([SEED.parent], progress=False)
+    assert first.added == count > 0
+    assert second.added == third.added == 0 and second.unchanged == third.unchanged == 1
+    assert store.count() == count
