@@ -9,6 +9,7 @@
 
 (() => {
   const MAX_CHARS = 2000;
+  const MAX_HISTORY = 40; // messages sent back as the conversation (user + assistant)
   const WIDE = window.matchMedia("(min-width: 900px)");
 
   const $ = (id) => document.getElementById(id);
@@ -308,7 +309,8 @@
       messages.push({ role: "user", content: turn.question });
       messages.push({ role: "assistant", content: turn.answer });
     }
-    return messages;
+    // The API takes at most 50 messages: keep the last 20 exchanges.
+    return messages.slice(-MAX_HISTORY);
   }
 
   function scroller() {
@@ -826,7 +828,7 @@
       els.panelText.replaceChildren(el("p", {}, el("mark", { class: "cited" }, c.text)));
     }
     const mark = els.panelText.querySelector("mark");
-    if (mark) mark.scrollIntoView({ block: WIDE.matches ? "center" : "start", behavior: "auto" });
+    if (mark) mark.scrollIntoView({ block: "start", behavior: "auto" });
     announce(`Source ${n} opened: ${els.panelTitle.textContent}. Press Escape to close it.`);
   }
 
