@@ -13,6 +13,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 
 from api.deps import ServiceDep, SettingsDep
 from api.schemas import check_question
@@ -140,4 +141,6 @@ def chat_completions(body: OAChatRequest, service: ServiceDep):
         yield {"data": "[DONE]"}
 
     events = run_in_thread(lambda cancel: service.stream(messages, None, ticket, cancel))
-    return EventSourceResponse(frames(events), ping=10)
+    return EventSourceResponse(
+        frames(events), ping=10, background=BackgroundTask(ticket.release_if_unused)
+    )

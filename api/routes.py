@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 
 from api.deps import ServiceDep
 from api.schemas import (
@@ -32,7 +33,10 @@ def _answer(service: AnswerService, messages: list[dict], top_k: int | None, str
     if not stream:
         return AskResponse(**service.chat(messages, top_k, ticket=ticket).to_dict())
     events = run_in_thread(lambda cancel: service.stream(messages, top_k, ticket, cancel))
-    return EventSourceResponse(rag_events(events), ping=10)
+    # If the stream never starts (client gone first), the reserved place must not leak.
+    return EventSourceResponse(
+        rag_events(events), ping=10, background=BackgroundTask(ticket.release_if_unused)
+    )
 
 
 @router.post("/v1/ask", response_model=AskResponse, tags=["answers"], description=STREAM_DOC)

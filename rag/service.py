@@ -98,6 +98,13 @@ class Ticket:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
+    def release_if_unused(self) -> None:
+        """Give the place back if no generation ever started with it."""
+        with self._gate._count:
+            if self._state == "waiting":
+                self._gate.waiting -= 1
+                self._state = "done"
+
     def release(self) -> None:
         with self._gate._count:
             if self._state == "waiting":

@@ -165,6 +165,10 @@ def test_queue_is_bounded(settings):
     running.release()
     waiting.release()
     assert service.gate.waiting == service.gate.running == 0
+    never_started = service.gate.reserve()
+    never_started.release_if_unused()
+    never_started.release()  # idempotent
+    assert service.gate.waiting == service.gate.running == 0
 
 
 def test_client_disconnect_stops_generation(settings):
