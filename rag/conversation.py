@@ -37,25 +37,49 @@ def needs_condensing(question: str, history: Sequence[dict]) -> bool:
     return len(_CONTENT_WORD.findall(question)) < 3  # too short to stand alone
 
 
-def condense_messages(question: str, history: Sequence[dict], max_chars: int = 400) -> list[dict]:
+_SYSTEM = (
+    "Rewrite the user's last question so that it can be understood without the conversation: "
+    "replace pronouns and references with what they refer to, keep every other word. Keep the "
+    "question's language. Reply with the rewritten question only."
+)
+# Demonstrated turns (fixed, so their KV cache is reused) teach the 1.5B model the task.
+_EXAMPLES = [
+    (
+        [("user", "Who founded the company?"), ("assistant", "Marie Dupont founded it in 1998.")],
+        "Where was she born?",
+        "Where was Marie Dupont born?",
+    ),
+    (
+        [
+            ("user", "Quelles mesures le plan prévoit-il ?"),
+            ("assistant", "Le plan prévoit une taxe carbone et des aides aux ménages."),
+        ],
+        "Laquelle coûte le plus cher ?",
+        "Quelle mesure du plan coûte le plus cher ?",
+    ),
+]
+
+
+def _render(history: Sequence[tuple[str, str]], question: str, max_chars: int) -> str:
     lines = []
-    for m in history[-6:]:
-        text = " ".join(strip_markers(m["content"]).split())[:max_chars]
-        lines.append(f"{'User' if m['role'] == 'user' else 'Assistant'}: {text}")
+    for role, content in history:
+        text = " ".join(strip_markers(content).split())[:max_chars]
+        lines.append(f"{'User' if role == 'user' else 'Assistant'}: {text}")
     language = LANGUAGE_NAME[detect_language(question)]
-    return [
-        {
-            "role": "system",
-            "content": "Rewrite the user's last question so that it can be understood without "
-            "the conversation: replace pronouns and references with what they refer to. "
-            "Keep the question's language. Reply with the rewritten question only.",
-        },
-        {
-            "role": "user",
-            "content": "Conversation:\n" + "\n".join(lines) + f"\n\nLast question: {question}\n"
-            f"Rewritten question in {language}:",
-        },
-    ]
+    return (
+        "Conversation:\n" + "\n".join(lines) + f"\n\nLast question: {question}\n"
+        f"Rewritten question in {language}:"
+    )
+
+
+def condense_messages(question: str, history: Sequence[dict], max_chars: int = 400) -> list[dict]:
+    messages = [{"role": "system", "content": _SYSTEM}]
+    for turns, q, rewritten in _EXAMPLES:
+        messages.append({"role": "user", "content": _render(turns, q, max_chars)})
+        messages.append({"role": "assistant", "content": rewritten})
+    recent = [(m["role"], m["content"]) for m in history[-6:]]
+    messages.append({"role": "user", "content": _render(recent, question, max_chars)})
+    return messages
 
 
 def clean_condensed(text: str, fallback: str) -> str:
