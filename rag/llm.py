@@ -37,7 +37,47 @@ def chatml(messages: Sequence[ChatMessage]) -> str:
     return text + "<|im_start|>assistant\n"
 
 
-class LlamaCppChat(CustomLLM):
+class DeltaChatLLM(CustomLLM):
+    """llama-index's LLM interface on top of one method, `_deltas`: the text pieces of a chat
+    answer, as generated. Closing the iterator must stop the generation."""
+
+    def _deltas(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
+        raise NotImplementedError
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            deltas = self._deltas(messages, **kwargs)
+            try:
+                for delta in deltas:
+                    text += delta
+                    yield ChatResponse(
+                        message=ChatMessage(role=MessageRole.ASSISTANT, content=text),
+                        delta=delta,
+                    )
+            finally:
+                deltas.close()  # type: ignore[attr-defined]
+
+        return gen()
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        text = "".join(self._deltas(messages, **kwargs))
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return CompletionResponse(text=self.chat([ChatMessage(content=prompt)]).message.content)
+
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        def gen() -> CompletionResponseGen:
+            for response in self.stream_chat([ChatMessage(content=prompt)], **kwargs):
+                yield CompletionResponse(text=response.message.content or "", delta=response.delta)
+
+        return gen()
+
+
+class LlamaCppChat(DeltaChatLLM):
     """llama-cpp-python with the chat template stored in the GGUF file."""
 
     model_path: str
@@ -76,7 +116,7 @@ class LlamaCppChat(CustomLLM):
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self._llama.tokenize(chatml(messages).encode(), add_bos=False, special=True))
 
-    def _stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
+    def _deltas(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
         # One generation at a time per model: llama.cpp contexts are not thread-safe.
         with self._lock:
             chunks = self._llama.create_chat_completion(
@@ -94,40 +134,11 @@ class LlamaCppChat(CustomLLM):
             finally:
                 chunks.close()  # stops generation when the consumer goes away
 
-    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        def gen() -> ChatResponseGen:
-            text = ""
-            for delta in self._stream(messages, **kwargs):
-                text += delta
-                yield ChatResponse(
-                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta
-                )
-
-        return gen()
-
-    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        text = "".join(self._stream(messages, **kwargs))
-        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
-
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text=self.chat([ChatMessage(content=prompt)]).message.content)
-
-    def stream_complete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponseGen:
-        def gen() -> CompletionResponseGen:
-            text = ""
-            for delta in self._stream([ChatMessage(content=prompt)], **kwargs):
-                text += delta
-                yield CompletionResponse(text=text, delta=delta)
-
-        return gen()
-
 
 Script = Callable[[Sequence[ChatMessage]], str]
 
 
-class ScriptedLLM(CustomLLM):
+class ScriptedLLM(DeltaChatLLM):
     """Deterministic stand-in: answers with `script(messages)`, streamed a few characters at a
     time so that marker filtering is exercised across piece boundaries."""
 
@@ -150,7 +161,7 @@ class ScriptedLLM(CustomLLM):
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return sum(len(m.content.split()) for m in messages)
 
-    def _pieces(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
+    def _deltas(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
         self.calls.append(list(messages))
         text = self._script(messages)
         for i in range(0, len(text), self.piece_size):
@@ -158,35 +169,6 @@ class ScriptedLLM(CustomLLM):
                 time.sleep(self.delay)
             self.pieces_emitted += 1
             yield text[i : i + self.piece_size]
-
-    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        def gen() -> ChatResponseGen:
-            text = ""
-            for delta in self._pieces(messages):
-                text += delta
-                yield ChatResponse(
-                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta
-                )
-
-        return gen()
-
-    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        text = "".join(self._pieces(messages))
-        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
-
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text=self.chat([ChatMessage(content=prompt)]).message.content)
-
-    def stream_complete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponseGen:
-        def gen() -> CompletionResponseGen:
-            text = ""
-            for delta in self._pieces([ChatMessage(content=prompt)]):
-                text += delta
-                yield CompletionResponse(text=text, delta=delta)
-
-        return gen()
 
 
 def make_llm(settings: Settings) -> LLM:
