@@ -85,6 +85,7 @@ class LlamaCppChat(DeltaChatLLM):
     max_new_tokens: int = 320
     temperature: float = 0.0
     n_threads: int = 2
+    prompt_cache: bool = True
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -102,7 +103,8 @@ class LlamaCppChat(DeltaChatLLM):
         )
         # Prompts share long prefixes (instructions, demonstrated turns): keep their KV states
         # so switching between the answer and follow-up prompts does not re-read them.
-        self._llama.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))
+        if self.prompt_cache:
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -119,6 +121,8 @@ class LlamaCppChat(DeltaChatLLM):
     def _deltas(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
         # One generation at a time per model: llama.cpp contexts are not thread-safe.
         with self._lock:
+            if not self.prompt_cache:
+                self._llama.reset()  # read the whole prompt again: cold-start benchmarks
             chunks = self._llama.create_chat_completion(
                 messages=[{"role": m.role.value, "content": m.content} for m in messages],
                 temperature=kwargs.get("temperature", self.temperature),
@@ -197,6 +201,7 @@ def make_llm(settings: Settings) -> LLM:
         max_new_tokens=settings.llm_max_new_tokens,
         temperature=settings.llm_temperature,
         n_threads=settings.llm_threads,
+        prompt_cache=settings.llm_prompt_cache,
     )
 
 

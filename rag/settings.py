@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     llm_max_new_tokens: int = 320
     llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     llm_temperature: float = 0.0
+    llm_prompt_cache: bool = Field(True, description="Reuse the KV cache of shared prompt prefixes")
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_api_key: str = "not-needed"
     openai_model: str = "local"
