@@ -43,19 +43,23 @@ _SYSTEM = (
     "question's language. Reply with the rewritten question only."
 )
 # Demonstrated turns (fixed, so their KV cache is reused) teach the 1.5B model the task.
+# Their vocabulary is far from news on purpose: the model copies words from examples.
 _EXAMPLES = [
     (
-        [("user", "Who founded the company?"), ("assistant", "Marie Dupont founded it in 1998.")],
-        "Where was she born?",
-        "Where was Marie Dupont born?",
+        [
+            ("user", "What dishes does the restaurant serve?"),
+            ("assistant", "It serves soup, grilled fish and cakes."),
+        ],
+        "Which one is the cheapest?",
+        "Which of the dishes served by the restaurant is the cheapest?",
     ),
     (
         [
-            ("user", "Quelles mesures le plan prévoit-il ?"),
-            ("assistant", "Le plan prévoit une taxe carbone et des aides aux ménages."),
+            ("user", "Qui a remporté le tournoi de tennis ?"),
+            ("assistant", "Léa Martin l’a remporté en 2021."),
         ],
-        "Laquelle coûte le plus cher ?",
-        "Quelle mesure du plan coûte le plus cher ?",
+        "Quel âge a-t-elle ?",
+        "Quel âge a Léa Martin, qui a remporté le tournoi de tennis ?",
     ),
 ]
 

@@ -170,7 +170,13 @@ class AnswerService:
         if not needs_condensing(question, history):
             return question
         response = self.llm.chat(to_chat_messages(condense_messages(question, history)))
-        return clean_condensed(response.message.content or "", question)
+        rewritten = clean_condensed(response.message.content or "", question)
+        if rewritten.casefold() == question.casefold():
+            # The model could not rewrite it: searching with the previous question as well
+            # still finds what the follow-up is about.
+            previous = next(m["content"] for m in reversed(history) if m["role"] == "user")
+            rewritten = f"{previous.strip()} {question}"
+        return rewritten
 
     def stream(
         self,
