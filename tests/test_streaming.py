@@ -214,3 +214,22 @@ def test_client_disconnect_stops_generation(settings):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_failed_rewrite_searches_with_the_previous_question(settings):
+    from rag.components import make_service
+
+    def script(messages) -> str:
+        user = messages[-1].content
+        return "Which one is listed first?" if user.startswith("Conversation:") else ANSWER
+
+    service = make_service(settings, llm=ScriptedLLM(script))
+    ingest_into(service, settings, [SEED])
+    answer = service.chat(
+        [
+            {"role": "user", "content": "What are the agreement's four objectives?"},
+            {"role": "assistant", "content": "Geology [1]."},
+            {"role": "user", "content": "Which one is listed first?"},
+        ]
+    )
+    assert answer.searched == "What are the agreement's four objectives? Which one is listed first?"
