@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
             from rag.components import make_service
 
             app.state.service = make_service(settings)
+            app.state.service.warm_up()
         yield
 
     app = FastAPI(

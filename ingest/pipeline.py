@@ -49,10 +49,12 @@ def embed_text(chunk: Chunk) -> str:
 def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
     tokenize = whitespace_tokenize
     if settings.embedder == "sentence-transformers":
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer
 
-        tok = AutoTokenizer.from_pretrained(str(settings.embed_model_path), local_files_only=True)
-        tokenize = lambda text: tok.encode(text, add_special_tokens=False)  # noqa: E731
+        # The embedder's own tokenizer, so chunk sizes are counted in the tokens it sees.
+        tok = Tokenizer.from_file(str(settings.embed_model_path / "tokenizer.json"))
+        tok.no_truncation()
+        tokenize = lambda text: tok.encode(text, add_special_tokens=False).ids  # noqa: E731
     return Chunker(settings.chunk_size, settings.chunk_overlap, tokenize)
 
 

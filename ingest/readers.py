@@ -103,7 +103,7 @@ def parse_article(text: str, path: Path, doc_id: str | None = None) -> Article:
 def find_files(paths: list[Path]) -> list[Path]:
     """Expand folders into their supported files, sorted; explicit files are kept as given."""
     files: list[Path] = []
-    for p in paths:
+    for p in map(Path, paths):
         if p.is_dir():
             files += sorted(f for f in p.rglob("*") if f.suffix.lower() in SUPPORTED)
         elif p.exists():

@@ -1,7 +1,10 @@
-"""Retrieval: dense multilingual-e5 vectors from Chroma, BM25 over the same chunks, fused by RRF.
+"""Retrieval: dense multilingual-e5 vectors from Chroma and BM25 over the same chunks, fused,
+then re-scored by each candidate's best-matching sentence.
 
 Dense search carries cross-lingual questions (English question, French article); BM25 catches
-rare exact words (names, numbers) that small embedders blur.
+rare exact words (names, numbers) that small embedders blur; the sentence score finds the one
+sentence that answers a question inside a long paragraph. Every choice here (weights, pool,
+fusion, analysis) comes from the retrieval table in docs/EVALUATION.md.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ import re
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
+
+import numpy as np
 
 from rag.embedding import Embedder
 from rag.language import detect_language
@@ -83,7 +89,74 @@ class BM25Index:
         return [Passage(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
 
 
+# A sentence ends at . ! ? or … followed by a space and what can start a sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"“(\[A-ZÀ-ÖØ-Þ0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    parts = [s.strip() for s in _SENTENCE_END.split(text)]
+    return [s for s in parts if s] or [text.strip() or text]
+
+
+class SentenceVectors:
+    """Vectors of each chunk's sentences (with the title), computed once per chunk and cached.
+
+    A question is usually answered by one sentence; a paragraph vector averages that sentence
+    with the others. Scoring a candidate by its best sentence recovers it (see
+    docs/EVALUATION.md). Only the fused candidates are scored, so a cold cache costs one batch
+    of a few dozen short texts; `warm` fills it ahead of time.
+    """
+
+    def __init__(self, embedder: Embedder, max_chunks: int = 200_000) -> None:
+        self.embedder = embedder
+        self.max_chunks = max_chunks
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def get(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
+        with self._lock:
+            missing = {c.id: c for c in chunks if c.id not in self._cache}
+        if missing:
+            owners: list[str] = []
+            texts: list[str] = []
+            for c in missing.values():
+                for sentence in split_sentences(c.text):
+                    owners.append(c.id)
+                    texts.append(f"{c.title}\n{sentence}" if c.title else sentence)
+            vectors = np.asarray(self.embedder.embed_passages(texts), dtype=np.float32)
+            rows: dict[str, list[int]] = {}
+            for i, owner in enumerate(owners):
+                rows.setdefault(owner, []).append(i)
+            with self._lock:
+                for cid, idx in rows.items():
+                    self._cache[cid] = vectors[idx].astype(np.float16)
+                while len(self._cache) > self.max_chunks:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            return {c.id: self._cache[c.id] for c in chunks if c.id in self._cache}
+
+    def warm(self, chunks: Sequence[Chunk], batch: int = 256) -> None:
+        for i in range(0, len(chunks), batch):
+            self.get(chunks[i : i + batch])
+
+    def best(self, query_vector: Sequence[float], chunks: Sequence[Chunk]) -> dict[str, float]:
+        """Each chunk's best sentence similarity to the query."""
+        q = np.asarray(query_vector, dtype=np.float32)
+        vectors = self.get(chunks)
+        return {cid: float((m.astype(np.float32) @ q).max()) for cid, m in vectors.items()}
+
+
 class HybridRetriever:
+    """`mode`: "hybrid" (default), "dense" or "bm25" alone. `fusion`: "weighted" (min-max
+    normalised scores, weights below, plus the best-sentence score) or "rrf" (reciprocal rank
+    fusion with `rrf_k`, the former default, kept for comparison)."""
+
+    # Weights of the normalised dense, best-sentence and BM25 scores (docs/EVALUATION.md).
+    weights: tuple[float, float, float] = (0.25, 0.35, 0.4)
+
     def __init__(
         self,
         store: ChunkStore,
@@ -91,12 +164,19 @@ class HybridRetriever:
         mode: str = "hybrid",
         candidates: int = 30,
         rrf_k: int = 60,
+        fusion: str = "weighted",
+        sentences: bool = True,
+        weights: tuple[float, float, float] | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.mode = mode
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.fusion = fusion
+        self.sentences = SentenceVectors(embedder) if sentences else None
+        if weights is not None:
+            self.weights = weights
         self._bm25: BM25Index | None = None
         self._bm25_key = ""
         self._checked_at = 0.0
@@ -115,10 +195,17 @@ class HybridRetriever:
                     self._bm25_key = key
             return self._bm25
 
+    def warm(self) -> None:
+        """Build the BM25 index and every chunk's sentence vectors now, not at first query."""
+        index = self._bm25_index()
+        if self.sentences is not None and self.mode == "hybrid" and self.fusion == "weighted":
+            self.sentences.warm(index.chunks)
+
     def retrieve(self, query: str, k: int) -> list[Passage]:
         language = detect_language(query)
         dense: list[Passage] = []
         sparse: list[Passage] = []
+        vector: list[float] | None = None
         pool = max(k, self.candidates)
         if self.mode in ("hybrid", "dense"):
             vector = self.embedder.embed_queries([query])[0]
@@ -129,9 +216,11 @@ class HybridRetriever:
             return dense[:k]
         if self.mode == "bm25":
             return sparse[:k]
-        return self._fuse(dense, sparse)[:k]
+        if self.fusion == "rrf":
+            return self._rrf(dense, sparse)[:k]
+        return self._weighted(dense, sparse, vector)[:k]
 
-    def _fuse(self, dense: list[Passage], sparse: list[Passage]) -> list[Passage]:
+    def _rrf(self, dense: list[Passage], sparse: list[Passage]) -> list[Passage]:
         fused: dict[str, Passage] = {}
         for name, ranked in (("dense", dense), ("bm25", sparse)):
             for rank, p in enumerate(ranked):
@@ -139,3 +228,35 @@ class HybridRetriever:
                 entry.score += 1.0 / (self.rrf_k + rank + 1)
                 entry.scores[name] = p.score
         return sorted(fused.values(), key=lambda p: -p.score)
+
+    def _weighted(
+        self, dense: list[Passage], sparse: list[Passage], vector: Sequence[float] | None
+    ) -> list[Passage]:
+        fused: dict[str, Passage] = {}
+        for name, ranked in (("dense", dense), ("bm25", sparse)):
+            for p in ranked:
+                fused.setdefault(p.chunk.id, Passage(p.chunk, 0.0)).scores[name] = p.score
+        if self.sentences is not None and vector is not None and fused:
+            best = self.sentences.best(vector, [p.chunk for p in fused.values()])
+            for cid, score in best.items():
+                fused[cid].scores["sentence"] = score
+        w_dense, w_sentence, w_bm25 = self.weights
+        if self.sentences is None:  # without sentence scores, share their weight
+            w_dense, w_sentence = w_dense + w_sentence, 0.0
+        norm = {name: _minmax(fused.values(), name) for name in ("dense", "sentence", "bm25")}
+        for p in fused.values():
+            p.score = (
+                w_dense * norm["dense"].get(p.chunk.id, 0.0)
+                + w_sentence * norm["sentence"].get(p.chunk.id, 0.0)
+                + w_bm25 * norm["bm25"].get(p.chunk.id, 0.0)
+            )
+        return sorted(fused.values(), key=lambda p: -p.score)
+
+
+def _minmax(passages, name: str) -> dict[str, float]:
+    """Scores of one retriever scaled to 0..1 over the candidates it scored (absent: 0)."""
+    scored = {p.chunk.id: p.scores[name] for p in passages if name in p.scores}
+    if not scored:
+        return {}
+    lo, hi = min(scored.values()), max(scored.values())
+    return {cid: (s - lo) / (hi - lo) if hi > lo else 1.0 for cid, s in scored.items()}

@@ -152,6 +152,15 @@ class AnswerService:
         self.generations_finished = 0
         self.generations_cancelled = 0
 
+    def warm_up(self) -> None:
+        """Load the embedder and read the fixed prompt prefix once, so that the first
+        question costs what every other one does."""
+        warm = getattr(self.retriever.embedder, "warm_up", None)
+        if warm:
+            warm()
+        prompt = to_chat_messages(build_messages("Warm-up?", [], "en"))
+        self.llm.chat(prompt, max_tokens=1)
+
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.retriever.retrieve(question, top_k or self.top_k)
 
