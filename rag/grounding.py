@@ -91,3 +91,47 @@ def is_repeating(text: str, window: int = 60, times: int = 3) -> bool:
     if len(text) < window * times:
         return False
     return text.count(text[-window:]) >= times
+
+
+_END_PUNCT = re.compile(r"[\s.!?;]*$")
+
+
+def uncited_claims(answer: str) -> list[tuple[int, int]]:
+    """Spans of claims with no citation marker: sentences or list items of 3+ words that do
+    not merely introduce a list (ending with ':')."""
+    masked = _LIST_NUMBER.sub(_blank, answer)
+    spans = []
+    for m in _CLAIM.finditer(masked):
+        claim = m.group(0)
+        if _MARKER.search(claim) or claim.rstrip().endswith(":") or len(claim.split()) < 3:
+            continue
+        spans.append(m.span())
+    return spans
+
+
+def lexical_support(claim: str, source: str, language: str) -> float:
+    from rag.retrieval import analyse
+
+    words = set(analyse(claim, language))
+    return len(words & set(analyse(source, language))) / len(words) if words else 0.0
+
+
+def best_source(scores: Sequence[float], minimum: float, margin: float) -> int | None:
+    """Index of the clearly best score, or None when no source stands out."""
+    if not scores:
+        return None
+    ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+    best = ranked[0]
+    runner_up = scores[ranked[1]] if len(ranked) > 1 else float("-inf")
+    if scores[best] >= minimum and scores[best] - runner_up >= margin:
+        return best
+    return None
+
+
+def insert_marker(answer: str, span: tuple[int, int], number: int) -> str:
+    """Put `[number]` at the end of the claim, before its final punctuation."""
+    start, end = span
+    claim = answer[start:end]
+    tail = _END_PUNCT.search(claim)
+    cut = start + (tail.start() if tail else len(claim))
+    return f"{answer[:cut]} [{number}]{answer[cut:]}"

@@ -8,6 +8,7 @@ it, so streamed and non-streamed answers are identical by construction.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -16,9 +17,18 @@ from typing import Literal
 
 from llama_index.core.llms import LLM
 
-from rag.citations import MarkerFilter
+from rag.citations import MarkerFilter, clean_markers
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
-from rag.grounding import drop_claims, is_repeating, unsupported_claims
+from rag.embedding import Embedder
+from rag.grounding import (
+    best_source,
+    drop_claims,
+    insert_marker,
+    is_repeating,
+    lexical_support,
+    uncited_claims,
+    unsupported_claims,
+)
 from rag.language import detect_language
 from rag.llm import count_prompt_tokens, to_chat_messages
 from rag.prompting import EMPTY_CORPUS, NO_ANSWER, build_messages, is_abstention
@@ -312,12 +322,14 @@ class AnswerService:
         abstained = is_abstention(answer_text, language)
         if abstained:
             answer_text, cited = NO_ANSWER[language], []
-        elif bad:
-            # markers may have gone with the dropped claims: renumber what is left
-            from rag.citations import clean_markers
-
-            restored = _restore_numbers(answer_text, cited)
-            answer_text, cited = clean_markers(restored, len(passages))
+        else:
+            if bad:
+                # markers may have gone with the dropped claims: renumber what is left
+                restored = _restore_numbers(answer_text, cited)
+                answer_text, cited = clean_markers(restored, len(passages))
+            answer_text, cited = _attribute_claims(
+                self.retriever.embedder, answer_text, cited, passages, language
+            )
         citations = [
             Citation(
                 n=i,
@@ -334,10 +346,52 @@ class AnswerService:
         return Answer(question, answer_text, citations, language, abstained, passages=passages)
 
 
+def _attribute_claims(
+    embedder: Embedder,
+    answer: str,
+    cited: list[int],
+    passages: list[Passage],
+    language: str,
+) -> tuple[str, list[int]]:
+    """Cite the source of claims the model left uncited, only when one passage clearly
+    supports the claim: most of its words (same language) or, across languages, a clearly
+    higher multilingual-e5 similarity than every other passage."""
+    spans = uncited_claims(answer)
+    if not spans or not passages:
+        return answer, cited
+    claims = [answer[s:e] for s, e in spans]
+    sources = [f"{p.chunk.title}\n{p.chunk.text}" for p in passages]
+    if all(p.chunk.language == language for p in passages):
+        scores = [[lexical_support(c, s, language) for s in sources] for c in claims]
+        picks = [best_source(row, minimum=0.6, margin=0.15) for row in scores]
+    else:
+        claim_vectors = embedder.embed_queries(claims)
+        source_vectors = embedder.embed_passages(sources)
+        scores = [
+            [sum(a * b for a, b in zip(cv, sv, strict=True)) for sv in source_vectors]
+            for cv in claim_vectors
+        ]
+        picks = [best_source(row, minimum=0.83, margin=0.02) for row in scores]
+    # Insert from the end so that earlier spans stay valid; number as first use in the text.
+    for span, pick in sorted(zip(spans, picks, strict=True), reverse=True):
+        if pick is not None:
+            answer = insert_marker(answer, span, len(cited) + 1 + pick)  # placeholder number
+    restored = re.sub(
+        r"\[(\d+)\]",
+        lambda m: f"[{_passage_number(int(m.group(1)), cited)}]",
+        answer,
+    )
+    return clean_markers(restored, len(passages))
+
+
+def _passage_number(number: int, cited: list[int]) -> int:
+    """Client numbers 1..len(cited) map to cited passages; placeholders above map to
+    passage `number - len(cited)`."""
+    return cited[number - 1] if number <= len(cited) else number - len(cited)
+
+
 def _restore_numbers(text: str, cited: list[int]) -> str:
     """Map client numbering (1..m) back to passage numbers so it can be renumbered."""
-    import re
-
     return re.sub(r"\[(\d+)\]", lambda m: f"[{cited[int(m.group(1)) - 1]}]", text)
 
 

@@ -81,3 +81,22 @@ def test_health_documents_and_docs(settings):
     assert client.get("/v1/documents/nope").status_code == 404
     assert client.get("/docs").status_code == 200
     assert "/v1/ask" in client.get("/openapi.json").json()["paths"]
+
+
+def test_uncited_claims_get_the_passage_that_clearly_supports_them(settings):
+    def script(messages) -> str:
+        # no markers at all; the claim repeats the objectives paragraph in its own words
+        return (
+            "L’accord comprend quatre objectifs principaux, dont la coopération en géologie "
+            "et exploration. Il ne précise rien sur la météo."
+        )
+
+    client = client_for(settings, script)
+    body = client.post("/v1/ask", json={"question": "Que comprend l'accord ?"}).json()
+    # the first claim gets its source; the second, found in no source, is dropped
+    assert body["answer"] == (
+        "L’accord comprend quatre objectifs principaux, dont la coopération en géologie "
+        "et exploration [1]."
+    )
+    assert len(body["citations"]) == 1
+    assert "quatre objectifs principaux" in body["citations"][0]["text"]
