@@ -84,3 +84,15 @@ def is_abstention(answer: str, language: str) -> bool:
         if text.startswith(p) or (p in text and len(text) < len(p) + 40):
             return True
     return False
+
+
+def translation_messages(text: str, language: str) -> list[dict]:
+    return [
+        {
+            "role": "system",
+            "content": f"Translate the user's text into {LANGUAGE_NAME[language]}. Keep every "
+            "[n] marker exactly where it is and keep lists as lists. Reply with the "
+            "translation only.",
+        },
+        {"role": "user", "content": text},
+    ]

@@ -31,7 +31,13 @@ from rag.grounding import (
 )
 from rag.language import detect_language
 from rag.llm import count_prompt_tokens, to_chat_messages
-from rag.prompting import EMPTY_CORPUS, NO_ANSWER, build_messages, is_abstention
+from rag.prompting import (
+    EMPTY_CORPUS,
+    NO_ANSWER,
+    build_messages,
+    is_abstention,
+    translation_messages,
+)
 from rag.retrieval import HybridRetriever
 from rag.schema import Passage
 from rag.store import ChunkStore
@@ -302,6 +308,16 @@ class AnswerService:
         yield Event("citations", answer=answer)
         yield Event("done", answer=answer)
 
+    def _translate(self, text: str, language: str) -> str:
+        """Translate an answer written in the wrong language, keeping its markers; keep the
+        original when the translation lost or invented a marker."""
+        prompt = to_chat_messages(translation_messages(text, language))
+        translated = (self.llm.chat(prompt).message.content or "").strip()
+        if sorted(re.findall(r"\[\d+\]", translated)) != sorted(re.findall(r"\[\d+\]", text)):
+            log.info("translation changed the citation markers; keeping the original answer")
+            return text
+        return translated or text
+
     def _finish(
         self,
         question: str,
@@ -311,11 +327,14 @@ class AnswerService:
         language: str,
     ) -> Answer:
         answer_text = text.strip()
+        # A small model sometimes answers in the sources' language: check it in the language
+        # it actually used (words can then be compared), and translate it at the end.
+        used = detect_language(answer_text, default=language)
+        if len(answer_text.split()) < 4:
+            used = language
         sources = [f"{p.chunk.title}\n{p.chunk.text}" for p in passages]
-        same_language = all(p.chunk.language == language for p in passages)
-        bad = unsupported_claims(
-            answer_text, sources, question, language if same_language else None
-        )
+        same_language = all(p.chunk.language == used for p in passages)
+        bad = unsupported_claims(answer_text, sources, question, used if same_language else None)
         if bad:
             log.info("dropped %d claim(s) with numbers found in no source", len(bad))
             answer_text = drop_claims(answer_text, bad)
@@ -328,8 +347,10 @@ class AnswerService:
                 restored = _restore_numbers(answer_text, cited)
                 answer_text, cited = clean_markers(restored, len(passages))
             answer_text, cited = _attribute_claims(
-                self.retriever.embedder, answer_text, cited, passages, language
+                self.retriever.embedder, answer_text, cited, passages, used
             )
+            if used != language:
+                answer_text = self._translate(answer_text, language)
         citations = [
             Citation(
                 n=i,

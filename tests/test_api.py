@@ -100,3 +100,22 @@ def test_uncited_claims_get_the_passage_that_clearly_supports_them(settings):
     )
     assert len(body["citations"]) == 1
     assert "quatre objectifs principaux" in body["citations"][0]["text"]
+
+
+def test_answer_in_the_wrong_language_is_translated_keeping_markers(settings):
+    def script(messages) -> str:
+        if messages[0].content.startswith("Translate the user's text into English"):
+            return "EDF could build the first nuclear power plant in Kazakhstan [1]."
+        n = objectives_or_edf(messages)
+        return f"EDF est partenaire potentiel pour la première centrale nucléaire [{n}]."
+
+    client = client_for(settings, script)
+    body = client.post("/v1/ask", json={"question": "What role could EDF play?"}).json()
+    assert body["answer"] == "EDF could build the first nuclear power plant in Kazakhstan [1]."
+    assert "EDF" in body["citations"][0]["text"] and body["language"] == "en"
+
+
+def objectives_or_edf(messages) -> int:
+    user = messages[-1].content
+    blocks = re.split(r"\n\n(?=\[\d+\] )", user.split("Sources:\n", 1)[1])
+    return next(int(b[1 : b.index("]")]) for b in blocks if "EDF" in b)
