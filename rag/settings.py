@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     openai_model: str = "local"
 
     # Chunking
-    chunk_size: int = Field(220, description="Max tokens per chunk (multilingual-e5 tokens)")
+    chunk_size: int = Field(320, description="Max tokens per chunk (multilingual-e5 tokens)")
     chunk_overlap: int = 30
 
     # Retrieval and answering
