@@ -1,6 +1,8 @@
-"""Native API: ask, chat (both optionally streamed), documents, health."""
+"""Native API: ask, chat (both optionally streamed), retrieve, documents, health."""
 
 from __future__ import annotations
+
+import time
 
 from fastapi import APIRouter, HTTPException
 from sse_starlette.sse import EventSourceResponse
@@ -14,6 +16,9 @@ from api.schemas import (
     DocumentInfo,
     DocumentText,
     Health,
+    PassageOut,
+    RetrieveRequest,
+    RetrieveResponse,
 )
 from api.streaming import rag_events, run_in_thread
 from rag.service import AnswerService
@@ -51,6 +56,29 @@ def chat(body: ChatRequest, service: ServiceDep):
     state). A follow-up is rewritten into a standalone question (`searched`) before retrieval."""
     messages = [m.model_dump() for m in body.messages]
     return _answer(service, messages, body.top_k, body.stream)
+
+
+@router.post("/v1/retrieve", response_model=RetrieveResponse, tags=["answers"])
+def retrieve(body: RetrieveRequest, service: ServiceDep) -> RetrieveResponse:
+    """The passages retrieval gives the model, best first, without generating (used by
+    `rag eval --url` for its retrieval metrics)."""
+    t0 = time.perf_counter()
+    passages = service.retrieve(body.question, body.top_k)
+    return RetrieveResponse(
+        passages=[
+            PassageOut(
+                doc_id=p.chunk.doc_id,
+                title=p.chunk.title,
+                text=p.chunk.text,
+                start=p.chunk.start,
+                end=p.chunk.end,
+                score=round(p.score, 6),
+                scores={k: round(v, 6) for k, v in p.scores.items()},
+            )
+            for p in passages
+        ],
+        timings={"retrieval_ms": round((time.perf_counter() - t0) * 1000, 1)},
+    )
 
 
 @router.get("/healthz", response_model=Health, tags=["service"])

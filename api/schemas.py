@@ -84,3 +84,25 @@ class DocumentInfo(BaseModel):
 
 class DocumentText(DocumentInfo):
     text: str
+
+
+class RetrieveRequest(BaseModel):
+    question: str = Field(..., examples=["What are the agreement's four objectives?"])
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to return")
+
+    _check = field_validator("question")(check_question)
+
+
+class PassageOut(BaseModel):
+    doc_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float
+    scores: dict[str, float]
+
+
+class RetrieveResponse(BaseModel):
+    passages: list[PassageOut]
+    timings: dict[str, float]

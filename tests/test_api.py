@@ -119,3 +119,13 @@ def objectives_or_edf(messages) -> int:
     user = messages[-1].content
     blocks = re.split(r"\n\n(?=\[\d+\] )", user.split("Sources:\n", 1)[1])
     return next(int(b[1 : b.index("]")]) for b in blocks if "EDF" in b)
+
+
+def test_retrieve_returns_passages_without_generating(settings):
+    client = client_for(settings)
+    r = client.post("/v1/retrieve", json={"question": "Quels objectifs ?", "top_k": 3})
+    assert r.status_code == 200, r.text
+    passages = r.json()["passages"]
+    assert len(passages) == 3
+    assert all(SEED.read_text()[p["start"] : p["end"]] == p["text"] for p in passages)
+    assert client.post("/v1/retrieve", json={"question": " "}).status_code == 422
