@@ -129,3 +129,4 @@ def test_retrieve_returns_passages_without_generating(settings):
     assert len(passages) == 3
     assert all(SEED.read_text()[p["start"] : p["end"]] == p["text"] for p in passages)
     assert client.post("/v1/retrieve", json={"question": " "}).status_code == 422
+    assert client.app.state.service.llm.calls == []  # nothing was generated

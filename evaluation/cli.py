@@ -1,0 +1,193 @@
+"""`rag eval DATASET`: the evaluation command (registered by api/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evaluation.datasets import DatasetError
+
+EPILOG = """
+examples:
+  rag eval ../shared/data/piaf/piaf-v1.1-dev.json --retrieval-only --ablation
+  rag eval ../shared/data/piaf/piaf-v1.1-dev.json --answer-limit 150 --out artifacts/eval/piaf
+  rag eval questions.jsonl --limit 50 --no-baseline
+
+against a running service (it has no ingest endpoint, so fill its collection first):
+  rag eval DATASET --ingest-only          # prints the RAG_COLLECTION / RAG_DATA_DIR to serve
+  RAG_COLLECTION=... RAG_DATA_DIR=... rag serve &
+  rag eval DATASET --url http://127.0.0.1:8000 --no-baseline
+"""
+
+
+def add_eval_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "eval",
+        help="evaluate retrieval, answers and citations on a question set",
+        description="Ingest a question set's paragraphs into their own collection, ask its "
+        "questions, and report retrieval, answer, citation, abstention and latency metrics, "
+        "side by side with the default LlamaIndex pipeline.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "dataset",
+        type=Path,
+        help='SQuAD-style JSON, or JSONL of {"question", "answers"?, "gold_passage"?, "title"?}',
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="evaluate a fixed random sample of N questions (see --seed)",
+    )
+    p.add_argument(
+        "--answer-limit",
+        type=int,
+        default=None,
+        help="retrieval on every selected question, answers on a fixed sample of N",
+    )
+    p.add_argument("--seed", type=int, default=13, help="sampling seed (default 13)")
+    p.add_argument("--retrieval-only", action="store_true", help="no LLM: retrieval metrics only")
+    p.add_argument("--top-k", type=int, default=None, help="passages given to the model")
+    p.add_argument("--depth", type=int, default=10, help="passages retrieved for recall@k / MRR")
+    p.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="skip the default LlamaIndex pipeline",
+    )
+    p.add_argument(
+        "--ablation",
+        action="store_true",
+        help="add retrieval rows: BM25 only, dense only, RRF fusion, no sentence scores",
+    )
+    p.add_argument(
+        "--url",
+        default=None,
+        help="evaluate a running service (POST /v1/ask) instead of an in-process one",
+    )
+    p.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="fill the dataset's collection and print how to serve it, then stop",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where eval collections live (default: data/eval in the repository)",
+    )
+    p.add_argument(
+        "--collection",
+        default=None,
+        help="collection name (default: eval-<dataset>-c<chunk size>-o<overlap>)",
+    )
+    p.add_argument(
+        "--extra",
+        type=Path,
+        default=None,
+        help="more questions (JSONL) asked against the same corpus, never sampled "
+        'away; e.g. unanswerable ones with "answers": []',
+    )
+    p.add_argument(
+        "--language",
+        choices=["fr", "en"],
+        default=None,
+        help="language of the paragraphs (default: detected)",
+    )
+    p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default=None)
+    p.add_argument("--candidates", type=int, default=None, help="per-retriever pool before fusion")
+    p.add_argument(
+        "--fusion",
+        choices=["weighted", "rrf"],
+        default=None,
+        help="how hybrid retrieval fuses dense and BM25 (default: weighted)",
+    )
+    p.add_argument("--rrf-k", type=int, default=None)
+    p.add_argument("--chunk-size", type=int, default=None)
+    p.add_argument("--chunk-overlap", type=int, default=None)
+    p.add_argument(
+        "--out", type=Path, default=None, help="write report.json, report.md and PNG plots here"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_eval)
+    return p
+
+
+def _config(args: argparse.Namespace):
+    from evaluation.runner import EvalConfig
+
+    return EvalConfig(
+        dataset=args.dataset,
+        limit=args.limit,
+        answer_limit=args.answer_limit,
+        seed=args.seed,
+        retrieval_only=args.retrieval_only,
+        depth=args.depth,
+        top_k=args.top_k,
+        baseline=args.baseline,
+        ablation=args.ablation,
+        url=args.url,
+        data_dir=args.data_dir,
+        collection=args.collection,
+        extra=args.extra,
+        language=args.language,
+        retrieval=args.retrieval,
+        candidates=args.candidates,
+        rrf_k=args.rrf_k,
+        fusion=args.fusion,
+        chunk_size=args.chunk_size,
+        chunk_overlap=args.chunk_overlap,
+        progress=not args.quiet,
+        log=(args.out / "answers.jsonl") if args.out else None,
+    )
+
+
+def cmd_ingest_only(config) -> int:
+    from evaluation.runner import ingest_dataset, load
+    from rag.components import make_embedder
+
+    settings = config.settings()
+    dataset, _ = load(config)
+    embedder = make_embedder(settings)
+    store, report = ingest_dataset(dataset, settings, embedder, config.progress)
+    print(
+        f"{report.summary()}; {store.count()} passage(s) in {settings.collection!r}",
+        file=sys.stderr,
+    )
+    print(
+        "Serve it with:\n"
+        f"  RAG_COLLECTION={settings.collection} RAG_DATA_DIR={settings.data_dir} "
+        f"RAG_CHUNK_SIZE={settings.chunk_size} RAG_CHUNK_OVERLAP={settings.chunk_overlap} "
+        "rag serve"
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from evaluation import report as report_mod
+    from evaluation.runner import run
+
+    if args.url and args.ingest_only:
+        print("error: --ingest-only fills a local collection; drop --url", file=sys.stderr)
+        return 2
+    config = _config(args)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        if config.log and config.log.exists():
+            config.log.unlink()  # answers.jsonl belongs to this run only
+    try:
+        if args.ingest_only:
+            return cmd_ingest_only(config)
+        result = run(config)
+    except (DatasetError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    report = report_mod.to_json(result, report_mod.command_line())
+    if args.out:
+        report_mod.write(result, args.out, report["command"])
+        print(f"report written to {args.out}/report.md", file=sys.stderr)
+    print(report_mod.to_markdown(report))
+    return 0

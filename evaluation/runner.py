@@ -1,0 +1,532 @@
+"""Run an evaluation: ingest the dataset into its own collection, ask, score, summarise.
+
+Pipelines are compared on the very same questions in the same process:
+- `ours`: the service as configured (in process, or a running one with `--url`);
+- `ours (bm25)` / `ours (dense)`: retrieval-only ablations (`--ablation`);
+- `default LlamaIndex`: see `evaluation.baseline`.
+Retrieval metrics use every selected question; answer metrics a fixed sample of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from evaluation.datasets import Dataset, Question, add_questions, load_dataset, sample
+from evaluation.metrics import (
+    MARKER,
+    CitedPassage,
+    mean,
+    percentile,
+    rank_of,
+    score_answer,
+    summarize_ranks,
+)
+from rag.settings import PROJECT_ROOT, Settings
+
+KS = (1, 3, 5, 10)
+# Retrieval-only rows of `--ablation`: each part of our retrieval alone, and the former default.
+ABLATIONS = [
+    ("bm25 only", {"mode": "bm25"}),
+    ("dense only", {"mode": "dense"}),
+    ("hybrid RRF k=60", {"fusion": "rrf", "rrf_k": 60}),
+    ("hybrid weighted, no sentence scores", {"sentences": False}),
+]
+
+
+@dataclass
+class EvalConfig:
+    dataset: Path
+    limit: int | None = None
+    answer_limit: int | None = None
+    seed: int = 13
+    retrieval_only: bool = False
+    depth: int = 10
+    top_k: int | None = None
+    baseline: bool = True
+    ablation: bool = False
+    url: str | None = None
+    data_dir: Path | None = None
+    collection: str | None = None
+    extra: Path | None = None
+    language: str | None = None
+    retrieval: str | None = None
+    candidates: int | None = None
+    rrf_k: int | None = None
+    fusion: str | None = None
+    chunk_size: int | None = None
+    chunk_overlap: int | None = None
+    progress: bool = True
+    log: Path | None = None  # one JSON line per answered question, written as they finish
+    derived: bool = True  # add rows computed from our generations (proposed post-processing)
+
+    def settings(self) -> Settings:
+        overrides: dict[str, Any] = {"data_dir": self.data_dir or default_data_dir()}
+        for name in ("top_k", "retrieval", "candidates", "chunk_size", "chunk_overlap"):
+            value = getattr(self, name)
+            if value is not None:
+                overrides[name] = value
+        settings = Settings(**overrides)
+        settings.collection = self.collection or collection_name(
+            Path(self.dataset).stem, settings.chunk_size, settings.chunk_overlap
+        )
+        return settings
+
+
+def default_data_dir() -> Path:
+    return PROJECT_ROOT / "data" / "eval"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9]+", "-", name).strip("-").lower()[:40] or "dataset"
+
+
+def collection_name(dataset: str, chunk_size: int, chunk_overlap: int) -> str:
+    # v2: titles cleaned of HTML (a changed title alone does not re-embed a passage)
+    return f"eval-{_slug(dataset)}-v2-c{chunk_size}-o{chunk_overlap}"
+
+
+# --- pipelines ------------------------------------------------------------------------------
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+class OursInProcess:
+    def __init__(self, name: str, service, retriever=None) -> None:
+        self.name = name
+        self.service = service
+        self.retriever = retriever or service.retriever
+
+    def warm(self) -> None:
+        if hasattr(self.retriever, "warm"):
+            self.retriever.warm()
+
+    def retrieve(self, question: str, k: int) -> tuple[list[str], float]:
+        t0 = time.perf_counter()
+        passages = self.retriever.retrieve(question, k)
+        return [p.chunk.doc_id for p in passages], _ms(t0)
+
+    def answer(self, question: str) -> dict:
+        a = self.service.ask(question)
+        return {
+            "answer": a.answer,
+            "cited": [CitedPassage(c.doc_id, c.text) for c in a.citations],
+            "n_sources": len(a.citations),  # markers are renumbered 1..m over the citations
+            "abstained": a.abstained,
+            "passages": [p.chunk.doc_id for p in a.passages],
+            "total_ms": a.timings.get("total_ms"),
+            "retrieval_ms": a.timings.get("retrieval_ms"),
+            "first_token_ms": a.timings.get("first_token_ms"),
+            "prompt_tokens": a.timings.get("prompt_tokens"),
+            "context_passages": a.passages,
+            "language": a.language,
+        }
+
+
+class OursRemote:
+    """A running `rag serve`, over HTTP. Its collection must hold the dataset (`--ingest-only`)."""
+
+    def __init__(self, url: str, top_k: int | None, timeout: float = 600.0) -> None:
+        import httpx
+
+        self.name = "ours"
+        self.top_k = top_k
+        self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+        self.can_retrieve = True
+
+    def check(self, n_paragraphs: int) -> None:
+        health = self._http.get("/healthz").json()
+        if health.get("documents", 0) < n_paragraphs:
+            print(
+                f"warning: the service holds {health.get('documents')} documents, the dataset "
+                f"{n_paragraphs}: did you start it on the collection `--ingest-only` filled?",
+                file=sys.stderr,
+            )
+
+    def retrieve(self, question: str, k: int) -> tuple[list[str], float] | None:
+        # Only services that expose retrieval (POST /v1/retrieve) get retrieval metrics.
+        if not self.can_retrieve:
+            return None
+        t0 = time.perf_counter()
+        r = self._http.post("/v1/retrieve", json={"question": question, "top_k": k})
+        if r.status_code in (404, 405):
+            self.can_retrieve = False
+            return None
+        r.raise_for_status()
+        return [p["doc_id"] for p in r.json()["passages"]], _ms(t0)
+
+    def answer(self, question: str) -> dict:
+        t0 = time.perf_counter()
+        for attempt in range(30):
+            r = self._http.post("/v1/ask", json={"question": question, "top_k": self.top_k})
+            if r.status_code != 503:
+                break
+            time.sleep(min(2 + attempt, 10))
+        r.raise_for_status()
+        body = r.json()
+        timings = body.get("timings") or {}
+        return {
+            "answer": body["answer"],
+            "cited": [CitedPassage(c["doc_id"], c["text"]) for c in body["citations"]],
+            "n_sources": len(body["citations"]),
+            "abstained": bool(body.get("abstained")),
+            "passages": None,
+            "total_ms": _ms(t0),
+            "retrieval_ms": timings.get("retrieval_ms"),
+            "first_token_ms": timings.get("first_token_ms"),
+            "prompt_tokens": timings.get("prompt_tokens"),
+        }
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass
+class PipelineResult:
+    name: str
+    retrieval: dict[str, Any] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
+    per_question: dict[str, dict] = field(default_factory=dict)
+
+
+def summarize_retrieval(records: Sequence[dict], depth: int) -> dict[str, Any]:
+    if not records:
+        return {}
+    ranks = [r["rank"] for r in records]
+    s = summarize_ranks(ranks, KS, depth)
+    lat = [r["ms"] for r in records]
+    return {
+        "n": s.n,
+        **{f"recall@{k}": s.recall[k] for k in KS},
+        f"mrr@{depth}": s.mrr,
+        "latency_p50_ms": percentile(lat, 50),
+        "latency_p95_ms": percentile(lat, 95),
+    }
+
+
+def summarize_answers(records: Sequence[dict]) -> dict[str, Any]:
+    if not records:
+        return {}
+    ok = [r for r in records if "error" not in r]
+    answerable = [r for r in ok if r["references"]]
+    unanswerable = [r for r in ok if r["unanswerable"]]
+    with_gold = [r for r in answerable if r["gold"]]
+    n_markers = sum(r["n_markers"] for r in ok)
+    invalid = sum(r["invalid_markers"] for r in ok)
+    cited = sum(r["cited"] for r in answerable)
+    total = [r["total_ms"] for r in ok]
+    return {
+        "n": len(records),
+        "errors": len(records) - len(ok),
+        "answerable": len(answerable),
+        "contains_answer": mean(r["contains"] for r in answerable),
+        "f1": mean(r["f1"] for r in answerable),
+        "cites_gold": mean(r["cites_gold"] for r in with_gold),
+        "gold_in_context": mean(r["gold_in_context"] for r in with_gold),
+        "markers": n_markers,
+        "invalid_markers": invalid,
+        "valid_marker_share": (n_markers - invalid) / n_markers if n_markers else None,
+        "cited_passages": cited,
+        "cited_with_answer": (sum(r["cited_with_answer"] for r in answerable) / cited)
+        if cited
+        else None,
+        "answers_without_citation": mean(
+            float(r["cited"] == 0) for r in answerable if not r["abstained"]
+        ),
+        "unanswerable": len(unanswerable),
+        "abstention_correct": mean(float(r["abstained"]) for r in unanswerable),
+        "false_abstention": mean(float(r["abstained"]) for r in answerable),
+        "retrieval_p50_ms": percentile([r["retrieval_ms"] for r in ok], 50),
+        "retrieval_p95_ms": percentile([r["retrieval_ms"] for r in ok], 95),
+        "first_token_p50_ms": percentile([r["first_token_ms"] for r in ok], 50),
+        "latency_p50_ms": percentile(total, 50),
+        "latency_p95_ms": percentile(total, 95),
+        "prompt_tokens_mean": mean(r["prompt_tokens"] for r in ok),
+    }
+
+
+def _bar(items, desc: str, enabled: bool):
+    return tqdm(items, desc=desc, unit="q", disable=not enabled, file=sys.stderr, smoothing=0.1)
+
+
+def run_retrieval(
+    pipeline, questions: Sequence[Question], depth: int, progress: bool
+) -> list[dict] | None:
+    warm = getattr(pipeline, "warm", None)
+    if warm:  # index building is an ingest-time cost, not a per-question one
+        warm()
+    records = []
+    for q in _bar(questions, f"retrieval: {pipeline.name}", progress):
+        got = pipeline.retrieve(q.question, depth)
+        if got is None:
+            return None
+        doc_ids, ms = got
+        records.append({"id": q.id, "rank": rank_of(doc_ids, q.gold or ""), "ms": ms})
+    return records
+
+
+def _record(name: str, q: Question, out: dict) -> dict:
+    score = score_answer(
+        out["answer"], q.answers, out["cited"], out["n_sources"], q.gold, out["abstained"]
+    )
+    passages = out.get("passages")
+    return {
+        "id": q.id,
+        "pipeline": name,
+        "question": q.question,
+        "references": list(q.answers),
+        "gold": q.gold,
+        "unanswerable": q.unanswerable,
+        "answer": out["answer"],
+        "abstained": bool(out["abstained"]),
+        "cited_docs": [c.doc_id for c in out["cited"]],
+        "context_docs": passages,
+        "gold_in_context": None
+        if passages is None or q.gold is None
+        else float(q.gold in passages),
+        **asdict(score),
+        **{k: out.get(k) for k in ("total_ms", "retrieval_ms", "first_token_ms", "prompt_tokens")},
+    }
+
+
+Derived = tuple[str, Callable[[dict, Question], dict]]
+
+
+def run_answers(
+    pipeline,
+    questions: Sequence[Question],
+    progress: bool,
+    log: Callable[[dict], None] | None = None,
+    derived: Sequence[Derived] = (),
+) -> dict[str, list[dict]]:
+    """Records per row: the pipeline's own, and rows derived from the same generations."""
+    rows: dict[str, list[dict]] = {pipeline.name: [], **{name: [] for name, _ in derived}}
+    for q in _bar(questions, f"answers: {pipeline.name}", progress):
+        try:
+            out = pipeline.answer(q.question)
+        except Exception as err:  # one failure must not sink a 90-minute run
+            error = {
+                "id": q.id,
+                "question": q.question,
+                "references": list(q.answers),
+                "gold": q.gold,
+                "unanswerable": q.unanswerable,
+                "error": f"{type(err).__name__}: {err}",
+            }
+            for name in rows:
+                rows[name].append({**error, "pipeline": name})
+            if log:
+                log(rows[pipeline.name][-1])
+            continue
+        rows[pipeline.name].append(_record(pipeline.name, q, out))
+        if log:
+            log(rows[pipeline.name][-1])
+        for name, transform in derived:
+            rows[name].append(_record(name, q, transform(out, q)))
+    return rows
+
+
+def reattribute_markers(out: dict, q: Question) -> dict:
+    """Our generation with each marker moved to the passage that best supports its claim
+    (rag.prompting.make_citation_resolver), as the service would with the proposed hook."""
+    from rag.prompting import make_citation_resolver
+
+    passages = out.get("context_passages")
+    if not passages or out["abstained"]:
+        return out
+    numbers = [
+        next(
+            (
+                j
+                for j, p in enumerate(passages, 1)
+                if p.chunk.doc_id == c.doc_id and p.chunk.text == c.text
+            ),
+            None,
+        )
+        for c in out["cited"]
+    ]
+    resolve = make_citation_resolver(passages, q.question, out["language"])
+    order: list[int] = []
+
+    def renumber(m: re.Match[str]) -> str:
+        kept: list[int] = []
+        for x in re.findall(r"\d+", m.group(1)):
+            i = int(x)
+            if not 1 <= i <= len(numbers) or numbers[i - 1] is None:
+                continue
+            n = resolve(m.string[: m.start()], numbers[i - 1])
+            if n not in order:
+                order.append(n)
+            if order.index(n) + 1 not in kept:
+                kept.append(order.index(n) + 1)
+        return "".join(f"[{k}]" for k in kept)
+
+    text = MARKER.sub(renumber, out["answer"])
+    cited = [CitedPassage(passages[n - 1].chunk.doc_id, passages[n - 1].chunk.text) for n in order]
+    return {**out, "answer": text, "cited": cited, "n_sources": len(cited)}
+
+
+DERIVED: list[Derived] = [("ours + re-attributed markers (proposed)", reattribute_markers)]
+
+
+@dataclass
+class EvalRun:
+    config: EvalConfig
+    dataset: Dataset
+    settings: Settings
+    retrieval_questions: list[Question]
+    answer_questions: list[Question]
+    results: list[PipelineResult]
+    started: str
+    seconds: float
+
+
+def select_questions(
+    dataset: Dataset, config: EvalConfig, extra: Dataset | None
+) -> tuple[list[Question], list[Question]]:
+    main = sample(dataset.questions, config.limit, config.seed)
+    retrieval = [q for q in main if q.gold and not q.unanswerable]
+    answer = sample(main, config.answer_limit, config.seed + 1) if config.answer_limit else main
+    if extra is not None:  # extra questions are always asked, never sampled away
+        answer = answer + extra.questions
+        retrieval += [q for q in extra.questions if q.gold and not q.unanswerable]
+    return retrieval, answer
+
+
+def load(config: EvalConfig) -> tuple[Dataset, Dataset | None]:
+    dataset = load_dataset(config.dataset, config.language)
+    extra = None
+    if config.extra:
+        extra = load_dataset(config.extra, dataset.language)
+        dataset = add_questions(dataset, extra)
+    return dataset, extra
+
+
+def ingest_dataset(dataset: Dataset, settings: Settings, embedder, progress: bool = True):
+    """One document per paragraph; the ingestor skips what the collection already holds."""
+    import hashlib
+
+    from ingest.pipeline import Ingestor, make_chunker
+    from ingest.readers import Article
+    from rag.components import make_store
+
+    store = make_store(settings, embedder)
+    articles = [
+        Article(
+            doc_id=p.id,
+            title=p.title,
+            keywords=(),
+            text=p.text,
+            body_start=0,
+            source=f"{dataset.name}#{p.id}",
+            language=p.language,
+            content_hash=hashlib.sha256(f"{p.title}\x00{p.text}".encode()).hexdigest(),
+        )
+        for p in dataset.paragraphs
+    ]
+    report = Ingestor(store, embedder, make_chunker(settings, embedder)).ingest_articles(
+        articles, progress=progress
+    )
+    return store, report
+
+
+def run(config: EvalConfig) -> EvalRun:
+    from rag.components import make_embedder, make_service
+    from rag.llm import ScriptedLLM, make_llm
+    from rag.retrieval import HybridRetriever
+
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    t_start = time.perf_counter()
+    settings = config.settings()
+    dataset, extra = load(config)
+    retrieval_qs, answer_qs = select_questions(dataset, config, extra)
+    need_llm = not config.retrieval_only and bool(answer_qs)
+    log_file = config.log.open("a", encoding="utf-8") if config.log else None
+
+    def log(record: dict) -> None:
+        if log_file:
+            log_file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            log_file.flush()
+
+    embedder = make_embedder(settings)
+    llm = make_llm(settings) if need_llm else None
+    pipelines: list[Any] = []
+    if config.url:
+        remote = OursRemote(config.url, config.top_k)
+        remote.check(len(dataset.paragraphs))
+        pipelines.append(remote)
+    else:
+        store, _ = ingest_dataset(dataset, settings, embedder, config.progress)
+        service = make_service(settings, embedder=embedder, llm=llm or ScriptedLLM())
+        if config.rrf_k is not None:
+            service.retriever.rrf_k = config.rrf_k
+        if config.fusion is not None:
+            service.retriever.fusion = config.fusion
+        pipelines.append(OursInProcess("ours", service))
+        if config.ablation:
+            for name, kwargs in ABLATIONS:
+                retriever = HybridRetriever(
+                    store, embedder, candidates=settings.candidates, **kwargs
+                )
+                pipelines.append(OursInProcess(f"ours ({name})", service, retriever))
+    if config.baseline:
+        from evaluation.baseline import DefaultLlamaIndexPipeline, make_embed_model
+
+        pipelines.append(
+            DefaultLlamaIndexPipeline(
+                dataset.paragraphs,
+                settings.data_dir / "baseline-chroma",
+                f"baseline-{_slug(dataset.name)}-v2",
+                make_embed_model(settings.embed_model_path),
+                llm,
+                progress=config.progress,
+            )
+        )
+
+    results = []
+    for p in pipelines:
+        result = PipelineResult(p.name)
+        records = run_retrieval(p, retrieval_qs, config.depth, config.progress)
+        if records is not None:
+            result.retrieval = summarize_retrieval(records, config.depth)
+            result.per_question = {r["id"]: {"rank": r["rank"]} for r in records}
+        results.append(result)
+    if need_llm:
+        for p, own in zip(pipelines, list(results), strict=True):
+            if not hasattr(p, "answer") or p.name.startswith("ours ("):
+                continue
+            derived = DERIVED if isinstance(p, OursInProcess) and config.derived else ()
+            rows = run_answers(p, answer_qs, config.progress, log, derived)
+            for name, records in rows.items():
+                if name != p.name:
+                    result = PipelineResult(name)
+                    results.insert(results.index(own) + 1, result)
+                else:
+                    result = own
+                result.answers = summarize_answers(records)
+                for r in records:
+                    result.per_question.setdefault(r["id"], {}).update(
+                        {k: v for k, v in r.items() if k not in ("id", "question", "references")}
+                    )
+    if log_file:
+        log_file.close()
+    return EvalRun(
+        config=config,
+        dataset=dataset,
+        settings=settings,
+        retrieval_questions=retrieval_qs,
+        answer_questions=answer_qs if need_llm else [],
+        results=results,
+        started=started,
+        seconds=time.perf_counter() - t_start,
+    )
