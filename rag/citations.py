@@ -8,7 +8,7 @@ numbered 1..m in order of first citation, so `[1]` is always the first source li
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 # [1], [1, 2], [1][2], [Source 1], [source 1; 3]; also full-width brackets some models emit.
 _MARKER = re.compile(
@@ -22,13 +22,21 @@ _MAX_PENDING = 24  # a marker is never longer than this; flush anything longer a
 class MarkerFilter:
     """Feed text pieces; get back text whose markers point only to existing passages."""
 
-    def __init__(self, n_passages: int) -> None:
+    def __init__(
+        self, n_passages: int, resolve: Callable[[str, int], int] | None = None
+    ) -> None:
         self.n_passages = n_passages
+        # resolve(text before the marker, n) -> the passage that supports that claim
+        self.resolve = resolve
         self.order: list[int] = []  # original passage numbers, in order of first citation
         self._pending = ""
+        self._seen = ""  # text rewritten so far (model numbering), for `resolve`
 
     def _renumber(self, match: re.Match[str]) -> str:
         numbers = [int(x) for x in re.findall(r"\d+", match.group(1))]
+        if self.resolve is not None:
+            before = self._seen + match.string[: match.start()]
+            numbers = [self.resolve(before, n) for n in numbers]
         kept: list[int] = []
         for n in numbers:
             if not 1 <= n <= self.n_passages:
@@ -44,7 +52,9 @@ class MarkerFilter:
         return lead + "".join(f"[{k}]" for k in kept)
 
     def _rewrite(self, text: str) -> str:
-        return _MARKER.sub(self._renumber, text)
+        out = _MARKER.sub(self._renumber, text)
+        self._seen += text
+        return out
 
     def feed(self, piece: str) -> str:
         """Return the text that is now safe to emit."""

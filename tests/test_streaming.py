@@ -70,7 +70,7 @@ def test_sse_framing_and_identical_citations(app_and_llm):
     assert streamed == done["answer"] == plain["answer"]
     assert (
         plain["answer"]
-        == "Geology and exploration [1], then mining [2], capital [1]. Nothing else."
+        == "Geology and exploration [1], then mining [1], capital [2]. Nothing else."
     )
     assert events[-2][1]["citations"] == done["citations"] == plain["citations"]
     assert [c["n"] for c in plain["citations"]] == [1, 2]
