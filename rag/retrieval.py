@@ -26,7 +26,6 @@ from rag.language import detect_language
 from rag.schema import Chunk, Passage
 from rag.store import ChunkStore
 
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _STOP = {
     "fr": set(
@@ -71,6 +70,9 @@ def analyse(text: str, language: str) -> list[str]:
 class BM25Index:
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         import bm25s
+
+        # bm25s sets its logger to DEBUG on import and logs every index build
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
 
         self.chunks = list(chunks)
         corpus = [analyse(f"{c.title}\n{c.text}", c.language) for c in self.chunks]
