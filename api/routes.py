@@ -16,7 +16,7 @@ from api.schemas import (
     DocumentInfo,
     DocumentText,
     Health,
-    PassageOut,
+    RetrievedPassageOut,
     RetrieveRequest,
     RetrieveResponse,
 )
@@ -66,7 +66,7 @@ def retrieve(body: RetrieveRequest, service: ServiceDep) -> RetrieveResponse:
     passages = service.retrieve(body.question, body.top_k)
     return RetrieveResponse(
         passages=[
-            PassageOut(
+            RetrievedPassageOut(
                 doc_id=p.chunk.doc_id,
                 title=p.chunk.title,
                 text=p.chunk.text,

@@ -44,14 +44,19 @@ class ChatRequest(BaseModel):
         return self
 
 
-class CitationOut(BaseModel):
-    n: int
+class PassageOut(BaseModel):
+    """A passage of a source text: `source_text[start:end] == text`."""
+
     doc_id: str
     title: str
     text: str
     start: int
     end: int
     score: float
+
+
+class CitationOut(PassageOut):
+    n: int
     source: str = ""
 
 
@@ -93,16 +98,10 @@ class RetrieveRequest(BaseModel):
     _check = field_validator("question")(check_question)
 
 
-class PassageOut(BaseModel):
-    doc_id: str
-    title: str
-    text: str
-    start: int
-    end: int
-    score: float
+class RetrievedPassageOut(PassageOut):
     scores: dict[str, float]
 
 
 class RetrieveResponse(BaseModel):
-    passages: list[PassageOut]
+    passages: list[RetrievedPassageOut]
     timings: dict[str, float]
