@@ -28,10 +28,13 @@ from evaluation.metrics import CitedPassage, looks_like_abstention
 
 
 class CountingLLM(CustomLLM):
-    """Delegates to another LLM and records the prompt tokens of each chat call."""
+    """Delegates to another LLM and records, per call, the prompt's tokens and how many of them
+    the model really had to read: those after the prefix shared with the previous prompt,
+    which llama.cpp keeps in its KV cache (instructions and examples that never change)."""
 
     _inner: Any = PrivateAttr()
-    _tokens: list[int] = PrivateAttr(default_factory=list)
+    _calls: list[tuple[int, int]] = PrivateAttr(default_factory=list)
+    _last: list[int] = PrivateAttr(default_factory=list)
 
     def __init__(self, inner: LLM, **data: Any) -> None:
         super().__init__(**data)
@@ -41,14 +44,34 @@ class CountingLLM(CustomLLM):
     def metadata(self) -> LLMMetadata:
         return self._inner.metadata
 
-    def take_prompt_tokens(self) -> int | None:
-        tokens, self._tokens = self._tokens, []
-        return sum(tokens) if tokens else None
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
+        counter = getattr(self._inner, "count_tokens", None)
+        return counter(messages) if counter else None
+
+    def take_prompt_tokens(self) -> tuple[int | None, int | None]:
+        """(prompt tokens, prompt tokens read) summed over the calls since the last take."""
+        calls, self._calls = self._calls, []
+        if not calls:
+            return None, None
+        return sum(c[0] for c in calls), sum(c[1] for c in calls)
 
     def _count(self, messages: Sequence[ChatMessage]) -> None:
-        counter = getattr(self._inner, "count_tokens", None)
-        if counter is not None:
-            self._tokens.append(counter(messages))
+        llama = getattr(self._inner, "_llama", None)
+        if llama is None:
+            n = self.count_tokens(messages)
+            if n is not None:
+                self._calls.append((n, n))
+            return
+        from rag.llm import chatml
+
+        ids = llama.tokenize(chatml(messages).encode(), add_bos=False, special=True)
+        shared = 0
+        for a, b in zip(ids, self._last, strict=False):
+            if a != b:
+                break
+            shared += 1
+        self._last = list(ids)
+        self._calls.append((len(ids), len(ids) - shared))
 
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         self._count(messages)
@@ -166,5 +189,11 @@ class DefaultLlamaIndexPipeline:
             "passages": [s.node.ref_doc_id or "" for s in sources],
             "total_ms": total_ms,
             "retrieval_ms": None,
-            "prompt_tokens": self.llm.take_prompt_tokens() if self.llm else None,
+            **dict(
+                zip(
+                    ("prompt_tokens", "prompt_tokens_read"),
+                    self.llm.take_prompt_tokens() if self.llm else (None, None),
+                    strict=True,
+                )
+            ),
         }

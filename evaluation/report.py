@@ -35,6 +35,7 @@ COST_COLUMNS = [
     ("latency_p50_ms", "answer p50 ms"),
     ("latency_p95_ms", "answer p95 ms"),
     ("prompt_tokens_mean", "prompt tokens"),
+    ("prompt_tokens_read_mean", "prompt tokens read (after the cached prefix)"),
 ]
 
 
@@ -50,7 +51,7 @@ def _fmt(value: Any, key: str) -> str:
         return "–"
     if isinstance(value, float) and key.endswith("_ms"):
         return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
-    if isinstance(value, float) and key == "prompt_tokens_mean":
+    if isinstance(value, float) and key.startswith("prompt_tokens"):
         return f"{value:.0f}"
     if isinstance(value, float):
         return f"{value:.3f}"

@@ -20,6 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from evaluation.baseline import CountingLLM
 from evaluation.datasets import Dataset, Question, add_questions, load_dataset, sample
 from evaluation.metrics import (
     MARKER,
@@ -141,9 +142,14 @@ class OursInProcess:
         return [p.chunk.doc_id for p in passages], _ms(t0)
 
     def answer(self, question: str) -> dict:
+        counter = self.service.llm if isinstance(self.service.llm, CountingLLM) else None
+        if counter:
+            counter.take_prompt_tokens()  # forget anything before this question
         a = self.service.ask(question)
+        _, read = counter.take_prompt_tokens() if counter else (None, None)
         return {
             "answer": a.answer,
+            "draft": a.draft,
             "cited": [CitedPassage(c.doc_id, c.text) for c in a.citations],
             "n_sources": len(a.citations),  # markers are renumbered 1..m over the citations
             "abstained": a.abstained,
@@ -152,6 +158,7 @@ class OursInProcess:
             "retrieval_ms": a.timings.get("retrieval_ms"),
             "first_token_ms": a.timings.get("first_token_ms"),
             "prompt_tokens": a.timings.get("prompt_tokens"),
+            "prompt_tokens_read": read,
             "context_passages": a.passages,
             "language": a.language,
         }
@@ -276,6 +283,7 @@ def summarize_answers(records: Sequence[dict]) -> dict[str, Any]:
         "latency_p50_ms": percentile(total, 50),
         "latency_p95_ms": percentile(total, 95),
         "prompt_tokens_mean": mean(r["prompt_tokens"] for r in ok),
+        "prompt_tokens_read_mean": mean(r.get("prompt_tokens_read") for r in ok),
     }
 
 
@@ -312,6 +320,8 @@ def _record(name: str, q: Question, out: dict) -> dict:
         "gold": q.gold,
         "unanswerable": q.unanswerable,
         "answer": out["answer"],
+        # what the model wrote, before grounding checks and attribution (ours only)
+        "draft": out.get("draft"),
         "abstained": bool(out["abstained"]),
         "cited_docs": [c.doc_id for c in out["cited"]],
         "context_docs": passages,
@@ -319,7 +329,16 @@ def _record(name: str, q: Question, out: dict) -> dict:
         if passages is None or q.gold is None
         else float(q.gold in passages),
         **asdict(score),
-        **{k: out.get(k) for k in ("total_ms", "retrieval_ms", "first_token_ms", "prompt_tokens")},
+        **{
+            k: out.get(k)
+            for k in (
+                "total_ms",
+                "retrieval_ms",
+                "first_token_ms",
+                "prompt_tokens",
+                "prompt_tokens_read",
+            )
+        },
     }
 
 
@@ -418,7 +437,10 @@ class EvalRun:
 def select_questions(
     dataset: Dataset, config: EvalConfig, extra: Dataset | None
 ) -> tuple[list[Question], list[Question]]:
-    main = sample(dataset.questions, config.limit, config.seed)
+    # The dataset holds the extra questions too (same corpus): sample only its own.
+    extra_ids = {id(q) for q in extra.questions} if extra is not None else set()
+    own = [q for q in dataset.questions if id(q) not in extra_ids]
+    main = sample(own, config.limit, config.seed)
     retrieval = [q for q in main if q.gold and not q.unanswerable]
     answer = sample(main, config.answer_limit, config.seed + 1) if config.answer_limit else main
     if extra is not None:  # extra questions are always asked, never sampled away
@@ -492,7 +514,11 @@ def run(config: EvalConfig) -> EvalRun:
         pipelines.append(remote)
     else:
         store, _ = ingest_dataset(dataset, settings, embedder, config.progress)
-        service = make_service(settings, embedder=embedder, llm=llm or ScriptedLLM())
+        # Our LLM calls go through a counter too (prompt tokens actually read, after the
+        # cached prefix); the baseline gets its own counter around the same model.
+        service = make_service(
+            settings, embedder=embedder, llm=CountingLLM(llm) if llm else ScriptedLLM()
+        )
         if config.rrf_k is not None:
             service.retriever.rrf_k = config.rrf_k
         if config.fusion is not None:

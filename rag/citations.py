@@ -22,9 +22,7 @@ _MAX_PENDING = 24  # a marker is never longer than this; flush anything longer a
 class MarkerFilter:
     """Feed text pieces; get back text whose markers point only to existing passages."""
 
-    def __init__(
-        self, n_passages: int, resolve: Callable[[str, int], int] | None = None
-    ) -> None:
+    def __init__(self, n_passages: int, resolve: Callable[[str, int], int] | None = None) -> None:
         self.n_passages = n_passages
         # resolve(text before the marker, n) -> the passage that supports that claim
         self.resolve = resolve

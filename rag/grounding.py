@@ -15,7 +15,13 @@ from collections.abc import Sequence
 
 _LIST_NUMBER = re.compile(r"(?m)^\s*\d{1,2}[.)]\s")
 _NUMBER = re.compile(r"\d+(?:[  .,]\d{3})*(?:[.,]\d+)?")
-_CLAIM = re.compile(r"[^\n.!?]*(?:[.!?](?=\s|$)|\n|$)")
+_CLAIM_END = re.compile(r"[.!?](?=\s|$)|\n")
+# A full stop after an initial ("Y. pestis", "M. Kearney") or a common abbreviation does not
+# end a claim; cutting there would cite half a sentence.
+_NOT_AN_END = re.compile(
+    r"(?:^|[\s(])(?:[A-ZÀ-Þ]|St|Dr|Mr|Mrs|Ms|Mme|Mgr|Jr|Sr|Prof|av|env|etc|vs|cf|No|n°|p|pp|vol|"
+    r"[A-Z][a-z]?\.[A-Z])$"
+)
 _MARKER = re.compile(r"\[\d+\]")
 
 
@@ -25,6 +31,25 @@ def _digits(number: str) -> str:
 
 def numbers_in(text: str) -> set[str]:
     return {_digits(n) for n in _NUMBER.findall(_LIST_NUMBER.sub(" ", text))}
+
+
+def claim_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the claims of `text`: sentences or lines, each with its end punctuation."""
+    spans, start = [], 0
+    for m in _CLAIM_END.finditer(text):
+        if m.group(0) == "." and _NOT_AN_END.search(text[start : m.start()]):
+            continue
+        spans.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def answer_claims(answer: str) -> list[tuple[int, int]]:
+    """Non-blank claim spans of an answer, list numbering ("1. ") not counted as a sentence."""
+    masked = _LIST_NUMBER.sub(_blank, answer)
+    return [(a, b) for a, b in claim_spans(masked) if masked[a:b].strip()]
 
 
 def _blank(m: re.Match[str]) -> str:
@@ -56,18 +81,21 @@ def unsupported_claims(
         asked = set(analyse(question, language))
     masked = _MARKER.sub(_blank, _LIST_NUMBER.sub(_blank, answer))
     bad = []
-    for m in _CLAIM.finditer(masked):
-        claim = m.group(0)
+    for span in claim_spans(masked):
+        claim = masked[span[0] : span[1]]
         if {_digits(n) for n in _NUMBER.findall(claim)} - known:
-            bad.append(m.span())
+            bad.append(span)
             continue
         if not language:
             continue
         added = [w for w in analyse(claim, language) if w not in asked and not w.isdigit()]
         support = sum(w in words for w in added) / len(added) if added else 1.0
-        unknown_names = [n for n in _names(claim) if fold(n) not in names]
+        # "DVB-S2", "San Diego-Carlsbad": every part of a name must be named somewhere
+        unknown_names = [
+            n for n in _names(claim) if any(p not in names for p in _WORD.findall(fold(n)))
+        ]
         if support < min_support or unknown_names:
-            bad.append(m.span())
+            bad.append(span)
     return bad
 
 
@@ -101,11 +129,11 @@ def uncited_claims(answer: str) -> list[tuple[int, int]]:
     not merely introduce a list (ending with ':')."""
     masked = _LIST_NUMBER.sub(_blank, answer)
     spans = []
-    for m in _CLAIM.finditer(masked):
-        claim = m.group(0)
+    for span in claim_spans(masked):
+        claim = masked[span[0] : span[1]]
         if _MARKER.search(claim) or claim.rstrip().endswith(":") or len(claim.split()) < 3:
             continue
-        spans.append(m.span())
+        spans.append(span)
     return spans
 
 

@@ -21,6 +21,7 @@ from rag.citations import MarkerFilter, clean_markers
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
 from rag.embedding import Embedder
 from rag.grounding import (
+    answer_claims,
     best_source,
     drop_claims,
     insert_marker,
@@ -69,6 +70,7 @@ class Answer:
     timings: dict[str, float | int | None] = field(default_factory=dict)
     passages: list[Passage] = field(default_factory=list, repr=False)
     condensed: bool = False
+    draft: str = field(default="", repr=False)  # the model's text before the grounding checks
 
     def to_dict(self) -> dict:
         return {
@@ -318,10 +320,14 @@ class AnswerService:
         original when the translation lost or invented a marker."""
         prompt = to_chat_messages(translation_messages(text, language))
         translated = (self.llm.chat(prompt).message.content or "").strip()
-        if sorted(re.findall(r"\[\d+\]", translated)) != sorted(re.findall(r"\[\d+\]", text)):
-            log.info("translation changed the citation markers; keeping the original answer")
+        if not translated:
             return text
-        return translated or text
+        if sorted(_MARKERS.findall(translated)) != sorted(_MARKERS.findall(text)):
+            translated = _restore_markers(text, translated) or ""
+            if not translated:
+                log.info("translation changed the citation markers; keeping the original answer")
+                return text
+        return translated
 
     def _finish(
         self,
@@ -369,7 +375,31 @@ class AnswerService:
             )
             for i, n in enumerate(cited, 1)
         ]
-        return Answer(question, answer_text, citations, language, abstained, passages=passages)
+        return Answer(
+            question, answer_text, citations, language, abstained, passages=passages, draft=text
+        )
+
+
+_MARKERS = re.compile(r"\[\d+\]")
+
+
+def _restore_markers(original: str, translated: str) -> str | None:
+    """Put each claim's markers back on the same claim of a translation that lost or changed
+    them; None when the two do not have the same number of claims."""
+    source, target = answer_claims(original), answer_claims(translated)
+    if len(source) != len(target):
+        return None
+    out, last = [], 0
+    for (a, b), (c, d) in zip(source, target, strict=True):
+        markers = " ".join(_MARKERS.findall(original[a:b]))
+        version = translated[c:d]
+        body = _MARKERS.sub("", version.rstrip()).rstrip()
+        tail = version[len(version.rstrip()) :]
+        if markers:
+            body = insert_marker(body, (0, len(body)), 0).replace("[0]", markers)
+        out.append(translated[last:c] + body + tail)
+        last = d
+    return "".join(out) + translated[last:]
 
 
 def _attribute_claims(

@@ -130,3 +130,20 @@ def test_retrieve_returns_passages_without_generating(settings):
     assert all(SEED.read_text()[p["start"] : p["end"]] == p["text"] for p in passages)
     assert client.post("/v1/retrieve", json={"question": " "}).status_code == 422
     assert client.app.state.service.llm.calls == []  # nothing was generated
+
+
+def test_a_translation_that_drops_the_markers_gets_them_back_claim_by_claim(settings):
+    def script(messages) -> str:
+        if messages[0].content.startswith("Translate the user's text into English"):
+            return "EDF is a potential partner. It could build the first nuclear plant."
+        n = objectives_or_edf(messages)
+        return (
+            f"EDF est un partenaire potentiel [{n}]. "
+            f"Elle pourrait construire la première centrale nucléaire [{n}]."
+        )
+
+    client = client_for(settings, script)
+    body = client.post("/v1/ask", json={"question": "What role could EDF play?"}).json()
+    assert body["answer"] == (
+        "EDF is a potential partner [1]. It could build the first nuclear plant [1]."
+    )

@@ -41,5 +41,5 @@ def test_streaming_gives_the_same_text_and_never_an_invalid_marker(size: int):
 def test_unclosed_bracket_is_flushed_as_text():
     f = MarkerFilter(2)
     assert f.feed("see [") == "see"
-    assert f.feed("this is not a marker at all and goes on") .startswith(" [this")
+    assert f.feed("this is not a marker at all and goes on").startswith(" [this")
     assert f.flush() == ""

@@ -247,3 +247,67 @@ def test_a_marker_moves_to_the_passage_that_supports_its_claim():
     # a claim its cited passage supports as well as any other keeps its marker
     same = {**out, "answer": "La conférence s'ouvre en janvier [1].", "cited": [OTHER]}
     assert reattribute_markers(same, q)["cited"] == [CitedPassage("p-other", OTHER.text)]
+
+
+def test_prompt_tokens_read_exclude_the_prefix_shared_with_the_previous_prompt():
+    from llama_index.core.base.llms.types import ChatMessage
+
+    from evaluation.baseline import CountingLLM
+    from rag.llm import ScriptedLLM
+
+    class FakeLlama:
+        def tokenize(self, text: bytes, add_bos: bool = False, special: bool = True):
+            return list(text.split())
+
+    inner = ScriptedLLM(lambda messages: "ok")
+    inner._llama = FakeLlama()  # what llama.cpp would tokenize
+    llm = CountingLLM(inner)
+    system = ChatMessage(role="system", content="one two three four")
+    llm.chat([system, ChatMessage(content="first question")])
+    total, read = llm.take_prompt_tokens()
+    assert total == read > 0  # nothing cached before the first prompt
+    llm.chat([system, ChatMessage(content="second one, longer")])
+    total2, read2 = llm.take_prompt_tokens()
+    assert total2 > read2 and total2 - read2 >= 4  # the system turn was already read
+    assert llm.take_prompt_tokens() == (None, None)
+
+
+def test_extra_questions_are_asked_once_and_never_take_a_sampled_place(tmp_path: Path):
+    from evaluation.runner import EvalConfig, load, select_questions
+
+    squad = {
+        "version": "1.1",
+        "data": [
+            {
+                "title": "T",
+                "paragraphs": [
+                    {
+                        "context": GOLD.text,
+                        "qas": [
+                            {
+                                "id": f"q{i}",
+                                "question": f"Question {i} ?",
+                                "answers": [{"text": "Versailles", "answer_start": 30}],
+                            }
+                            for i in range(20)
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    (tmp_path / "set.json").write_text(json.dumps(squad))
+    (tmp_path / "extra.jsonl").write_text(
+        "\n".join(
+            json.dumps({"id": f"x{i}", "question": f"Hors sujet {i} ?", "answers": []})
+            for i in range(5)
+        )
+    )
+    config = EvalConfig(
+        dataset=tmp_path / "set.json", answer_limit=10, extra=tmp_path / "extra.jsonl"
+    )
+    dataset, extra = load(config)
+    retrieval, answer = select_questions(dataset, config, extra)
+    ids = [q.id for q in answer]
+    assert len(ids) == len(set(ids)) == 15
+    assert sum(i.startswith("q") for i in ids) == 10 and len(retrieval) == 20

@@ -1,4 +1,10 @@
-from rag.grounding import drop_claims, is_repeating, unsupported_claims
+from rag.grounding import (
+    claim_spans,
+    drop_claims,
+    is_repeating,
+    uncited_claims,
+    unsupported_claims,
+)
 
 SOURCES = ["Un fonds de 2 milliards d’euros a été lancé en novembre 2023.", "Le titane."]
 
@@ -33,3 +39,33 @@ def test_same_language_claims_need_words_from_the_sources():
     assert unsupported_claims(named, sources, "Qui a évoqué la coopération ?", "fr") != []
     # across languages only numbers are checked: words cannot be compared
     assert unsupported_claims("Cooperation in geology [1].", sources, "What?", None) == []
+
+
+def test_hyphenated_names_are_checked_part_by_part():
+    source = (
+        "BSkyB's standard definition broadcasts are in DVB-compliant MPEG-2. Most HD material "
+        "uses the DVB-S2 standard. El Centro and San Diego-Carlsbad form the Southern Border "
+        "Region."
+    )
+    q = "What does most of the HD material use as a standard?"
+    assert (
+        unsupported_claims(
+            "Most of the HD material uses the DVB-S2 standard [1].", [source], q, "en"
+        )
+        == []
+    )
+    ok = "El Centro and San Diego-Carlsbad form the Southern Border Region [1]."
+    assert unsupported_claims(ok, [source], "What do they form?", "en") == []
+    # a part no source names still gives the claim away
+    invented = "Most of the HD material uses the DVB-T2 standard [1]."
+    assert unsupported_claims(invented, [source], q, "en") != []
+
+
+def test_initials_and_abbreviations_do_not_end_a_claim():
+    text = "Two clades of the Y. pestis genome were found [1]. Selon M. Dupont, oui. Next"
+    assert [text[a:b].strip() for a, b in claim_spans(text)] == [
+        "Two clades of the Y. pestis genome were found [1].",
+        "Selon M. Dupont, oui.",
+        "Next",
+    ]
+    assert uncited_claims("Two clades of the Y. pestis genome were found [1].") == []
