@@ -20,7 +20,9 @@ def check_question(value: str) -> str:
 
 class AskRequest(BaseModel):
     question: str = Field(..., examples=["What are the agreement's four objectives?"])
-    top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the model")
+    top_k: int | None = Field(
+        None, ge=1, le=20, description="Most passages given to the model (weaker ones are left out)"
+    )
     stream: bool = False
 
     _check = field_validator("question")(check_question)

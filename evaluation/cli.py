@@ -51,6 +51,12 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13, help="sampling seed (default 13)")
     p.add_argument("--retrieval-only", action="store_true", help="no LLM: retrieval metrics only")
     p.add_argument("--top-k", type=int, default=None, help="passages given to the model")
+    p.add_argument(
+        "--relative-score",
+        type=float,
+        default=None,
+        help="give the model only passages scoring this share of the best (0: all top-k)",
+    )
     p.add_argument("--depth", type=int, default=10, help="passages retrieved for recall@k / MRR")
     p.add_argument(
         "--no-baseline",
@@ -127,6 +133,7 @@ def _config(args: argparse.Namespace):
         retrieval_only=args.retrieval_only,
         depth=args.depth,
         top_k=args.top_k,
+        relative_score=args.relative_score,
         baseline=args.baseline,
         ablation=args.ablation,
         url=args.url,

@@ -96,6 +96,8 @@ def to_json(run: EvalRun, command: str) -> dict:
             "retrieval": s.retrieval,
             "candidates": s.candidates,
             "top_k": s.top_k,
+            "relative_score": s.relative_score,
+            "min_passages": s.min_passages,
             "chunk_size": s.chunk_size,
             "chunk_overlap": s.chunk_overlap,
             "url": run.config.url,

@@ -52,6 +52,7 @@ class EvalConfig:
     retrieval_only: bool = False
     depth: int = 10
     top_k: int | None = None
+    relative_score: float | None = None
     baseline: bool = True
     ablation: bool = False
     url: str | None = None
@@ -71,7 +72,14 @@ class EvalConfig:
 
     def settings(self) -> Settings:
         overrides: dict[str, Any] = {"data_dir": self.data_dir or default_data_dir()}
-        for name in ("top_k", "retrieval", "candidates", "chunk_size", "chunk_overlap"):
+        for name in (
+            "top_k",
+            "relative_score",
+            "retrieval",
+            "candidates",
+            "chunk_size",
+            "chunk_overlap",
+        ):
             value = getattr(self, name)
             if value is not None:
                 overrides[name] = value

@@ -46,5 +46,7 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         retriever,
         llm or make_llm(settings),
         top_k=settings.top_k,
+        relative_score=settings.relative_score,
+        min_passages=settings.min_passages,
         max_waiting=settings.queue_size,
     )

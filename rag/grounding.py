@@ -29,8 +29,36 @@ def _digits(number: str) -> str:
     return re.sub(r"\D", "", number)
 
 
+# A source may spell a number the answer writes in digits ("dix des quinze courses" -> 10).
+_NUMBER_WORDS = {
+    w: str(n)
+    for n, words in enumerate(
+        [
+            "zéro zero", "un une one", "deux two", "trois three", "quatre four", "cinq five",
+            "six", "sept seven", "huit eight", "neuf nine", "dix ten", "onze eleven",
+            "douze twelve", "treize thirteen", "quatorze fourteen", "quinze fifteen",
+            "seize sixteen", "dix-sept seventeen", "dix-huit eighteen", "dix-neuf nineteen",
+        ]
+    )
+    for w in words.split()
+} | {
+    "vingt": "20", "twenty": "20", "trente": "30", "thirty": "30", "quarante": "40",
+    "forty": "40", "cinquante": "50", "fifty": "50", "soixante": "60", "sixty": "60",
+    "soixante-dix": "70", "septante": "70", "seventy": "70", "quatre-vingt": "80",
+    "quatre-vingts": "80", "huitante": "80", "eighty": "80", "quatre-vingt-dix": "90",
+    "nonante": "90", "ninety": "90", "cent": "100", "hundred": "100", "mille": "1000",
+    "thousand": "1000", "douzaine": "12", "dozen": "12",
+}  # fmt: skip
+_SPELLED = re.compile(r"[a-zéè]+(?:-[a-zéè]+)*", re.IGNORECASE)
+
+
 def numbers_in(text: str) -> set[str]:
-    return {_digits(n) for n in _NUMBER.findall(_LIST_NUMBER.sub(" ", text))}
+    found = {_digits(n) for n in _NUMBER.findall(_LIST_NUMBER.sub(" ", text))}
+    for word in _SPELLED.findall(text.lower()):
+        for part in (word, *word.split("-")):
+            if part in _NUMBER_WORDS:
+                found.add(_NUMBER_WORDS[part])
+    return found
 
 
 def claim_spans(text: str) -> list[tuple[int, int]]:

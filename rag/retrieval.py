@@ -255,6 +255,17 @@ class HybridRetriever:
         return sorted(fused.values(), key=lambda p: -p.score)
 
 
+def keep_close_to_best(
+    passages: Sequence[Passage], relative_score: float, minimum: int
+) -> list[Passage]:
+    """The ranked passages scoring at least `relative_score` times the best one, and never
+    fewer than `minimum`: a 1.5B model answers better from fewer, relevant passages."""
+    if not passages or relative_score <= 0:
+        return list(passages)
+    floor = relative_score * passages[0].score
+    return [p for i, p in enumerate(passages) if i < minimum or p.score >= floor]
+
+
 def _minmax(passages, name: str) -> dict[str, float]:
     """Scores of one retriever scaled to 0..1 over the candidates it scored (absent: 0)."""
     scored = {p.chunk.id: p.scores[name] for p in passages if name in p.scores}

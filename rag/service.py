@@ -40,7 +40,7 @@ from rag.prompting import (
     make_citation_resolver,
     translation_messages,
 )
-from rag.retrieval import HybridRetriever
+from rag.retrieval import HybridRetriever, keep_close_to_best
 from rag.schema import Passage
 from rag.store import ChunkStore
 
@@ -159,13 +159,17 @@ class AnswerService:
         store: ChunkStore,
         retriever: HybridRetriever,
         llm: LLM,
-        top_k: int = 4,
+        top_k: int = 5,
         max_waiting: int = 4,
+        relative_score: float = 0.0,
+        min_passages: int = 2,
     ) -> None:
         self.store = store
         self.retriever = retriever
         self.llm = llm
         self.top_k = top_k
+        self.relative_score = relative_score
+        self.min_passages = min_passages
         self.gate = GenerationGate(max_waiting)
         self.generations_started = 0
         self.generations_finished = 0
@@ -182,6 +186,13 @@ class AnswerService:
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.retriever.retrieve(question, top_k or self.top_k)
+
+    def context(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """The passages the model reads: the top ones, cut where scores fall far below the
+        best (rag.retrieval.keep_close_to_best)."""
+        return keep_close_to_best(
+            self.retrieve(question, top_k), self.relative_score, self.min_passages
+        )
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         return self.chat([{"role": "user", "content": question}], top_k)
@@ -253,7 +264,7 @@ class AnswerService:
             yield Event("meta", searched=searched, language=language)
 
             t_retrieve = time.perf_counter()
-            passages = self.retrieve(searched, top_k)
+            passages = self.context(searched, top_k)
             timings["retrieval_ms"] = _ms(t_retrieve)
             # The model sees the standalone question: it does not see the conversation.
             prompt = to_chat_messages(build_messages(searched, passages, language))

@@ -147,3 +147,20 @@ def test_a_translation_that_drops_the_markers_gets_them_back_claim_by_claim(sett
     assert body["answer"] == (
         "EDF is a potential partner [1]. It could build the first nuclear plant [1]."
     )
+
+
+def test_the_model_reads_only_passages_close_to_the_best_one(settings):
+    prompts: list[str] = []
+
+    def script(messages) -> str:
+        prompts.append(messages[-1].content)
+        return "Les sources ne le disent pas."
+
+    def sources_read(relative_score: float) -> int:
+        prompts.clear()
+        client = client_for(settings.model_copy(update={"relative_score": relative_score}), script)
+        client.post("/v1/ask", json={"question": "Quels sont les quatre objectifs ?"})
+        return len(re.findall(r"(?m)^\[\d+\] ", prompts[-1]))
+
+    assert sources_read(0.0) == 5  # every one of top_k
+    assert sources_read(1.0) == 2  # only the minimum: nothing else scores as high as the best

@@ -69,3 +69,11 @@ def test_initials_and_abbreviations_do_not_end_a_claim():
         "Next",
     ]
     assert uncited_claims("Two clades of the Y. pestis genome were found [1].") == []
+
+
+def test_a_number_the_source_spells_out_is_supported():
+    source = ["Piquet termine dix des quinze courses de la saison."]
+    q = "Combien de courses Piquet finit-il ?"
+    assert unsupported_claims("Piquet finit 10 des 15 courses [1].", source, q, "fr") == []
+    assert unsupported_claims("Piquet finit 11 des 15 courses [1].", source, q, "fr") != []
+    assert unsupported_claims("It has 20 members [1].", ["It has twenty members."]) == []
