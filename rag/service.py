@@ -371,7 +371,9 @@ class AnswerService:
             answer_text, cited = _attribute_claims(
                 self.retriever.embedder, answer_text, cited, passages, used
             )
-            if used != language:
+            if is_abstention(answer_text, language):
+                answer_text, cited, abstained = NO_ANSWER[language], [], True
+            elif used != language:
                 answer_text = self._translate(answer_text, language)
         citations = [
             Citation(
@@ -420,9 +422,10 @@ def _attribute_claims(
     passages: list[Passage],
     language: str,
 ) -> tuple[str, list[int]]:
-    """Cite the source of claims the model left uncited, only when one passage clearly
-    supports the claim: most of its words (same language) or, across languages, a clearly
-    higher multilingual-e5 similarity than every other passage."""
+    """Cite the source of claims the model left uncited. In the sources' language, a claim
+    most of whose words one passage holds cites the best such passage, and a claim no passage
+    supports is dropped (every claim must carry a citation). Across languages, a claim is cited
+    only when one passage has a clearly higher multilingual-e5 similarity; otherwise it stays."""
     spans = uncited_claims(answer)
     if not spans or not passages:
         return answer, cited
@@ -430,7 +433,13 @@ def _attribute_claims(
     sources = [f"{p.chunk.title}\n{p.chunk.text}" for p in passages]
     if all(p.chunk.language == language for p in passages):
         scores = [[lexical_support(c, s, language) for s in sources] for c in claims]
-        picks = [best_source(row, minimum=0.6, margin=0.15) for row in scores]
+        picks = [best_source(row, minimum=0.6, margin=0.0) for row in scores]
+        unsupported = [span for span, pick in zip(spans, picks, strict=True) if pick is None]
+        if unsupported:
+            log.info("dropped %d uncited claim(s) no passage supports", len(unsupported))
+            answer = _restore_numbers(drop_claims(answer, unsupported), cited)
+            answer, cited = clean_markers(answer, len(passages))
+            return _attribute_claims(embedder, answer, cited, passages, language)
     else:
         claim_vectors = embedder.embed_queries(claims)
         source_vectors = embedder.embed_passages(sources)

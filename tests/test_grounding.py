@@ -77,3 +77,26 @@ def test_a_number_the_source_spells_out_is_supported():
     assert unsupported_claims("Piquet finit 10 des 15 courses [1].", source, q, "fr") == []
     assert unsupported_claims("Piquet finit 11 des 15 courses [1].", source, q, "fr") != []
     assert unsupported_claims("It has 20 members [1].", ["It has twenty members."]) == []
+
+
+def test_an_uncited_claim_no_single_passage_supports_is_dropped():
+    from rag.embedding import HashingEmbedder
+    from rag.schema import Chunk, Passage
+    from rag.service import _attribute_claims
+
+    def passage(i: int, text: str) -> Passage:
+        chunk = Chunk(id=f"c{i}", doc_id=f"d{i}", text=text, start=0, end=len(text), title="")
+        return Passage(chunk, 1.0)
+
+    passages = [
+        passage(1, "Le port de Marseille accueille des croisières."),
+        passage(2, "La ville de Lyon organise un festival des lumières."),
+    ]
+    # half of its words in each passage, most in none: it has no source
+    answer = "Le port accueille des croisières [1]. Marseille organise croisières et festival."
+    text, cited = _attribute_claims(HashingEmbedder(), answer, [1], passages, "fr")
+    assert (text, cited) == ("Le port accueille des croisières [1].", [1])
+    # a claim one passage supports gets its marker instead
+    answer = "Le port accueille des croisières [1]. Lyon organise un festival des lumières."
+    text, cited = _attribute_claims(HashingEmbedder(), answer, [1], passages, "fr")
+    assert text.endswith("Lyon organise un festival des lumières [2].") and cited == [1, 2]
