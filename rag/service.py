@@ -447,7 +447,7 @@ def _attribute_claims(
             [sum(a * b for a, b in zip(cv, sv, strict=True)) for sv in source_vectors]
             for cv in claim_vectors
         ]
-        picks = [best_source(row, minimum=0.83, margin=0.02) for row in scores]
+        picks = [best_source(row, minimum=0.8, margin=0.02) for row in scores]
     # Insert from the end so that earlier spans stay valid; number as first use in the text.
     for span, pick in sorted(zip(spans, picks, strict=True), reverse=True):
         if pick is not None:
