@@ -17,7 +17,7 @@ from typing import Literal
 
 from llama_index.core.llms import LLM
 
-from rag.citations import MarkerFilter, clean_markers
+from rag.citations import MarkerFilter, clean_markers, markers_before_punctuation
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
 from rag.embedding import Embedder
 from rag.grounding import (
@@ -348,7 +348,7 @@ class AnswerService:
         passages: list[Passage],
         language: str,
     ) -> Answer:
-        answer_text = text.strip()
+        answer_text = markers_before_punctuation(text).strip()
         # A small model sometimes answers in the sources' language: check it in the language
         # it actually used (words can then be compared), and translate it at the end.
         used = detect_language(answer_text, default=language)

@@ -43,3 +43,11 @@ def test_unclosed_bracket_is_flushed_as_text():
     assert f.feed("see [") == "see"
     assert f.feed("this is not a marker at all and goes on").startswith(" [this")
     assert f.flush() == ""
+
+
+def test_markers_after_the_full_stop_move_before_it():
+    from rag.citations import markers_before_punctuation
+
+    assert markers_before_punctuation("It died. [1]") == "It died [1]."
+    assert markers_before_punctuation("A. [1][2] B! [3]\nC [4].") == "A [1][2]. B [3]!\nC [4]."
+    assert markers_before_punctuation("Version 2.[1]x") == "Version 2.[1]x"
