@@ -16,14 +16,18 @@ _EN = set(
     "had be been not many much can could would should will".split()
 )
 _WORD = re.compile(r"[a-zà-öø-ÿœæ]+", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"(?<=[a-z])'s\b", re.IGNORECASE)
 _FR_CHARS = re.compile(r"[éèêëàâîïôûùüçœ]", re.IGNORECASE)
 
 
 def detect_language(text: str, default: str = "en") -> str:
     """Return 'fr' or 'en'."""
-    words = [w.lower() for w in _WORD.findall(text.replace("’", "'"))]
+    text = text.replace("’", "'")
+    # "Piketty's" is English; French elides before the apostrophe ("s'il", "l'accord")
+    possessives = len(_POSSESSIVE.findall(text))
+    words = [w.lower() for w in _WORD.findall(_POSSESSIVE.sub(" ", text))]
     fr = sum(w in _FR for w in words) + 0.5 * len(_FR_CHARS.findall(text))
-    en = sum(w in _EN for w in words)
+    en = sum(w in _EN for w in words) + possessives
     if fr == en:
         return default
     return "fr" if fr > en else "en"

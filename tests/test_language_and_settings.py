@@ -15,6 +15,8 @@ from rag.settings import Settings
         ("Which one is listed first?", "en"),
         ("Combien coûte le fonds d'investissement ?", "fr"),
         ("Who signed it?", "en"),
+        ("What's Thomas Piketty's job?", "en"),  # "'s" is no French "s'"
+        ("S'il pleut, que fait-on ?", "fr"),
     ],
 )
 def test_language_of_questions(text: str, lang: str):
