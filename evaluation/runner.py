@@ -23,7 +23,6 @@ from tqdm import tqdm
 from evaluation.baseline import CountingLLM
 from evaluation.datasets import Dataset, Question, add_questions, load_dataset, sample
 from evaluation.metrics import (
-    MARKER,
     CitedPassage,
     mean,
     percentile,
@@ -387,47 +386,10 @@ def run_answers(
     return rows
 
 
-def reattribute_markers(out: dict, q: Question) -> dict:
-    """Our generation with each marker moved to the passage that best supports its claim
-    (rag.prompting.make_citation_resolver), as the service would with the proposed hook."""
-    from rag.prompting import make_citation_resolver
-
-    passages = out.get("context_passages")
-    if not passages or out["abstained"]:
-        return out
-    numbers = [
-        next(
-            (
-                j
-                for j, p in enumerate(passages, 1)
-                if p.chunk.doc_id == c.doc_id and p.chunk.text == c.text
-            ),
-            None,
-        )
-        for c in out["cited"]
-    ]
-    resolve = make_citation_resolver(passages, q.question, out["language"])
-    order: list[int] = []
-
-    def renumber(m: re.Match[str]) -> str:
-        kept: list[int] = []
-        for x in re.findall(r"\d+", m.group(1)):
-            i = int(x)
-            if not 1 <= i <= len(numbers) or numbers[i - 1] is None:
-                continue
-            n = resolve(m.string[: m.start()], numbers[i - 1])
-            if n not in order:
-                order.append(n)
-            if order.index(n) + 1 not in kept:
-                kept.append(order.index(n) + 1)
-        return "".join(f"[{k}]" for k in kept)
-
-    text = MARKER.sub(renumber, out["answer"])
-    cited = [CitedPassage(passages[n - 1].chunk.doc_id, passages[n - 1].chunk.text) for n in order]
-    return {**out, "answer": text, "cited": cited, "n_sources": len(cited)}
-
-
-DERIVED: list[Derived] = [("ours + re-attributed markers (proposed)", reattribute_markers)]
+# Rows computed from our own generations, to try a post-processing before it enters the
+# service. Empty: the last one (moving a marker to the passage that best supports its claim)
+# is now the service's own (rag.prompting.make_citation_resolver).
+DERIVED: list[Derived] = []
 
 
 @dataclass

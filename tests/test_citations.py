@@ -51,3 +51,30 @@ def test_markers_after_the_full_stop_move_before_it():
     assert markers_before_punctuation("It died. [1]") == "It died [1]."
     assert markers_before_punctuation("A. [1][2] B! [3]\nC [4].") == "A [1][2]. B [3]!\nC [4]."
     assert markers_before_punctuation("Version 2.[1]x") == "Version 2.[1]x"
+
+
+def test_a_marker_moves_to_the_passage_that_supports_its_claim():
+    from rag.prompting import make_citation_resolver
+    from rag.schema import Chunk, Passage
+
+    def passage(doc_id: str, text: str) -> Passage:
+        return Passage(Chunk(doc_id, doc_id, text, 0, len(text), "Traité"), 1.0)
+
+    passages = [
+        passage("p-other", "La conférence de la paix s'ouvre en janvier 1919."),
+        passage("p-gold", "Le traité a été signé à Versailles le 28 juin 1919."),
+    ]
+
+    def run(answer: str) -> tuple[str, list[int]]:
+        resolver = make_citation_resolver(passages, "Où le traité fut-il signé ?", "fr")
+        markers = MarkerFilter(len(passages), resolver)
+        return markers.feed(answer) + markers.flush(), markers.order
+
+    # the model cited [1] for the Versailles claim: it moves to the passage that says so
+    text, order = run(
+        "Le traité a été signé à Versailles [1]. La conférence s'ouvre en janvier [2]."
+    )
+    assert text == "Le traité a été signé à Versailles [1]. La conférence s'ouvre en janvier [2]."
+    assert order == [2, 1]
+    # a claim its cited passage supports as well as any other keeps its marker
+    assert run("La conférence s'ouvre en janvier [1].")[1] == [1]
