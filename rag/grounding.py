@@ -184,10 +184,10 @@ def best_source(scores: Sequence[float], minimum: float, margin: float) -> int |
     return None
 
 
-def insert_marker(answer: str, span: tuple[int, int], number: int) -> str:
-    """Put `[number]` at the end of the claim, before its final punctuation."""
+def insert_marker(answer: str, span: tuple[int, int], markers: str) -> str:
+    """Put `markers` ("[2]", "[1] [3]") at the end of the claim, before its final punctuation."""
     start, end = span
     claim = answer[start:end]
     tail = _END_PUNCT.search(claim)
     cut = start + (tail.start() if tail else len(claim))
-    return f"{answer[:cut]} [{number}]{answer[cut:]}"
+    return f"{answer[:cut]} {markers}{answer[cut:]}"

@@ -331,14 +331,11 @@ class AnswerService:
         original when the translation lost or invented a marker."""
         prompt = to_chat_messages(translation_messages(text, language))
         translated = (self.llm.chat(prompt).message.content or "").strip()
-        if not translated:
-            return text
-        if sorted(_MARKERS.findall(translated)) != sorted(_MARKERS.findall(text)):
+        if translated and sorted(_MARKERS.findall(translated)) != sorted(_MARKERS.findall(text)):
             translated = _restore_markers(text, translated) or ""
             if not translated:
                 log.info("translation changed the citation markers; keeping the original answer")
-                return text
-        return translated
+        return translated or text
 
     def _finish(
         self,
@@ -409,7 +406,7 @@ def _restore_markers(original: str, translated: str) -> str | None:
         body = _MARKERS.sub("", version.rstrip()).rstrip()
         tail = version[len(version.rstrip()) :]
         if markers:
-            body = insert_marker(body, (0, len(body)), 0).replace("[0]", markers)
+            body = insert_marker(body, (0, len(body)), markers)
         out.append(translated[last:c] + body + tail)
         last = d
     return "".join(out) + translated[last:]
@@ -451,7 +448,7 @@ def _attribute_claims(
     # Insert from the end so that earlier spans stay valid; number as first use in the text.
     for span, pick in sorted(zip(spans, picks, strict=True), reverse=True):
         if pick is not None:
-            answer = insert_marker(answer, span, len(cited) + 1 + pick)  # placeholder number
+            answer = insert_marker(answer, span, f"[{len(cited) + 1 + pick}]")  # placeholder
     restored = re.sub(
         r"\[(\d+)\]",
         lambda m: f"[{_passage_number(int(m.group(1)), cited)}]",
