@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import openai_compat, routes
-from rag.service import AnswerService, BusyError
+from rag.gate import BusyError
+from rag.service import AnswerService
 from rag.settings import Settings, get_settings
 
 STATIC = Path(__file__).parent / "static"
@@ -41,7 +42,15 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
     @app.exception_handler(BusyError)
     async def busy(_: Request, exc: BusyError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "10"})
+        return JSONResponse(
+            {
+                "detail": str(exc),
+                "retry_after": exc.retry_after,
+                "queue": {"running": exc.running, "waiting": exc.waiting},
+            },
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
 
     app.include_router(routes.router)
     app.include_router(openai_compat.router)

@@ -8,7 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-from rag.settings import get_settings
+from pydantic import ValidationError
+
+from rag.settings import describe_settings_error, get_settings
 
 
 def _ingest(paths: list[Path], quiet: bool = False) -> int:
@@ -39,7 +41,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.components import make_service
 
     try:
-        question = check_question(args.question)
+        question = check_question(args.question, get_settings().max_question_chars)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -107,8 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         add_eval_parser(sub)
 
     args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValidationError as err:
+        print(f"error: {describe_settings_error(err)}", file=sys.stderr)
+        return 2
     logging.basicConfig(
-        level=getattr(logging, get_settings().log_level.upper(), logging.WARNING),
+        level=getattr(logging, settings.log_level.upper(), logging.WARNING),
         format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s",'
         '"msg":"%(message)s"}',
     )

@@ -5,23 +5,32 @@ Citations travel in an extra top-level `citations` field (and in the last chunk 
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 
 from api.deps import ServiceDep, SettingsDep
-from api.schemas import check_question
-from api.streaming import run_in_thread
+from api.routes import ANSWER_RESPONSES, question_or_422
+from api.streaming import ClientGoneError, final_answer, run_in_thread
 from rag.service import Answer, Event
+from rag.settings import Settings
 
 router = APIRouter(tags=["openai-compatible"])
+log = logging.getLogger(__name__)
 MODEL_ID = "ragkit"
+COMPLETION_RESPONSES = {
+    **ANSWER_RESPONSES,
+    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+}
 
 
 class OAMessage(BaseModel):
@@ -42,19 +51,23 @@ class OAChatRequest(BaseModel):
     stream: bool = False
 
 
-def _conversation(body: OAChatRequest) -> list[dict]:
+def _conversation(body: OAChatRequest, settings: Settings) -> list[dict]:
     # System prompts are ours: the answer must come from the sources with citations.
     messages = [
         {"role": m.role, "content": m.text()}
         for m in body.messages
         if m.role in ("user", "assistant")
     ]
+    last = ("body", "messages", len(body.messages) - 1)
     if not messages or messages[-1]["role"] != "user":
-        raise HTTPException(422, "the last message must be the user's question")
-    try:
-        messages[-1]["content"] = check_question(messages[-1]["content"])
-    except ValueError as err:
-        raise HTTPException(422, str(err)) from None
+        error = {
+            "type": "value_error",
+            "loc": last,
+            "msg": "the last message must be the user's question",
+            "input": None,
+        }
+        raise RequestValidationError([error])
+    messages[-1]["content"] = question_or_422(messages[-1]["content"], settings, (*last, "content"))
     return messages
 
 
@@ -85,14 +98,22 @@ def models(settings: SettingsDep) -> dict:
     }
 
 
-@router.post("/v1/chat/completions")
-def chat_completions(body: OAChatRequest, service: ServiceDep):
-    messages = _conversation(body)
+@router.post("/v1/chat/completions", responses=COMPLETION_RESPONSES)
+async def chat_completions(
+    body: OAChatRequest, request: Request, service: ServiceDep, settings: SettingsDep
+):
+    messages = _conversation(body, settings)
     ticket = service.gate.reserve()
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
+    events = run_in_thread(lambda cancel: service.stream(messages, None, ticket, cancel))
     if not body.stream:
-        answer = service.chat(messages, ticket=ticket)
+        try:
+            answer = await final_answer(events, request.is_disconnected)
+        except ClientGoneError:
+            return Response(status_code=499)
+        finally:
+            ticket.release()
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -111,8 +132,6 @@ def chat_completions(body: OAChatRequest, service: ServiceDep):
         }
 
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> dict[str, str]:
-        import json
-
         payload = {
             "id": completion_id,
             "object": "chat.completion.chunk",
@@ -125,22 +144,25 @@ def chat_completions(body: OAChatRequest, service: ServiceDep):
 
     async def frames(events: AsyncIterator[Event]) -> AsyncIterator[dict[str, str]]:
         yield chunk({"role": "assistant", "content": ""})
-        async for e in events:
-            if e.kind == "token":
-                yield chunk({"content": e.text})
-            elif e.kind == "done" and e.answer:
-                d = e.answer.to_dict()
-                yield chunk(
-                    {},
-                    "stop",
-                    citations=d["citations"],
-                    answer=d["answer"],
-                    searched=d["searched"],
-                    usage=_usage(e.answer),
-                )
+        try:
+            async for e in events:
+                if e.kind == "token":
+                    yield chunk({"content": e.text})
+                elif e.kind == "done" and e.answer:
+                    d = e.answer.to_dict()
+                    yield chunk(
+                        {},
+                        "stop",
+                        citations=d["citations"],
+                        answer=d["answer"],
+                        searched=d["searched"],
+                        usage=_usage(e.answer),
+                    )
+        except Exception as exc:
+            # OpenAI clients read an `error` object in the stream, and need [DONE] to stop.
+            log.exception("chat completion stream failed")
+            error = {"message": f"generation failed: {exc}", "type": "server_error"}
+            yield {"data": json.dumps({"error": error}, ensure_ascii=False)}
         yield {"data": "[DONE]"}
 
-    events = run_in_thread(lambda cancel: service.stream(messages, None, ticket, cancel))
-    return EventSourceResponse(
-        frames(events), ping=10, background=BackgroundTask(ticket.release_if_unused)
-    )
+    return EventSourceResponse(frames(events), ping=10, background=BackgroundTask(ticket.release))

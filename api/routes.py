@@ -4,26 +4,46 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 
-from api.deps import ServiceDep
+from api.deps import ServiceDep, SettingsDep
 from api.schemas import (
     AskRequest,
     AskResponse,
     ChatRequest,
     DocumentInfo,
     DocumentText,
+    ErrorOut,
     Health,
     RetrievedPassageOut,
     RetrieveRequest,
     RetrieveResponse,
+    check_question,
 )
-from api.streaming import rag_events, run_in_thread
+from api.streaming import ClientGoneError, final_answer, rag_events, run_in_thread
 from rag.service import AnswerService
+from rag.settings import Settings
 
 router = APIRouter()
+
+ANSWER_RESPONSES: dict[int | str, dict] = {
+    200: {
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "string"},
+                "description": 'with `"stream": true`: meta, token..., citations, done events',
+            }
+        }
+    },
+    400: {"model": ErrorOut, "description": "The body could not be decoded"},
+    503: {
+        "model": ErrorOut,
+        "description": "The generation queue is full; `Retry-After` estimates the wait",
+    },
+}
 
 STREAM_DOC = (
     'With `"stream": true` the response is `text/event-stream`: one `meta` event '
@@ -33,37 +53,73 @@ STREAM_DOC = (
 )
 
 
-def _answer(service: AnswerService, messages: list[dict], top_k: int | None, stream: bool):
+def question_or_422(text: str, settings: Settings, loc: tuple[str | int, ...]) -> str:
+    """The app's own question-length limit (not a global one), as a regular 422."""
+    try:
+        return check_question(text, settings.max_question_chars)
+    except ValueError as err:
+        error = {"type": "value_error", "loc": loc, "msg": str(err), "input": None}
+        raise RequestValidationError([error]) from None
+
+
+async def _answer(
+    request: Request, service: AnswerService, messages: list[dict], top_k: int | None, stream: bool
+):
     ticket = service.gate.reserve()  # 503 now, before a stream starts, when the queue is full
-    if not stream:
-        return AskResponse(**service.chat(messages, top_k, ticket=ticket).to_dict())
     events = run_in_thread(lambda cancel: service.stream(messages, top_k, ticket, cancel))
-    # If the stream never starts (client gone first), the reserved place must not leak.
-    return EventSourceResponse(
-        rag_events(events), ping=10, background=BackgroundTask(ticket.release_if_unused)
-    )
+    if stream:
+        # If the stream never starts (client gone first), the reserved place must not leak.
+        return EventSourceResponse(
+            rag_events(events), ping=10, background=BackgroundTask(ticket.release)
+        )
+    try:
+        answer = await final_answer(events, request.is_disconnected)
+    except ClientGoneError:
+        return Response(status_code=499)  # nobody is listening any more
+    finally:
+        ticket.release()
+    return AskResponse(**answer.to_dict())
 
 
-@router.post("/v1/ask", response_model=AskResponse, tags=["answers"], description=STREAM_DOC)
-def ask(body: AskRequest, service: ServiceDep):
+@router.post(
+    "/v1/ask",
+    response_model=AskResponse,
+    tags=["answers"],
+    description=STREAM_DOC,
+    responses=ANSWER_RESPONSES,
+)
+async def ask(body: AskRequest, request: Request, service: ServiceDep, settings: SettingsDep):
     """Answer one question from the ingested articles, with numbered citations."""
-    return _answer(service, [{"role": "user", "content": body.question}], body.top_k, body.stream)
+    question = question_or_422(body.question, settings, ("body", "question"))
+    messages = [{"role": "user", "content": question}]
+    return await _answer(request, service, messages, body.top_k, body.stream)
 
 
-@router.post("/v1/chat", response_model=AskResponse, tags=["answers"], description=STREAM_DOC)
-def chat(body: ChatRequest, service: ServiceDep):
+@router.post(
+    "/v1/chat",
+    response_model=AskResponse,
+    tags=["answers"],
+    description=STREAM_DOC,
+    responses=ANSWER_RESPONSES,
+)
+async def chat(body: ChatRequest, request: Request, service: ServiceDep, settings: SettingsDep):
     """Answer the last user message; earlier messages are the conversation (the server keeps no
     state). A follow-up is rewritten into a standalone question (`searched`) before retrieval."""
     messages = [m.model_dump() for m in body.messages]
-    return _answer(service, messages, body.top_k, body.stream)
+    last = len(messages) - 1
+    messages[-1]["content"] = question_or_422(
+        messages[-1]["content"], settings, ("body", "messages", last, "content")
+    )
+    return await _answer(request, service, messages, body.top_k, body.stream)
 
 
 @router.post("/v1/retrieve", response_model=RetrieveResponse, tags=["answers"])
-def retrieve(body: RetrieveRequest, service: ServiceDep) -> RetrieveResponse:
+def retrieve(body: RetrieveRequest, service: ServiceDep, settings: SettingsDep) -> RetrieveResponse:
     """The passages retrieval gives the model, best first, without generating (used by
     `rag eval --url` for its retrieval metrics)."""
+    question = question_or_422(body.question, settings, ("body", "question"))
     t0 = time.perf_counter()
-    passages = service.retrieve(body.question, body.top_k)
+    passages = service.retrieve(question, body.top_k)
     return RetrieveResponse(
         passages=[
             RetrievedPassageOut(
@@ -90,8 +146,7 @@ def healthz(service: ServiceDep) -> Health:
         llm=service.llm.metadata.model_name,
         embedder=service.retriever.embedder.name,
         generations={
-            "running": service.gate.running,
-            "waiting": service.gate.waiting,
+            **service.gate.snapshot(),
             "started": service.generations_started,
             "finished": service.generations_finished,
             "cancelled": service.generations_cancelled,

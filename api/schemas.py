@@ -6,16 +6,20 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from rag.settings import get_settings
 
-
-def check_question(value: str) -> str:
-    limit = get_settings().max_question_chars
+def not_empty(value: str) -> str:
     if not value.strip():
         raise ValueError("the question is empty")
+    return value.strip()
+
+
+def check_question(value: str, limit: int) -> str:
+    """The question, stripped; ValueError with the reason when it is empty or too long (the
+    limit is the serving app's setting, so it is checked by the routes, not the models)."""
+    value = not_empty(value)
     if len(value) > limit:
         raise ValueError(f"the question is {len(value)} characters long; the limit is {limit}")
-    return value.strip()
+    return value
 
 
 class AskRequest(BaseModel):
@@ -25,7 +29,7 @@ class AskRequest(BaseModel):
     )
     stream: bool = False
 
-    _check = field_validator("question")(check_question)
+    _check = field_validator("question")(not_empty)
 
 
 class Message(BaseModel):
@@ -42,7 +46,7 @@ class ChatRequest(BaseModel):
     def _last_is_a_question(self) -> ChatRequest:
         if self.messages[-1].role != "user":
             raise ValueError("the last message must be the user's question")
-        self.messages[-1].content = check_question(self.messages[-1].content)
+        self.messages[-1].content = not_empty(self.messages[-1].content)
         return self
 
 
@@ -72,13 +76,19 @@ class AskResponse(BaseModel):
     timings: dict[str, float | int | None]
 
 
+class ErrorOut(BaseModel):
+    detail: str
+    retry_after: int | None = None
+    queue: dict[str, int] | None = None
+
+
 class Health(BaseModel):
     status: str
     passages: int
     documents: int
     llm: str
     embedder: str
-    generations: dict[str, int] = {}
+    generations: dict[str, float | int] = {}
 
 
 class DocumentInfo(BaseModel):
@@ -97,7 +107,7 @@ class RetrieveRequest(BaseModel):
     question: str = Field(..., examples=["What are the agreement's four objectives?"])
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to return")
 
-    _check = field_validator("question")(check_question)
+    _check = field_validator("question")(not_empty)
 
 
 class RetrievedPassageOut(PassageOut):

@@ -52,6 +52,34 @@ async def run_in_thread(
         cancel.set()
 
 
+class ClientGoneError(RuntimeError):
+    """The client disconnected before its answer was ready."""
+
+
+async def final_answer(events: AsyncIterator[Event], is_disconnected) -> Any:
+    """The `done` answer of a generation, for a non-streamed request. When the client hangs
+    up first, the generation is cancelled (its thread stops before the next token) and
+    ClientGoneError is raised."""
+
+    async def consume() -> Any:
+        async for e in events:
+            if e.kind == "done":
+                return e.answer
+        raise ClientGoneError("the generation was cancelled")
+
+    task = asyncio.ensure_future(consume())
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=0.5)
+            if done:
+                return task.result()
+            if await is_disconnected():
+                raise ClientGoneError("the client disconnected")
+    finally:
+        if not task.done():
+            task.cancel()  # run_in_thread's cleanup sets the cancel flag
+
+
 def sse(event: str, data: Any) -> dict[str, str]:
     return {"event": event, "data": json.dumps(data, ensure_ascii=False)}
 

@@ -105,30 +105,6 @@ def collection_name(dataset: str, chunk_size: int, chunk_overlap: int) -> str:
 # --- pipelines ------------------------------------------------------------------------------
 
 
-def bound_prompt_cache(llm) -> None:
-    """Make the LLM's prompt cache count what it really holds.
-
-    llama-cpp-python's `LlamaRAMCache` counts only the KV bytes of each saved state, not the
-    copy of the logits every state carries (n_batch x vocabulary floats: ~310 MB for Qwen2.5),
-    so its 1 GB capacity held 20 GB after ~150 varied prompts and exhausted the machine's RAM.
-    Same behaviour otherwise (prefix reuse); the fix proposed for rag/llm.py does the same."""
-    llama = getattr(llm, "_llama", None)
-    cache = getattr(llama, "cache", None)
-    if cache is None or type(cache).__name__ != "LlamaRAMCache":
-        return
-    from llama_cpp import LlamaRAMCache
-
-    class BoundedRAMCache(LlamaRAMCache):
-        @property
-        def cache_size(self) -> int:
-            return sum(
-                s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes
-                for s in self.cache_state.values()
-            )
-
-    llama.set_cache(BoundedRAMCache(capacity_bytes=cache.capacity_bytes))
-
-
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
 
@@ -475,8 +451,7 @@ def run(config: EvalConfig) -> EvalRun:
             log_file.flush()
 
     embedder = make_embedder(settings)
-    llm = make_llm(settings) if need_llm else None
-    bound_prompt_cache(llm)
+    llm = make_llm(settings) if need_llm else None  # its prompt cache is bounded (rag.llm)
     pipelines: list[Any] = []
     if config.url:
         remote = OursRemote(config.url, config.top_k)

@@ -86,12 +86,15 @@ class LlamaCppChat(DeltaChatLLM):
     temperature: float = 0.0
     n_threads: int = 2
     prompt_cache: bool = True
+    prompt_cache_mb: int = 512
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
-        from llama_cpp import Llama, LlamaRAMCache
+        from llama_cpp import Llama
+
+        from rag.prompt_cache import BoundedPromptCache
 
         self._llama = Llama(
             model_path=self.model_path,
@@ -104,7 +107,7 @@ class LlamaCppChat(DeltaChatLLM):
         # Prompts share long prefixes (instructions, demonstrated turns): keep their KV states
         # so switching between the answer and follow-up prompts does not re-read them.
         if self.prompt_cache:
-            self._llama.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))
+            self._llama.set_cache(BoundedPromptCache(capacity_bytes=self.prompt_cache_mb << 20))
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -202,6 +205,7 @@ def make_llm(settings: Settings) -> LLM:
         temperature=settings.llm_temperature,
         n_threads=settings.llm_threads,
         prompt_cache=settings.llm_prompt_cache,
+        prompt_cache_mb=settings.llm_prompt_cache_mb,
     )
 
 

@@ -20,6 +20,7 @@ from llama_index.core.llms import LLM
 from rag.citations import MarkerFilter, clean_markers, markers_before_punctuation
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
 from rag.embedding import Embedder
+from rag.gate import CancelledError, GenerationGate, Ticket
 from rag.grounding import (
     answer_claims,
     best_source,
@@ -95,64 +96,6 @@ class Event:
     language: str = ""
 
 
-class BusyError(RuntimeError):
-    """Too many generations already waiting: the caller should retry later."""
-
-
-class Ticket:
-    """A reserved place in the generation queue; entering it waits for the model."""
-
-    def __init__(self, gate: GenerationGate) -> None:
-        self._gate = gate
-        self._state = "waiting"
-
-    def __enter__(self) -> Ticket:
-        self._gate._run.acquire()
-        with self._gate._count:
-            self._gate.waiting -= 1
-            self._gate.running += 1
-        self._state = "running"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    def release_if_unused(self) -> None:
-        """Give the place back if no generation ever started with it."""
-        with self._gate._count:
-            if self._state == "waiting":
-                self._gate.waiting -= 1
-                self._state = "done"
-
-    def release(self) -> None:
-        with self._gate._count:
-            if self._state == "waiting":
-                self._gate.waiting -= 1
-            elif self._state == "running":
-                self._gate.running -= 1
-                self._gate._run.release()
-            self._state = "done"
-
-
-class GenerationGate:
-    """One generation at a time per model, at most `max_waiting` queued behind it. Reserving
-    up front lets an HTTP endpoint answer 503 before it starts a stream."""
-
-    def __init__(self, max_waiting: int) -> None:
-        self._run = threading.Lock()
-        self._count = threading.Lock()
-        self.max_waiting = max_waiting
-        self.waiting = 0
-        self.running = 0
-
-    def reserve(self) -> Ticket:
-        with self._count:
-            if self.waiting + self.running >= self.max_waiting + 1:
-                raise BusyError("the model is busy with other questions; try again shortly")
-            self.waiting += 1
-        return Ticket(self)
-
-
 class AnswerService:
     def __init__(
         self,
@@ -163,6 +106,7 @@ class AnswerService:
         max_waiting: int = 4,
         relative_score: float = 0.0,
         min_passages: int = 2,
+        slots: int = 1,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -170,7 +114,7 @@ class AnswerService:
         self.top_k = top_k
         self.relative_score = relative_score
         self.min_passages = min_passages
-        self.gate = GenerationGate(max_waiting)
+        self.gate = GenerationGate(max_waiting, slots)
         self.generations_started = 0
         self.generations_finished = 0
         self.generations_cancelled = 0
@@ -205,11 +149,27 @@ class AnswerService:
                 return event.answer
         raise RuntimeError("generation ended without an answer")
 
-    def condense(self, question: str, history: Sequence[dict]) -> str:
+    def _generate(self, messages: list[dict], cancel: threading.Event | None = None) -> str:
+        """A whole side generation (rewrite, translation), stopped between two pieces when
+        the client goes away."""
+        text = ""
+        responses = self.llm.stream_chat(to_chat_messages(messages))
+        try:
+            for response in responses:
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError("the client went away")
+                text += response.delta or ""
+        finally:
+            responses.close()
+        return text
+
+    def condense(
+        self, question: str, history: Sequence[dict], cancel: threading.Event | None = None
+    ) -> str:
         if not needs_condensing(question, history):
             return question
-        response = self.llm.chat(to_chat_messages(condense_messages(question, history)))
-        rewritten = clean_condensed(response.message.content or "", question)
+        draft = self._generate(condense_messages(question, history), cancel)
+        rewritten = clean_condensed(draft, question)
         if rewritten.casefold() == question.casefold():
             # The model could not rewrite it: searching with the previous question as well
             # still finds what the follow-up is about.
@@ -231,6 +191,10 @@ class AnswerService:
         ticket = ticket or self.gate.reserve()
         try:
             yield from self._stream(messages, top_k, ticket, cancel or threading.Event())
+        except (CancelledError, GeneratorExit):
+            # the client went away: while waiting, mid-generation, or during a side generation
+            self.generations_cancelled += 1
+            log.info("request cancelled before it finished")
         finally:
             ticket.release()
 
@@ -255,10 +219,13 @@ class AnswerService:
             return
 
         timings: dict[str, float | int | None] = {}
-        with ticket:
+        # Everything that uses the model (rewrite, answer, translation) holds the slot and
+        # stops when the client goes away.
+        ticket.enter(cancel)
+        try:
             timings["queue_ms"] = _ms(t0)
             t_condense = time.perf_counter()
-            searched = self.condense(question, history) if history else question
+            searched = self.condense(question, history, cancel) if history else question
             condensed = searched != question
             timings["condense_ms"] = _ms(t_condense) if condensed else 0.0
             yield Event("meta", searched=searched, language=language)
@@ -280,13 +247,11 @@ class AnswerService:
             pieces = 0
             t_gen = time.perf_counter()
             self.generations_started += 1
-            stopped = False
             responses = self.llm.stream_chat(prompt)
             try:
                 for response in responses:
                     if cancel.is_set():
-                        stopped = True
-                        break
+                        raise CancelledError("the client went away")
                     pieces += 1
                     first_token = first_token or time.perf_counter()
                     out = markers.feed(response.delta or "")
@@ -300,20 +265,13 @@ class AnswerService:
                 if tail:
                     text += tail
                     yield Event("token", tail)
-            except GeneratorExit:
-                stopped = True
-                raise
             finally:
                 responses.close()  # stops llama.cpp mid-generation when we leave early
-                if stopped:
-                    self.generations_cancelled += 1
-                    log.info("generation cancelled after %d pieces", pieces)
-                else:
-                    self.generations_finished += 1
-        if stopped:
-            return
+            answer = self._finish(question, text, markers.order, passages, language, cancel)
+            self.generations_finished += 1
+        finally:
+            ticket.release()
 
-        answer = self._finish(question, text, markers.order, passages, language)
         answer.searched, answer.condensed = searched, condensed
         t_end = time.perf_counter()
         answer.timings = {
@@ -326,11 +284,10 @@ class AnswerService:
         yield Event("citations", answer=answer)
         yield Event("done", answer=answer)
 
-    def _translate(self, text: str, language: str) -> str:
+    def _translate(self, text: str, language: str, cancel: threading.Event | None) -> str:
         """Translate an answer written in the wrong language, keeping its markers; keep the
         original when the translation lost or invented a marker."""
-        prompt = to_chat_messages(translation_messages(text, language))
-        translated = (self.llm.chat(prompt).message.content or "").strip()
+        translated = self._generate(translation_messages(text, language), cancel).strip()
         if translated and sorted(_MARKERS.findall(translated)) != sorted(_MARKERS.findall(text)):
             translated = _restore_markers(text, translated) or ""
             if not translated:
@@ -344,6 +301,7 @@ class AnswerService:
         cited: list[int],
         passages: list[Passage],
         language: str,
+        cancel: threading.Event | None = None,
     ) -> Answer:
         answer_text = markers_before_punctuation(text).strip()
         # A small model sometimes answers in the sources' language: check it in the language
@@ -371,7 +329,7 @@ class AnswerService:
             if is_abstention(answer_text, language):
                 answer_text, cited, abstained = NO_ANSWER[language], [], True
             elif used != language:
-                answer_text = self._translate(answer_text, language)
+                answer_text = self._translate(answer_text, language, cancel)
         citations = [
             Citation(
                 n=i,

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,21 +32,26 @@ class Settings(BaseSettings):
     embedder: Literal["sentence-transformers", "hashing"] = "sentence-transformers"
     embed_model: str = "multilingual-e5-small"
     embed_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
-    embed_batch_size: int = 32
+    embed_batch_size: int = Field(32, ge=1)
     llm: Literal["llama-cpp", "openai-like", "scripted"] = "llama-cpp"
     llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
-    llm_context_window: int = 4096
-    llm_max_new_tokens: int = 320
-    llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
-    llm_temperature: float = 0.0
+    llm_context_window: int = Field(4096, ge=512)
+    llm_max_new_tokens: int = Field(320, ge=1)
+    llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
     llm_prompt_cache: bool = Field(True, description="Reuse the KV cache of shared prompt prefixes")
+    # Every saved state counts in full (KV, token ids, one row of logits): ~30 MB per
+    # 1,000-token prompt, so 512 MB keeps the last ~15 prompts.
+    llm_prompt_cache_mb: int = Field(512, ge=0)
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_api_key: str = "not-needed"
     openai_model: str = "local"
 
     # Chunking
-    chunk_size: int = Field(320, description="Max tokens per chunk (multilingual-e5 tokens)")
-    chunk_overlap: int = 30
+    chunk_size: int = Field(
+        320, ge=16, le=512, description="Max tokens per chunk (multilingual-e5 tokens)"
+    )
+    chunk_overlap: int = Field(30, ge=0)
 
     # Retrieval and answering
     top_k: int = Field(5, ge=1, le=20, description="Most passages given to the model")
@@ -57,19 +62,65 @@ class Settings(BaseSettings):
     min_passages: int = Field(2, ge=1, le=20)
     retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
     candidates: int = Field(30, ge=1, description="Per-retriever pool before fusion")
-    max_question_chars: int = 2000
+    max_question_chars: int = Field(2000, ge=1)
 
     # Serving
     host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "warning"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "warning"
     queue_size: int = Field(4, ge=0, description="Generations waiting beyond the running one")
 
+    # Access control and limits
+    # Comma-separated keys, or the path of a file with one key per line (# comments).
+    api_keys: str = Field("", repr=False)
+    auth_reads: bool = Field(False, description="Also require a key to ask, chat and read")
+    allow_anonymous: bool = Field(
+        False, description="Serve on a non-loopback address without API keys"
+    )
+    max_upload_mb: float = Field(10.0, gt=0, description="Largest accepted upload body")
+    inline_upload_kb: int = Field(
+        256, ge=0, description="Uploads up to this size are ingested before the response"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
     @model_validator(mode="after")
-    def _absolute_paths(self) -> Settings:
+    def _check(self) -> Settings:
         self.data_dir = self.data_dir.expanduser().resolve()
         self.models_dir = self.models_dir.expanduser().resolve()
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"RAG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than "
+                f"RAG_CHUNK_SIZE ({self.chunk_size})"
+            )
+        if self.min_passages > self.top_k:
+            raise ValueError(
+                f"RAG_MIN_PASSAGES ({self.min_passages}) cannot exceed RAG_TOP_K ({self.top_k})"
+            )
+        self.api_key_list()  # a missing key file or a short key fails at start-up
         return self
+
+    def api_key_list(self) -> list[str]:
+        """The accepted API keys (none: the service is open)."""
+        raw = self.api_keys.strip()
+        if not raw:
+            return []
+        path = Path(raw).expanduser()
+        if "," not in raw and (path.is_file() or raw.startswith(("/", "./", "~"))):
+            try:
+                lines = path.read_text().splitlines()
+            except OSError as err:
+                raise ValueError(f"RAG_API_KEYS: cannot read key file {path}: {err}") from None
+            keys = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+        else:
+            keys = [k.strip() for k in raw.split(",") if k.strip()]
+        short = [k for k in keys if len(k) < 16]
+        if short:
+            raise ValueError(f"RAG_API_KEYS: {len(short)} key(s) shorter than 16 characters")
+        return keys
 
     @property
     def embed_model_path(self) -> Path:
@@ -78,6 +129,18 @@ class Settings(BaseSettings):
     @property
     def llm_model_path(self) -> Path:
         return self.models_dir / f"{self.llm_model}.gguf"
+
+
+def describe_settings_error(err: ValidationError) -> str:
+    """One line per invalid setting, named by its environment variable."""
+    lines = []
+    for e in err.errors():
+        name = "RAG_" + "_".join(str(p) for p in e["loc"]).upper() if e["loc"] else ""
+        value = e.get("input")
+        shown = f"={value}" if name and not isinstance(value, dict) else ""
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}{shown}: {msg}" if name else msg)
+    return "invalid settings: " + "; ".join(lines)
 
 
 @lru_cache

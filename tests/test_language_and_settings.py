@@ -60,3 +60,50 @@ def test_defaults_work_offline():
     assert s.vector_store == "chroma-embedded"
     assert s.embed_model == "multilingual-e5-small"
     assert s.llm_model == "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"RAG_CHUNK_SIZE": "100", "RAG_CHUNK_OVERLAP": "100"}, "RAG_CHUNK_OVERLAP"),
+        ({"RAG_EMBED_BATCH_SIZE": "0"}, "RAG_EMBED_BATCH_SIZE"),
+        ({"RAG_TOP_K": "3", "RAG_MIN_PASSAGES": "4"}, "RAG_MIN_PASSAGES"),
+        ({"RAG_API_KEYS": "short"}, "RAG_API_KEYS"),
+        ({"RAG_LOG_LEVEL": "chatty"}, "RAG_LOG_LEVEL"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused_at_start_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+):
+    from rag.settings import describe_settings_error
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValidationError) as err:
+        Settings()
+    assert named in describe_settings_error(err.value)
+
+
+def test_the_cli_refuses_bad_settings_with_a_message(monkeypatch, capsys):
+    from api.cli import main
+    from rag.settings import get_settings
+
+    get_settings.cache_clear()
+    monkeypatch.setenv("RAG_CHUNK_OVERLAP", "500")
+    try:
+        assert main(["ask", "Qui ?"]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "RAG_CHUNK_OVERLAP (500) must be smaller than RAG_CHUNK_SIZE" in capsys.readouterr().err
+
+
+def test_api_keys_from_a_list_or_a_file(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("# ops team\nkey-aaaaaaaaaaaaaaaa\n\nkey-bbbbbbbbbbbbbbbb\n")
+    assert Settings(api_keys=str(keys)).api_key_list() == [
+        "key-aaaaaaaaaaaaaaaa",
+        "key-bbbbbbbbbbbbbbbb",
+    ]
+    both = Settings(api_keys="key-aaaaaaaaaaaaaaaa, key-bbbbbbbbbbbbbbbb").api_key_list()
+    assert both == ["key-aaaaaaaaaaaaaaaa", "key-bbbbbbbbbbbbbbbb"]
+    assert Settings().api_key_list() == []

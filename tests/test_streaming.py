@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from rag.gate import BusyError
 from rag.llm import ScriptedLLM
-from rag.service import BusyError
 from tests.conftest import SEED, _free_port, ingest_into
 
 ANSWER = "Geology and exploration [2], then mining [1][7], capital [2]. Nothing else [0]."
@@ -233,3 +233,45 @@ def test_failed_rewrite_searches_with_the_previous_question(settings):
         ]
     )
     assert answer.searched == "What are the agreement's four objectives? Which one is listed first?"
+
+
+def test_a_failure_mid_stream_ends_the_openai_stream_with_an_error_and_done(settings):
+    from rag.components import make_service
+
+    class Failing(ScriptedLLM):
+        def _deltas(self, messages, **kwargs):
+            yield "Geology "
+            yield "and "
+            raise RuntimeError("the model crashed")
+
+    service = make_service(settings, llm=Failing())
+    ingest_into(service, settings, [SEED])
+    client = TestClient(create_app(settings, service))
+    body = {"model": "ragkit", "stream": True, "messages": [{"role": "user", "content": "Quoi ?"}]}
+    events = parse_sse(client.post("/v1/chat/completions", json=body).text)
+    assert events[-1][1] == "[DONE]"
+    assert "the model crashed" in events[-2][1]["error"]["message"]
+    assert "".join(
+        c["choices"][0]["delta"].get("content", "") for _, c in events[:-2] if "choices" in c
+    ).strip() == "Geology and"
+    ask = parse_sse(client.post("/v1/ask", json={"question": "Quoi ?", "stream": True}).text)
+    assert ask[-1][0] == "error" and "the model crashed" in ask[-1][1]["detail"]
+    assert service.gate.running == service.gate.waiting == 0
+
+
+def test_the_question_limit_is_the_apps_own_setting(settings):
+    from rag.components import make_service
+
+    strict = settings.model_copy(update={"max_question_chars": 20})
+    client = TestClient(create_app(strict, make_service(strict, llm=ScriptedLLM())))
+    long = "Quels sont les objectifs de l'accord ?"  # 38 characters: fine globally, not here
+    for path, body in [
+        ("/v1/ask", {"question": long}),
+        ("/v1/retrieve", {"question": long}),
+        ("/v1/chat", {"messages": [{"role": "user", "content": long}]}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": long}]}),
+    ]:
+        r = client.post(path, json=body)
+        assert r.status_code == 422, (path, r.text)
+        detail = r.json()["detail"]
+        assert isinstance(detail, list) and "the limit is 20" in detail[0]["msg"], path
