@@ -1,7 +1,8 @@
-"""FastAPI application: thin routers over `rag.service.AnswerService`."""
+"""FastAPI application: thin routers over `rag.service.AnswerService` and the ingestor."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,12 +11,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import openai_compat, routes
+from api import documents, openai_compat, routes
+from api.deps import key_digests
+from api.limits import BodyLimit
 from rag.gate import BusyError
 from rag.service import AnswerService
 from rag.settings import Settings, get_settings
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, service: AnswerService | None = None) -> FastAPI:
@@ -23,22 +27,37 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from ingest.jobs import JobRunner, JobStore
+        from ingest.pipeline import make_ingestor
+
         if app.state.service is None:  # load the models once, before the first request
             from rag.components import make_service
 
             app.state.service = make_service(settings)
             app.state.service.warm_up()
+        ingestor = make_ingestor(settings, app.state.service)
+        recovered = ingestor.recover()  # finish what a killed process left half-written
+        if recovered.outcomes:
+            log.warning("start-up recovery: %s", recovered.summary())
+        app.state.ingestor = ingestor
+        app.state.jobs = JobStore(settings.index_path)
+        app.state.jobs.forget_older_than(7 * 24 * 3600)
+        app.state.runner = JobRunner(app.state.jobs, ingestor)
+        app.state.runner.start()  # resumes jobs a killed server left queued or running
         yield
+        app.state.runner.stop()
 
     app = FastAPI(
         title="ragkit: cited answers over news articles",
-        version="0.1.0",
+        version="0.2.0",
         description="Ask in French or English; every claim carries a numbered citation to the "
         "passage it comes from. Chat page at `/`.",
         lifespan=lifespan,
     )
     app.state.service = service
     app.state.settings = settings
+    app.state.key_digests = key_digests(settings)
+    app.add_middleware(BodyLimit, upload_bytes=int(settings.max_upload_mb * 1_000_000))
 
     @app.exception_handler(BusyError)
     async def busy(_: Request, exc: BusyError) -> JSONResponse:
@@ -52,7 +71,9 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
             headers={"Retry-After": str(exc.retry_after)},
         )
 
+    app.include_router(routes.health_router)
     app.include_router(routes.router)
+    app.include_router(documents.router)
     app.include_router(openai_compat.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

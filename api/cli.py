@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import time
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -13,16 +15,21 @@ from pydantic import ValidationError
 from rag.settings import describe_settings_error, get_settings
 
 
-def _ingest(paths: list[Path], quiet: bool = False) -> int:
-    from ingest.pipeline import Ingestor, make_chunker
-    from rag.components import make_embedder, make_store
+def _ingest(paths: list[Path], quiet: bool = False, sync: bool = False) -> int:
+    from ingest.pipeline import make_ingestor
+    from rag.store import EmbedderMismatchError, StoreLockedError
 
     settings = get_settings()
-    embedder = make_embedder(settings)
-    store = make_store(settings, embedder)
-    report = Ingestor(store, embedder, make_chunker(settings, embedder)).ingest_paths(
-        paths, progress=not quiet
-    )
+    try:
+        ingestor = make_ingestor(settings)
+    except (StoreLockedError, EmbedderMismatchError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    store = ingestor.store
+    recovered = ingestor.recover()  # finish what an interrupted run left, before anything else
+    if recovered.outcomes:
+        print(f"recovered an interrupted ingestion: {recovered.summary()}", file=sys.stderr)
+    report = ingestor.ingest_paths(paths, progress=not quiet, sync=sync)
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
     print(
@@ -32,8 +39,43 @@ def _ingest(paths: list[Path], quiet: bool = False) -> int:
     return 1 if report.errors else 0
 
 
+def _ingest_over_http(paths: list[Path], url: str, api_key: str | None) -> int:
+    """Upload files to a running server (POST /v1/documents), a few at a time."""
+    import httpx
+
+    from ingest.readers import ReadError, find_files
+
+    try:
+        files = find_files(paths)
+    except ReadError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    failed = 0
+    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=600) as client:
+        for i in range(0, len(files), 20):
+            part = files[i : i + 20]
+            upload = [("files", (f.name, f.read_bytes(), "text/plain")) for f in part]
+            r = client.post("/v1/documents", files=upload, params={"wait": "true"})
+            if r.status_code not in (200, 202):
+                print(f"error: {r.status_code} {r.text}", file=sys.stderr)
+                failed += len(part)
+                continue
+            job = r.json()
+            while job["state"] in ("queued", "running"):
+                time.sleep(1)
+                job = client.get(f"/v1/jobs/{job['id']}").json()
+            for o in job["outcomes"]:
+                line = f"{o['status']:9} {o['name']} -> {o['doc_id']} ({o['passages']} passages)"
+                print(line if not o["detail"] else f"{line}: {o['detail']}", file=sys.stderr)
+                failed += o["status"] in ("error", "conflict")
+    return 1 if failed else 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
-    return _ingest(args.paths, args.quiet)
+    if args.url:
+        return _ingest_over_http(args.paths, args.url, args.api_key)
+    return _ingest(args.paths, args.quiet, args.sync)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -62,17 +104,37 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
 
     settings = get_settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    anonymous = args.allow_anonymous or settings.allow_anonymous
+    if not is_loopback(host) and not settings.api_key_list() and not anonymous:
+        print(
+            f"error: refusing to serve on {host} without API keys: anyone who reaches the port "
+            "could add and delete documents. Set RAG_API_KEYS (see README, 'Running it for "
+            "real'), or pass --allow-anonymous if the network is trusted.",
+            file=sys.stderr,
+        )
+        return 2
     if args.ingest:
         code = _ingest(args.ingest)
         if code:
             return code
-    host, port = args.host or settings.host, args.port or settings.port
     print(f"Serving on http://{host}:{port}  (chat page at /, API docs at /docs)", file=sys.stderr)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
     return 0
@@ -85,6 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ingest", help="chunk, embed and store articles (.txt, .md, folders)")
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--sync",
+        action="store_true",
+        help="mirror the given folders: delete documents whose file is gone from them",
+    )
+    p.add_argument("--url", help="upload to a running server instead (POST /v1/documents)")
+    p.add_argument(
+        "--api-key", default=os.environ.get("RAG_API_KEY"), help="with --url (env RAG_API_KEY)"
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", help="answer one question with citations")
@@ -98,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None)
     p.add_argument(
         "--ingest", nargs="*", type=Path, default=None, help="ingest these paths before serving"
+    )
+    p.add_argument(
+        "--allow-anonymous",
+        action="store_true",
+        help="serve on a non-loopback address without API keys (trusted networks only)",
     )
     p.set_defaults(func=cmd_serve)
 

@@ -12,19 +12,21 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 
-from api.deps import ServiceDep, SettingsDep
-from api.routes import ANSWER_RESPONSES, question_or_422
+from api.deps import ServiceDep, SettingsDep, require_read
+from api.routes import ANSWER_RESPONSES, UNAUTHORIZED, question_or_422
 from api.streaming import ClientGoneError, final_answer, run_in_thread
 from rag.service import Answer, Event
 from rag.settings import Settings
 
-router = APIRouter(tags=["openai-compatible"])
+router = APIRouter(
+    tags=["openai-compatible"], dependencies=[Depends(require_read)], responses=UNAUTHORIZED
+)
 log = logging.getLogger(__name__)
 MODEL_ID = "ragkit"
 COMPLETION_RESPONSES = {

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 
-from api.deps import ServiceDep, SettingsDep
+from api.deps import ServiceDep, SettingsDep, require_read
 from api.schemas import (
     AskRequest,
     AskResponse,
     ChatRequest,
-    DocumentInfo,
-    DocumentText,
     ErrorOut,
     Health,
     RetrievedPassageOut,
@@ -27,7 +25,11 @@ from api.streaming import ClientGoneError, final_answer, rag_events, run_in_thre
 from rag.service import AnswerService
 from rag.settings import Settings
 
-router = APIRouter()
+UNAUTHORIZED: dict[int | str, dict] = {
+    401: {"model": ErrorOut, "description": "RAG_API_KEYS is set and no valid key was sent"}
+}
+router = APIRouter(dependencies=[Depends(require_read)], responses=UNAUTHORIZED)
+health_router = APIRouter()
 
 ANSWER_RESPONSES: dict[int | str, dict] = {
     200: {
@@ -137,12 +139,13 @@ def retrieve(body: RetrieveRequest, service: ServiceDep, settings: SettingsDep) 
     )
 
 
-@router.get("/healthz", response_model=Health, tags=["service"])
+@health_router.get("/healthz", response_model=Health, tags=["service"])
 def healthz(service: ServiceDep) -> Health:
+    """Liveness and counters; never needs a key (for load balancers and the page)."""
     return Health(
         status="ok",
         passages=service.store.count(),
-        documents=len(service.store.documents()),
+        documents=service.store.document_count(),
         llm=service.llm.metadata.model_name,
         embedder=service.retriever.embedder.name,
         generations={
@@ -151,33 +154,4 @@ def healthz(service: ServiceDep) -> Health:
             "finished": service.generations_finished,
             "cancelled": service.generations_cancelled,
         },
-    )
-
-
-@router.get("/v1/documents", response_model=list[DocumentInfo], tags=["documents"])
-def documents(service: ServiceDep) -> list[DocumentInfo]:
-    return [
-        DocumentInfo(
-            doc_id=d.doc_id,
-            title=d.title,
-            keywords=list(d.keywords),
-            passages=d.n_chunks,
-            language=d.language,
-        )
-        for d in service.store.documents()
-    ]
-
-
-@router.get("/v1/documents/{doc_id}", response_model=DocumentText, tags=["documents"])
-def document(doc_id: str, service: ServiceDep) -> DocumentText:
-    doc = service.store.get_document(doc_id)
-    if doc is None:
-        raise HTTPException(404, f"no document with id {doc_id!r}")
-    return DocumentText(
-        doc_id=doc.doc_id,
-        title=doc.title,
-        keywords=list(doc.keywords),
-        passages=doc.n_chunks,
-        language=doc.language,
-        text=doc.text,
     )

@@ -97,10 +97,56 @@ class DocumentInfo(BaseModel):
     keywords: list[str]
     passages: int
     language: str
+    source: str = Field("", description="file path, `upload:NAME` or `api:ID`")
+    state: str = Field("ready", description="`writing` or `deleting` while a change is under way")
+    added_at: float = Field(0.0, description="unix time of the last change")
+
+    @classmethod
+    def of(cls, doc) -> DocumentInfo:
+        return cls(
+            doc_id=doc.doc_id,
+            title=doc.title,
+            keywords=list(doc.keywords),
+            passages=doc.n_chunks,
+            language=doc.language,
+            source=doc.source,
+            state=doc.state,
+            added_at=round(doc.added_at, 3),
+        )
 
 
 class DocumentText(DocumentInfo):
     text: str
+
+
+class DocumentPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    documents: list[DocumentInfo]
+
+
+class FileOutcome(BaseModel):
+    name: str
+    status: Literal["added", "updated", "unchanged", "deleted", "error", "conflict"]
+    doc_id: str | None = None
+    passages: int = 0
+    embedded: int = 0
+    detail: str = ""
+
+
+class JobOut(BaseModel):
+    """An ingestion job: `queued`, `running`, then `done` (per-file outcomes) or `failed`."""
+
+    id: str
+    state: Literal["queued", "running", "done", "failed"]
+    created: float
+    updated: float
+    documents: int
+    embedded: int = Field(description="passages embedded so far")
+    to_embed: int = Field(description="passages to embed in all (known once the job runs)")
+    outcomes: list[FileOutcome]
+    error: str = ""
 
 
 class RetrieveRequest(BaseModel):

@@ -27,19 +27,25 @@ async def run_in_thread(
     queue: asyncio.Queue[Any] = asyncio.Queue()
     cancel = threading.Event()
 
+    def hand_over(item: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the event loop is gone (server shutting down): nobody listens
+            cancel.set()
+
     def produce() -> None:
         events = make_events(cancel)
         try:
             for event in events:
-                loop.call_soon_threadsafe(queue.put_nowait, event)
+                hand_over(event)
                 if cancel.is_set():
                     break
         except BaseException as exc:  # surfaced to the client as an error event
             log.exception("generation failed")
-            loop.call_soon_threadsafe(queue.put_nowait, exc)
+            hand_over(exc)
         finally:
             events.close()  # type: ignore[attr-defined]
-            loop.call_soon_threadsafe(queue.put_nowait, _END)
+            hand_over(_END)
 
     thread = threading.Thread(target=produce, name="generation", daemon=True)
     thread.start()

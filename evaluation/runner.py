@@ -36,6 +36,9 @@ KS = (1, 3, 5, 10)
 # Retrieval-only rows of `--ablation`: each part of our retrieval alone, and the former default.
 ABLATIONS = [
     ("bm25 only", {"mode": "bm25"}),
+    # the in-memory bm25s index that SQLite FTS5 replaced (it cannot add or remove passages)
+    ("bm25 only, bm25s", {"mode": "bm25", "keywords": "bm25s"}),
+    ("hybrid weighted, bm25s keywords", {"keywords": "bm25s"}),
     ("dense only", {"mode": "dense"}),
     ("hybrid RRF k=60", {"fusion": "rrf", "rrf_k": 60}),
     ("hybrid weighted, no sentence scores", {"sentences": False}),
@@ -410,7 +413,7 @@ def ingest_dataset(dataset: Dataset, settings: Settings, embedder, progress: boo
 
     from ingest.pipeline import Ingestor, make_chunker
     from ingest.readers import Article
-    from rag.components import make_store
+    from rag.components import make_keyword_index, make_store
 
     store = make_store(settings, embedder)
     articles = [
@@ -426,9 +429,9 @@ def ingest_dataset(dataset: Dataset, settings: Settings, embedder, progress: boo
         )
         for p in dataset.paragraphs
     ]
-    report = Ingestor(store, embedder, make_chunker(settings, embedder)).ingest_articles(
-        articles, progress=progress
-    )
+    ingestor = Ingestor(store, make_keyword_index(settings), embedder, make_chunker(settings))
+    ingestor.recover()
+    report = ingestor.ingest_articles(articles, progress=progress)
     return store, report
 
 
@@ -470,9 +473,17 @@ def run(config: EvalConfig) -> EvalRun:
             service.retriever.fusion = config.fusion
         pipelines.append(OursInProcess("ours", service))
         if config.ablation:
-            for name, kwargs in ABLATIONS:
+            from rag.retrieval import BM25Index
+
+            bm25s_index = None
+            for name, options in ABLATIONS:
+                kwargs = dict(options)
+                keywords = service.retriever.keywords
+                if kwargs.pop("keywords", None) == "bm25s":
+                    bm25s_index = bm25s_index or BM25Index(store.all_chunks())
+                    keywords = bm25s_index
                 retriever = HybridRetriever(
-                    store, embedder, candidates=settings.candidates, **kwargs
+                    store, embedder, keywords, candidates=settings.candidates, **kwargs
                 )
                 pipelines.append(OursInProcess(f"ours ({name})", service, retriever))
     if config.baseline:

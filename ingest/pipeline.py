@@ -1,42 +1,86 @@
-"""Ingestion: read -> chunk -> embed only new passages -> write to the store.
+"""Ingestion: read -> chunk -> embed only new passages -> write vectors and keywords.
 
-Idempotent by construction: chunk ids hash their content, so an unchanged file writes nothing,
-and a changed file adds its new passages before removing the stale ones (a crash in between
-leaves extra passages, never missing ones; the next run cleans up).
+One code path for `rag ingest`, the HTTP API and the evaluation. Idempotent by construction:
+chunk ids hash their content, so an unchanged document writes nothing, and a changed one
+embeds only its new passages. Crash-safe by the store's rule (rag/store.py): a document's
+record is marked `writing` before its passages change and `ready` after, so a process
+killed at any moment leaves nothing retrievable that its record does not describe;
+`recover` rolls such a record forward from the text it holds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from tqdm import tqdm
 
 from ingest.chunking import Chunker, whitespace_tokenize
-from ingest.readers import Article, ReadError, find_files, read_article
+from ingest.readers import Article, ReadError, find_files, read_article, slug
 from rag.embedding import Embedder
+from rag.keyword_index import KeywordIndex
 from rag.schema import Chunk, Document
 from rag.settings import Settings
-from rag.store import ChunkStore
+from rag.store import DELETING, READY, WRITING, ChunkStore
 
 log = logging.getLogger(__name__)
+
+Status = Literal["added", "updated", "unchanged", "deleted", "error", "conflict"]
+# Passages embedded in one call, across files: large enough to keep the model busy, small
+# enough to bound memory and to commit documents as they are done.
+EMBED_GROUP = 256
+
+
+@dataclass
+class Outcome:
+    """What happened to one file or document."""
+
+    name: str
+    status: Status
+    doc_id: str | None = None
+    passages: int = 0
+    embedded: int = 0
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
 class IngestReport:
+    outcomes: list[Outcome] = field(default_factory=list)
     files: int = 0
-    unchanged: int = 0
-    added: int = 0
-    removed: int = 0
-    moved: int = 0
-    errors: list[str] = field(default_factory=list)
+    removed: int = 0  # stale passages deleted
+    moved: int = 0  # kept passages whose offsets were rewritten
+
+    def count(self, status: Status) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def unchanged(self) -> int:
+        return self.count("unchanged")
+
+    @property
+    def added(self) -> int:
+        """Passages embedded and stored."""
+        return sum(o.embedded for o in self.outcomes)
+
+    @property
+    def errors(self) -> list[str]:
+        return [o.detail for o in self.outcomes if o.status in ("error", "conflict")]
 
     def summary(self) -> str:
+        parts = [f"{self.count(s)} {s}" for s in ("added", "updated", "unchanged", "deleted")]
         return (
-            f"{self.files} file(s): {self.unchanged} unchanged, {self.added} passage(s) added, "
+            f"{self.files} file(s): {', '.join(parts)}; {self.added} passage(s) embedded, "
             f"{self.removed} removed, {self.moved} re-located, {len(self.errors)} error(s)"
         )
 
@@ -46,7 +90,7 @@ def embed_text(chunk: Chunk) -> str:
     return f"{chunk.title}\n{chunk.text}"
 
 
-def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
+def make_chunker(settings: Settings) -> Chunker:
     tokenize = whitespace_tokenize
     if settings.embedder == "sentence-transformers":
         from tokenizers import Tokenizer
@@ -58,81 +102,289 @@ def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
     return Chunker(settings.chunk_size, settings.chunk_overlap, tokenize)
 
 
+def make_ingestor(settings: Settings, service=None) -> Ingestor:
+    """The ingestor for these settings; with `service`, it writes into that service's own
+    store, keyword index and embedder (a server ingesting while it answers)."""
+    from rag.components import make_embedder, make_keyword_index, make_store
+
+    if service is not None:
+        store, keywords = service.store, service.retriever.keywords
+        embedder = service.retriever.embedder
+    else:
+        embedder = make_embedder(settings)
+        store, keywords = make_store(settings, embedder), make_keyword_index(settings)
+    return Ingestor(store, keywords, embedder, make_chunker(settings))
+
+
+@dataclass
+class _Plan:
+    article: Article
+    chunks: list[Chunk]
+    existing: dict[str, str]  # chunk id -> doc_hash, as stored
+    status: Status
+
+    @property
+    def new(self) -> list[Chunk]:
+        return [c for c in self.chunks if c.id not in self.existing]
+
+
 class Ingestor:
-    def __init__(self, store: ChunkStore, embedder: Embedder, chunker: Chunker) -> None:
+    """Writes documents into the vector store and the keyword index, one writer per process
+    (`lock`). `progress(done, total)` is called as passages are embedded."""
+
+    def __init__(
+        self, store: ChunkStore, keywords: KeywordIndex, embedder: Embedder, chunker: Chunker
+    ) -> None:
         self.store = store
+        self.keywords = keywords
         self.embedder = embedder
         self.chunker = chunker
+        self.lock = threading.RLock()
 
-    def ingest_paths(self, paths: Sequence[Path], progress: bool = True) -> IngestReport:
+    # --- files ----------------------------------------------------------------------------
+    def ingest_paths(
+        self, paths: Sequence[Path], progress: bool = True, sync: bool = False
+    ) -> IngestReport:
+        """Files and folders. With `sync`, documents that came from a given folder and whose
+        file is gone are deleted, so the store mirrors the folder."""
         report = IngestReport()
         try:
-            files = find_files(list(paths))
+            # a file named twice (itself and through its folder) is read once
+            files = list({f.resolve(): f for f in find_files(list(paths))}.values())
         except ReadError as err:
-            report.errors.append(str(err))
+            report.outcomes.append(Outcome(str(err).split(":")[0], "error", detail=str(err)))
             return report
-        articles: list[Article] = []
+        report.files = len(files)
+        read: dict[Path, Article] = {}
         for f in files:
             try:
-                articles.append(read_article(f))
+                read[f] = read_article(f)
             except ReadError as err:
-                report.errors.append(str(err))
-        report.files = len(files)
-        self.ingest_articles(articles, report, progress)
+                report.outcomes.append(Outcome(str(f), "error", detail=str(err)))
+        with self.lock:
+            ids = self.file_ids(read)
+            articles = [replace(a, doc_id=ids[f], source=str(f.resolve())) for f, a in read.items()]
+            self.ingest_articles(articles, report, progress=progress)
+            if sync:
+                present = {str(f.resolve()) for f in files}
+                for folder in (Path(p).resolve() for p in paths if Path(p).is_dir()):
+                    self._mirror(folder, present, report)
         return report
 
+    def file_ids(self, articles: dict[Path, Article]) -> dict[Path, str]:
+        """Document ids for files: the id it already has when this file was ingested before
+        (same absolute path); else its name's stem, or the stem and a hash of its path when
+        another document already holds that stem (two `a.txt` in two folders)."""
+        sources = {f: str(f.resolve()) for f in articles}
+        known: dict[str, str] = {}
+        unique = list(dict.fromkeys(sources.values()))
+        for i in range(0, len(unique), 200):
+            where = {"source": {"$in": unique[i : i + 200]}}
+            known |= {d.source: d.doc_id for d in self.store.documents_where(where)}
+        stems = {f: slug(f.stem) for f in articles}
+        holders = self.store.get_documents(list(dict.fromkeys(stems.values())))
+        taken = set(known.values())
+        out: dict[Path, str] = {}
+        for f, article in articles.items():
+            src = sources[f]
+            stem, holder = stems[f], holders.get(stems[f])
+            if src in known:
+                out[f] = known[src]
+            elif stem not in taken and (holder is None or _same_file(holder, f, article)):
+                out[f] = stem
+            else:
+                out[f] = f"{stem}-{hashlib.sha1(src.encode()).hexdigest()[:8]}"
+            taken.add(out[f])
+        return out
+
+    def _mirror(self, folder: Path, present: set[str], report: IngestReport) -> None:
+        prefix = str(folder) + os.sep
+        for doc in self.store.documents():
+            if doc.source.startswith(prefix) and doc.source not in present:
+                removed = self.delete(doc.doc_id)
+                report.outcomes.append(Outcome(doc.source, "deleted", doc.doc_id, removed))
+
+    # --- documents ------------------------------------------------------------------------
     def ingest_articles(
         self,
         articles: Sequence[Article],
         report: IngestReport | None = None,
         progress: bool = True,
+        replace: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> IngestReport:
+        """Add or update documents. With `replace=False`, a document whose id already holds
+        different content is refused (`conflict`) instead of replaced."""
         report = report or IngestReport(files=len(articles))
-        plans = []
-        for article in articles:
-            chunks = self.chunker.chunk(article)
-            existing = self.store.chunk_ids(article.doc_id)
-            stored = self.store.get_document(article.doc_id)
-            if (
-                stored is not None
-                and stored.content_hash == article.content_hash
-                and existing == {c.id for c in chunks}
-            ):
-                report.unchanged += 1
-                continue
-            plans.append((article, chunks, existing))
-        todo = sum(len([c for c in ch if c.id not in ex]) for _, ch, ex in plans)
-        bar = tqdm(
-            total=todo,
-            desc="Embedding passages",
-            unit="passage",
-            disable=not progress or todo == 0,
-            file=sys.stderr,
-        )
-        with bar:
-            for article, chunks, existing in plans:
-                new = [c for c in chunks if c.id not in existing]
-                kept = [c for c in chunks if c.id in existing]
-                vectors = self.embedder.embed_passages([embed_text(c) for c in new], bar.update)
-                self.store.add(new, vectors)
-                if kept:
-                    self.store.update_metadata(kept)  # offsets may have moved
-                stale = existing - {c.id for c in chunks}
-                self.store.delete(stale)
-                self.store.put_document(
-                    Document(
-                        doc_id=article.doc_id,
-                        title=article.title,
-                        text=article.text,
-                        keywords=article.keywords,
-                        source=article.source,
-                        language=article.language,
-                        content_hash=article.content_hash,
-                        n_chunks=len(chunks),
-                    )
-                )
-                report.added += len(new)
-                report.removed += len(stale)
-                report.moved += len(kept)
-                log.info("ingested %s: %d new, %d stale", article.doc_id, len(new), len(stale))
+        with self.lock:
+            plans = self._plan(articles, report, replace)
+            todo = sum(len(p.new) for p in plans)
+            done = 0
+            bar = tqdm(
+                total=todo,
+                desc="Embedding passages",
+                unit="passage",
+                disable=not progress or todo == 0,
+                file=sys.stderr,
+            )
+            with bar:
+                group: list[_Plan] = []
+                for i, plan in enumerate(plans):
+                    group.append(plan)
+                    last = i == len(plans) - 1
+                    if last or sum(len(p.new) for p in group) >= EMBED_GROUP:
+                        texts = [embed_text(c) for p in group for c in p.new]
+                        vectors = self.embedder.embed_passages(texts, bar.update)
+                        for p in group:
+                            mine, vectors = vectors[: len(p.new)], vectors[len(p.new) :]
+                            report.outcomes.append(self._commit(p, mine, report))
+                            done += len(p.new)
+                            if on_progress:
+                                on_progress(done, todo)
+                        group = []
         return report
+
+    def _plan(
+        self, articles: Sequence[Article], report: IngestReport, replace: bool
+    ) -> list[_Plan]:
+        ids = list(dict.fromkeys(a.doc_id for a in articles))
+        records = self.store.get_documents(ids)
+        stored_chunks = self.store.chunk_hashes(ids)
+        plans: list[_Plan] = []
+        seen: set[str] = set()
+        for a in articles:
+            if a.doc_id in seen:
+                detail = f"{a.source}: document id {a.doc_id!r} given twice in one request"
+                report.outcomes.append(Outcome(a.source, "error", a.doc_id, detail=detail))
+                continue
+            seen.add(a.doc_id)
+            record = records.get(a.doc_id)
+            chunks = [_versioned(c, a.content_hash) for c in self.chunker.chunk(a)]
+            existing = stored_chunks.get(a.doc_id, {})
+            if record is not None and record.content_hash != a.content_hash and not replace:
+                detail = (
+                    f"{a.source}: a different document already has id {a.doc_id!r}; "
+                    f"PUT /v1/documents/{a.doc_id} replaces it"
+                )
+                report.outcomes.append(Outcome(a.source, "conflict", a.doc_id, detail=detail))
+                continue
+            if (
+                record is not None
+                and record.state == READY
+                and record.content_hash == a.content_hash
+                and existing == {c.id: a.content_hash for c in chunks}
+            ):
+                if a.source != record.source and Path(a.source).is_absolute():
+                    # the same text, now from this file: later runs find it by its path
+                    self.store.set_source(a.doc_id, a.source)
+                report.outcomes.append(Outcome(a.source, "unchanged", a.doc_id, len(chunks)))
+                continue
+            status: Status = "added" if record is None else "updated"
+            plans.append(_Plan(a, chunks, existing, status))
+        return plans
+
+    def _commit(self, plan: _Plan, vectors: list, report: IngestReport) -> Outcome:
+        """Write one document: record `writing`, passages and keywords, stale passages out,
+        record `ready`. Each step is idempotent, so a re-run after a crash completes it."""
+        a, chunks = plan.article, plan.chunks
+        doc = Document(
+            doc_id=a.doc_id,
+            title=a.title,
+            text=a.text,
+            keywords=a.keywords,
+            source=a.source,
+            language=a.language,
+            content_hash=a.content_hash,
+            n_chunks=len(chunks),
+            body_start=a.body_start,
+            added_at=time.time(),
+        )
+        self.store.put_document(doc, state=WRITING)
+        new = plan.new
+        self.store.add(new, vectors)
+        kept = [c for c in chunks if c.id in plan.existing]
+        if kept:
+            self.store.update_metadata(kept)  # offsets and version may have moved
+        self.keywords.put(chunks)  # a changed title changes every passage's keywords
+        stale = set(plan.existing) - {c.id for c in chunks}
+        self.keywords.delete(stale)
+        self.store.delete(stale)
+        self.store.set_state(a.doc_id, READY)
+        report.removed += len(stale)
+        report.moved += len(kept)
+        log.info("ingested %s: %d new, %d stale", a.doc_id, len(new), len(stale))
+        return Outcome(a.source, plan.status, a.doc_id, len(chunks), len(new))
+
+    def delete(self, doc_id: str) -> int:
+        """Delete a document and its passages; returns how many passages went (-1: no such
+        document). The record is marked first, so its passages vanish from retrieval at once."""
+        with self.lock:
+            if self.store.get_document(doc_id, include_text=False) is None:
+                return -1
+            self.store.set_state(doc_id, DELETING)
+            ids = self.store.chunk_ids(doc_id)
+            self.keywords.delete(ids)
+            self.store.delete(ids)
+            self.store.remove_document(doc_id)
+            log.info("deleted %s: %d passages", doc_id, len(ids))
+            return len(ids)
+
+    # --- recovery -------------------------------------------------------------------------
+    def recover(self, progress: bool = False) -> IngestReport:
+        """Finish what an interrupted process left: deletions are completed, writes rolled
+        forward from the text their record holds; then the keyword index is reconciled with
+        the vector store by id."""
+        report = IngestReport()
+        with self.lock:
+            pending = self.store.documents_where({"state": {"$ne": READY}})
+            for doc in pending:
+                if doc.state == DELETING:
+                    removed = self.delete(doc.doc_id)
+                    report.outcomes.append(Outcome(doc.source, "deleted", doc.doc_id, removed))
+                    continue
+                full = self.store.get_document(doc.doc_id)
+                if full is None:
+                    continue
+                article = Article(
+                    doc_id=full.doc_id,
+                    title=full.title,
+                    keywords=full.keywords,
+                    text=full.text,
+                    body_start=full.body_start,
+                    source=full.source,
+                    language=full.language,
+                    content_hash=full.content_hash,
+                )
+                self.ingest_articles([article], report, progress=progress)
+            if pending:
+                log.warning("recovered %d interrupted document change(s)", len(pending))
+            self.reconcile_keywords()
+        return report
+
+    def reconcile_keywords(self) -> tuple[int, int]:
+        """Make the keyword index hold exactly the vector store's passages."""
+        stored = set(self.store.all_ids())
+        indexed = self.keywords.ids()
+        missing, extra = stored - indexed, indexed - stored
+        if extra:
+            self.keywords.delete(extra)
+        missing_list = sorted(missing)
+        for i in range(0, len(missing_list), 1000):
+            self.keywords.put(self.store.get_chunks(missing_list[i : i + 1000]))
+        if missing or extra:
+            log.warning("keyword index: %d added, %d removed", len(missing), len(extra))
+        return len(missing), len(extra)
+
+
+def _versioned(chunk: Chunk, doc_hash: str) -> Chunk:
+    return replace(chunk, doc_hash=doc_hash)
+
+
+def _same_file(holder: Document, path: Path, article: Article) -> bool:
+    """The record holding this file's stem is this file's: it holds the same text, or an
+    earlier version recorded this file by a relative path."""
+    if holder.content_hash == article.content_hash:
+        return True
+    source = Path(holder.source)
+    relative = not holder.source.startswith(("upload:", "api:")) and not source.is_absolute()
+    return relative and source.resolve() == path.resolve()

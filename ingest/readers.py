@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
-from pathlib import Path
+import unicodedata
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 
 from rag.language import detect_language
 
 SUPPORTED = {".txt", ".md", ".markdown"}
 MAX_BYTES = 20_000_000
+DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class ReadError(ValueError):
@@ -52,6 +54,23 @@ def _looks_like_keywords(line: str) -> bool:
     )
 
 
+def slug(text: str, limit: int = 80) -> str:
+    """A document id made of `text`: accents folded, other characters as '-'."""
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    out = re.sub(r"[^A-Za-z0-9._-]+", "-", folded).strip("-._")[:limit].strip("-._")
+    return out or "document"
+
+
+def check_doc_id(doc_id: str) -> str:
+    if not DOC_ID.match(doc_id):
+        raise ReadError(
+            f"invalid document id {doc_id!r}: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return doc_id
+
+
 def read_article(path: Path, doc_id: str | None = None) -> Article:
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED:
@@ -60,12 +79,71 @@ def read_article(path: Path, doc_id: str | None = None) -> Article:
         raw = path.read_bytes()
     except OSError as err:
         raise ReadError(f"{path}: cannot read ({err.strerror})") from None
-    if len(raw) > MAX_BYTES:
-        raise ReadError(f"{path}: larger than {MAX_BYTES // 1_000_000} MB")
+    return article_from_bytes(raw, path, doc_id, MAX_BYTES)
+
+
+def article_from_bytes(raw: bytes, path: Path, doc_id: str | None, max_bytes: int) -> Article:
+    if len(raw) > max_bytes:
+        raise ReadError(f"{path}: {len(raw):,} bytes, larger than the {max_bytes:,}-byte limit")
     text = _decode(path, raw)
     if not text.strip():
         raise ReadError(f"{path}:1: empty file")
     return parse_article(text, path, doc_id)
+
+
+def upload_name(name: str) -> str:
+    """The file name of an upload, refused when it is not a plain name of a supported type
+    (no folders, no '..', no control characters)."""
+    if not name or any(ord(c) < 32 or c in "\\/\x7f" for c in name) or name in (".", ".."):
+        raise ReadError(f"{name!r}: not a plain file name (no folders or control characters)")
+    if ".." in PurePosixPath(name).parts or name.startswith(".."):
+        raise ReadError(f"{name!r}: not a plain file name")
+    if len(name) > 255:
+        raise ReadError(f"{name[:40]!r}...: file name longer than 255 characters")
+    if PurePosixPath(name).suffix.lower() not in SUPPORTED:
+        suffix = PurePosixPath(name).suffix
+        raise ReadError(f"{name}: unsupported file type {suffix!r} (use .txt or .md)")
+    return name
+
+
+def article_from_upload(name: str, raw: bytes, doc_id: str | None, max_bytes: int) -> Article:
+    name = upload_name(name)
+    path = Path(name)
+    doc_id = check_doc_id(doc_id) if doc_id else slug(path.stem)
+    return replace(article_from_bytes(raw, path, doc_id, max_bytes), source=f"upload:{name}")
+
+
+def article_from_fields(
+    title: str, text: str, keywords: tuple[str, ...] = (), doc_id: str | None = None
+) -> Article:
+    """A document given as fields (the JSON API), stored in the seed format: title line,
+    keyword line, blank line, body. Same text, same content hash as the equivalent file."""
+    title = " ".join(title.split())
+    if not title:
+        raise ReadError("the title is empty")
+    if len(title) > 300:
+        raise ReadError(f"the title is {len(title)} characters long; the limit is 300")
+    if any("," in k or "\n" in k for k in keywords):
+        raise ReadError("a keyword contains a comma or a line break")
+    body = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    if not body.strip():
+        raise ReadError(f"{title!r}: no text after the title")
+    if "\x00" in body:
+        raise ReadError(f"{title!r}: the text contains NUL characters")
+    keywords = tuple(k.strip() for k in keywords if k.strip())
+    head = title + "\n" + (", ".join(keywords) + "\n" if keywords else "") + "\n"
+    full = head + body + "\n"
+    doc_id = check_doc_id(doc_id) if doc_id else slug(title)
+    return Article(
+        doc_id=doc_id,
+        title=title,
+        keywords=keywords,
+        text=full,
+        body_start=len(head),
+        source=f"api:{doc_id}",
+        language=detect_language(body[:4000], default="fr"),
+        content_hash=hashlib.sha256(full.encode()).hexdigest(),
+    )
 
 
 def parse_article(text: str, path: Path, doc_id: str | None = None) -> Article:
@@ -78,6 +156,8 @@ def parse_article(text: str, path: Path, doc_id: str | None = None) -> Article:
     else:
         first = lines[0].strip()
         rest = text[len(lines[0]) + 1 :]
+        if not rest.strip() and 0 < len(first) <= 200 and not first.endswith((".", "!", "?")):
+            raise ReadError(f"{path}:2: no text after the title {first!r}")
         # A first line is a title when it is short, not a sentence, and text follows it.
         is_title = 0 < len(first) <= 200 and not first.endswith(".") and bool(rest.strip())
         title = first if is_title else path.stem.replace("_", " ")
@@ -89,7 +169,7 @@ def parse_article(text: str, path: Path, doc_id: str | None = None) -> Article:
     if not body.strip():
         raise ReadError(f"{path}:{text[:body_start].count(chr(10)) + 1}: no text after the title")
     return Article(
-        doc_id=doc_id or path.stem,
+        doc_id=doc_id or slug(path.stem),
         title=title,
         keywords=keywords,
         text=text,

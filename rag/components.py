@@ -33,6 +33,12 @@ def make_store(settings: Settings, embedder: Embedder):
     return ChunkStore(make_client(settings), settings.collection, embedder.name, embedder.dim)
 
 
+def make_keyword_index(settings: Settings):
+    from rag.keyword_index import KeywordIndex
+
+    return KeywordIndex(settings.index_path, settings.collection)
+
+
 def make_service(settings: Settings, embedder: Embedder | None = None, llm=None):
     from rag.llm import make_llm
     from rag.retrieval import HybridRetriever
@@ -40,7 +46,8 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
 
     embedder = embedder or make_embedder(settings)
     store = make_store(settings, embedder)
-    retriever = HybridRetriever(store, embedder, settings.retrieval, settings.candidates)
+    keywords = make_keyword_index(settings)
+    retriever = HybridRetriever(store, embedder, keywords, settings.retrieval, settings.candidates)
     return AnswerService(
         store,
         retriever,

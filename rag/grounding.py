@@ -95,7 +95,7 @@ def unsupported_claims(
 
     `language` is given when the answer and the sources share it: only then are words compared.
     List numbering ("1. ") and citation markers are not part of a claim."""
-    from rag.retrieval import analyse, fold
+    from rag.text import analyse, fold
 
     known: set[str] = set()
     for s in sources:
@@ -166,7 +166,7 @@ def uncited_claims(answer: str) -> list[tuple[int, int]]:
 
 
 def lexical_support(claim: str, source: str, language: str) -> float:
-    from rag.retrieval import analyse
+    from rag.text import analyse
 
     words = set(analyse(claim, language))
     return len(words & set(analyse(source, language))) / len(words) if words else 0.0

@@ -116,7 +116,7 @@ def make_citation_resolver(
     A 1.5B model cites [1] by habit. A marker moves to another passage only when that passage
     holds strictly more of the claim's own words (stemmed, accents folded, question words
     left out) than the cited one; otherwise the model's choice stands."""
-    from rag.retrieval import analyse
+    from rag.text import analyse
 
     asked = set(analyse(question, language))
     vocab = [set(analyse(f"{p.chunk.title}\n{p.chunk.text}", language)) for p in passages]

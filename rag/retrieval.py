@@ -9,15 +9,11 @@ fusion, analysis) comes from the retrieval table in docs/EVALUATION.md.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import threading
-import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
-from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 
@@ -25,49 +21,13 @@ from rag.embedding import Embedder
 from rag.language import detect_language
 from rag.schema import Chunk, Passage
 from rag.store import ChunkStore
-
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-_STOP = {
-    "fr": set(
-        "ai as au aura auront aux avaient avait avec avez avons c ce celle celui ces cet cette "
-        "ceux combien comment d dans de des dont du elle en es est et eu eux fus fut il ils j "
-        "je l la laquelle le lequel les leur lui m ma mais me mes moi mon même n ne nos notre "
-        "nous on ont ou où par pas pour pourquoi qu quand que quel quelle quelles quels qui s "
-        "sa se sera serai serait seront ses sommes son sont suis sur t ta te tes toi ton tu un "
-        "une vos votre vous y à étaient étais était étant été étée étées étés êtes ".split()
-    ),
-    "en": set(
-        "a an and are as at be been being but by can could did do does for from had has have "
-        "he her his how i if in is it its many may me might much must my no not of on or our "
-        "shall she should than that the their them then there these they this those to was we "
-        "were what when where which who whom whose why will with would you your ".split()
-    ),
-}
-
-
-def fold(text: str) -> str:
-    """Lowercase and strip accents, so 'Éléments' and 'elements' meet."""
-    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
-_STOP = {lang: {fold(w) for w in words} for lang, words in _STOP.items()}
-
-
-@lru_cache(maxsize=4)
-def _stemmer(language: str):
-    import Stemmer  # PyStemmer, installed with bm25s
-
-    return Stemmer.Stemmer({"fr": "french", "en": "english"}[language])
-
-
-def analyse(text: str, language: str) -> list[str]:
-    stop = _STOP["en"] | _STOP.get(language, set())
-    words = [w for w in _TOKEN.findall(fold(text)) if (w not in stop and len(w) > 1) or w.isdigit()]
-    return _stemmer(language).stemWords(words)
+from rag.text import analyse, split_sentences
 
 
 class BM25Index:
+    """bm25s over a fixed list of chunks, rebuilt from scratch (it cannot add or remove):
+    kept to compare with the FTS5 keyword index (`rag eval --keyword bm25s`)."""
+
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         import bm25s
 
@@ -82,22 +42,17 @@ class BM25Index:
         self._vocab = vocab
         self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
 
-    def search(self, query: str, language: str, k: int) -> list[Passage]:
+    def search(self, query: str, language: str, k: int) -> list[tuple[str, float]]:
         tokens = [t for t in analyse(query, language) if t in self._vocab]
         if not tokens or not self.chunks:
             return []
         scores = self._bm25.get_scores(tokens)
         top = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
-        return [Passage(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(self.chunks[i].id, float(scores[i])) for i in top if scores[i] > 0]
 
 
-# A sentence ends at . ! ? or … followed by a space and what can start a sentence.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"“(\[A-ZÀ-ÖØ-Þ0-9])")
-
-
-def split_sentences(text: str) -> list[str]:
-    parts = [s.strip() for s in _SENTENCE_END.split(text)]
-    return [s for s in parts if s] or [text.strip() or text]
+class KeywordSearch(Protocol):
+    def search(self, query: str, language: str, k: int) -> list[tuple[str, float]]: ...
 
 
 class SentenceVectors:
@@ -163,6 +118,7 @@ class HybridRetriever:
         self,
         store: ChunkStore,
         embedder: Embedder,
+        keywords: KeywordSearch,
         mode: str = "hybrid",
         candidates: int = 30,
         rrf_k: int = 60,
@@ -172,6 +128,7 @@ class HybridRetriever:
     ) -> None:
         self.store = store
         self.embedder = embedder
+        self.keywords = keywords
         self.mode = mode
         self.candidates = candidates
         self.rrf_k = rrf_k
@@ -179,29 +136,11 @@ class HybridRetriever:
         self.sentences = SentenceVectors(embedder) if sentences else None
         if weights is not None:
             self.weights = weights
-        self._bm25: BM25Index | None = None
-        self._bm25_key = ""
-        self._checked_at = 0.0
-        self._lock = threading.Lock()
-
-    def _bm25_index(self) -> BM25Index:
-        # The store can change under us (`rag ingest` in another process): rebuild on change.
-        with self._lock:
-            now = time.monotonic()
-            if self._bm25 is None or now - self._checked_at > 2.0:
-                self._checked_at = now
-                ids = self.store.all_ids()
-                key = hashlib.sha1("\n".join(sorted(ids)).encode()).hexdigest()
-                if key != self._bm25_key or self._bm25 is None:
-                    self._bm25 = BM25Index(self.store.all_chunks())
-                    self._bm25_key = key
-            return self._bm25
 
     def warm(self) -> None:
-        """Build the BM25 index and every chunk's sentence vectors now, not at first query."""
-        index = self._bm25_index()
+        """Compute every chunk's sentence vectors now, not at first query."""
         if self.sentences is not None and self.mode == "hybrid" and self.fusion == "weighted":
-            self.sentences.warm(index.chunks)
+            self.sentences.warm(self.store.all_chunks())
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         language = detect_language(query)
@@ -213,7 +152,13 @@ class HybridRetriever:
             vector = self.embedder.embed_queries([query])[0]
             dense = self.store.query(vector, pool)
         if self.mode in ("hybrid", "bm25"):
-            sparse = self._bm25_index().search(query, language, pool)
+            hits = self.keywords.search(query, language, pool)
+            by_id = {c.id: c for c in self.store.get_chunks([cid for cid, _ in hits])}
+            sparse = [Passage(by_id[cid], score) for cid, score in hits if cid in by_id]
+        # what an interrupted write or deletion left behind is never retrieved
+        visible = {p.chunk.id for p in self.store.visible(dense + sparse)}
+        dense = [p for p in dense if p.chunk.id in visible]
+        sparse = [p for p in sparse if p.chunk.id in visible]
         if self.mode == "dense":
             return dense[:k]
         if self.mode == "bm25":

@@ -19,10 +19,12 @@ class Chunk:
     source: str = ""
     language: str = "fr"
     index: int = 0
+    doc_hash: str = ""  # content hash of the document version this chunk was cut from
 
     def metadata(self) -> dict[str, str | int]:
         return {
             "doc_id": self.doc_id,
+            "doc_hash": self.doc_hash,
             "start": self.start,
             "end": self.end,
             "title": self.title,
@@ -46,6 +48,7 @@ class Chunk:
             source=str(meta.get("source", "")),
             language=str(meta.get("language", "fr")),
             index=int(meta.get("index", 0)),
+            doc_hash=str(meta.get("doc_hash", "")),
         )
 
 
@@ -61,6 +64,9 @@ class Document:
     language: str = "fr"
     content_hash: str = ""
     n_chunks: int = 0
+    state: str = "ready"  # "writing" or "deleting" while a change is under way
+    body_start: int = 0  # where the paragraphs begin in `text` (after title and keywords)
+    added_at: float = 0.0  # unix time of the last change
 
 
 @dataclass

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         return keys
 
     @property
+    def index_path(self) -> Path:
+        """SQLite file beside the store: keyword index and ingestion jobs."""
+        return self.data_dir / "index.sqlite3"
+
+    @property
     def embed_model_path(self) -> Path:
         return self.models_dir / self.embed_model
 

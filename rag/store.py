@@ -3,12 +3,21 @@
 Two collections: `<name>` holds chunk vectors; `<name>__docs` holds whole articles, so a
 citation can be shown highlighted inside its source text. Vectors are always ours
 (`embedding_function=None`): Chroma's default embedder would try to download a model.
+
+Crash safety comes from one rule: a chunk is visible only when its document record is
+`ready` and records the same content hash as the chunk (`doc_hash`). A write marks the record
+`writing` first and `ready` last; a deletion marks it `deleting` first. So a process killed at
+any moment leaves nothing visible that its record does not describe, and the next ingestion
+(or server start) rolls the pending record forward (rag/ingest pipeline `recover`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from rag.schema import Chunk, Document, Passage
 from rag.settings import Settings
@@ -16,11 +25,44 @@ from rag.settings import Settings
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-_MAX_BATCH = 4000  # Chroma refuses more than ~5,461 records per call
+SCHEMA = 2  # 2: records carry `state`, chunks carry `doc_hash`
+READY, WRITING, DELETING = "ready", "writing", "deleting"
 
 
 class EmbedderMismatchError(RuntimeError):
     pass
+
+
+class StoreLockedError(RuntimeError):
+    """Another process holds the embedded store (an embedded Chroma is single-process)."""
+
+
+_held_locks: dict[Path, int] = {}
+_held_guard = threading.Lock()
+
+
+def _lock_embedded(path: Path) -> None:
+    """One process at a time per embedded store: a second one would keep a stale in-memory
+    index and race on the same files. The lock dies with its process (kill -9 included)."""
+    lock_path = path / "ragkit.lock"
+    with _held_guard:
+        if lock_path in _held_locks:
+            return
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StoreLockedError(
+                f"the embedded store {path} is in use by another process (pid {owner}), "
+                "probably `rag serve`: add documents through its HTTP API "
+                "(`rag ingest --url http://HOST:PORT ...` or POST /v1/documents), or stop it "
+                "first; several processes need a Chroma server (RAG_VECTOR_STORE=chroma-http)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        _held_locks[lock_path] = fd
 
 
 def make_client(settings: Settings):
@@ -34,6 +76,7 @@ def make_client(settings: Settings):
         )
     path = settings.data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
+    _lock_embedded(path)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
@@ -52,38 +95,55 @@ class ChunkStore:
                 f"Collection {collection!r} was built with embedder {meta.get('embedder')!r}, "
                 f"not {embedder_name!r}: use another RAG_COLLECTION or re-ingest into a new one"
             )
-        self._docs = client.get_or_create_collection(f"{collection}__docs", embedding_function=None)
+        self._docs = client.get_or_create_collection(
+            f"{collection}__docs", metadata={"schema": SCHEMA}, embedding_function=None
+        )
+        self.batch = max(1, min(client.get_max_batch_size(), 5000))
+        if (self._docs.metadata or {}).get("schema") != SCHEMA:
+            self._migrate()
 
     # --- chunks -------------------------------------------------------------------------
     def count(self) -> int:
         return self._chunks.count()
 
     def all_ids(self) -> list[str]:
-        return list(self._chunks.get(include=[])["ids"])
+        ids: list[str] = []
+        for offset in range(0, self.count(), self.batch):
+            ids += self._chunks.get(include=[], limit=self.batch, offset=offset)["ids"]
+        return ids
+
+    def chunk_hashes(self, doc_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """doc_id -> {chunk id: the doc_hash it was written with}, for every given document."""
+        out: dict[str, dict[str, str]] = {d: {} for d in doc_ids}
+        for i in range(0, len(doc_ids), 200):
+            part = list(doc_ids[i : i + 200])
+            got = self._chunks.get(where={"doc_id": {"$in": part}}, include=["metadatas"])
+            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out.setdefault(str(meta["doc_id"]), {})[cid] = str(meta.get("doc_hash", ""))
+        return out
 
     def chunk_ids(self, doc_id: str) -> set[str]:
-        got = self._chunks.get(where={"doc_id": doc_id}, include=[])
-        return set(got["ids"])
+        return set(self.chunk_hashes([doc_id])[doc_id])
 
     def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
-        for i in range(0, len(chunks), _MAX_BATCH):
-            part = chunks[i : i + _MAX_BATCH]
+        for i in range(0, len(chunks), self.batch):
+            part = chunks[i : i + self.batch]
             self._chunks.upsert(
                 ids=[c.id for c in part],
                 documents=[c.text for c in part],
                 metadatas=[c.metadata() for c in part],
-                embeddings=[list(v) for v in vectors[i : i + _MAX_BATCH]],
+                embeddings=[list(v) for v in vectors[i : i + self.batch]],
             )
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
-        for i in range(0, len(chunks), _MAX_BATCH):
-            part = chunks[i : i + _MAX_BATCH]
+        for i in range(0, len(chunks), self.batch):
+            part = chunks[i : i + self.batch]
             self._chunks.update(ids=[c.id for c in part], metadatas=[c.metadata() for c in part])
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
-        for i in range(0, len(ids), _MAX_BATCH):
-            self._chunks.delete(ids=ids[i : i + _MAX_BATCH])
+        for i in range(0, len(ids), self.batch):
+            self._chunks.delete(ids=ids[i : i + self.batch])
 
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids:
@@ -97,10 +157,9 @@ class ChunkStore:
 
     def all_chunks(self) -> list[Chunk]:
         chunks: list[Chunk] = []
-        total = self._chunks.count()
-        for offset in range(0, total, _MAX_BATCH):
+        for offset in range(0, self.count(), self.batch):
             got = self._chunks.get(
-                include=["documents", "metadatas"], limit=_MAX_BATCH, offset=offset
+                include=["documents", "metadatas"], limit=self.batch, offset=offset
             )
             chunks += [
                 Chunk.from_record(cid, text, meta)
@@ -111,11 +170,12 @@ class ChunkStore:
         return chunks
 
     def query(self, vector: Sequence[float], k: int) -> list[Passage]:
-        if k <= 0 or self.count() == 0:
+        total = self.count()
+        if k <= 0 or total == 0:
             return []
         got = self._chunks.query(
             query_embeddings=[list(vector)],
-            n_results=min(k, self.count()),
+            n_results=min(k, total),
             include=["documents", "metadatas", "distances"],
         )
         return [
@@ -129,40 +189,103 @@ class ChunkStore:
             )
         ]
 
+    def visible(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages whose document is ready and at the version they were cut from: what
+        an interrupted write or deletion left behind is never retrieved."""
+        doc_ids = list(dict.fromkeys(p.chunk.doc_id for p in passages))
+        if not doc_ids:
+            return []
+        got = self._docs.get(ids=doc_ids, include=["metadatas"])
+        ready = {
+            i: str(m.get("content_hash", ""))
+            for i, m in zip(got["ids"], got["metadatas"], strict=True)
+            if m.get("state") == READY
+        }
+        return [p for p in passages if ready.get(p.chunk.doc_id) == p.chunk.doc_hash]
+
     # --- documents ----------------------------------------------------------------------
-    def put_document(self, doc: Document) -> None:
+    def put_document(self, doc: Document, state: str = READY) -> None:
         self._docs.upsert(
             ids=[doc.doc_id],
             documents=[doc.text],
             embeddings=[[1.0]],  # lookup by id only; Chroma still wants a vector
-            metadatas=[
-                {
-                    "title": doc.title,
-                    "keywords": ", ".join(doc.keywords),
-                    "source": doc.source,
-                    "language": doc.language,
-                    "content_hash": doc.content_hash,
-                    "n_chunks": doc.n_chunks,
-                }
-            ],
+            metadatas=[{**_doc_metadata(doc), "state": state}],
         )
 
-    def get_document(self, doc_id: str) -> Document | None:
-        got = self._docs.get(ids=[doc_id], include=["documents", "metadatas"])
+    def set_state(self, doc_id: str, state: str) -> None:
+        self._docs.update(ids=[doc_id], metadatas=[{"state": state}])
+
+    def set_source(self, doc_id: str, source: str) -> None:
+        self._docs.update(ids=[doc_id], metadatas=[{"source": source}])
+
+    def get_document(self, doc_id: str, include_text: bool = True) -> Document | None:
+        include = ["documents", "metadatas"] if include_text else ["metadatas"]
+        got = self._docs.get(ids=[doc_id], include=include)
         if not got["ids"]:
             return None
-        return _document(got["ids"][0], got["documents"][0], got["metadatas"][0])
+        text = got["documents"][0] if include_text else ""
+        return _document(got["ids"][0], text, got["metadatas"][0])
+
+    def get_documents(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        """Records (without their text) by id; absent ids are left out."""
+        out: dict[str, Document] = {}
+        for i in range(0, len(doc_ids), self.batch):
+            got = self._docs.get(ids=list(doc_ids[i : i + self.batch]), include=["metadatas"])
+            out |= {
+                d: _document(d, "", m) for d, m in zip(got["ids"], got["metadatas"], strict=True)
+            }
+        return out
+
+    def documents_where(self, where: dict) -> list[Document]:
+        got = self._docs.get(where=where, include=["metadatas"])
+        return [_document(i, "", m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+
+    def document_count(self) -> int:
+        return self._docs.count()
 
     def documents(self) -> list[Document]:
-        got = self._docs.get(include=["metadatas"])
-        return sorted(
-            (_document(i, "", m) for i, m in zip(got["ids"], got["metadatas"], strict=True)),
-            key=lambda d: d.title.lower(),
-        )
+        """Every record (without text), ready or not, sorted by title."""
+        docs: list[Document] = []
+        for offset in range(0, self.document_count(), self.batch):
+            got = self._docs.get(include=["metadatas"], limit=self.batch, offset=offset)
+            docs += [_document(i, "", m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+        return sorted(docs, key=lambda d: (d.title.casefold(), d.doc_id))
 
-    def delete_document(self, doc_id: str) -> None:
-        self.delete(self.chunk_ids(doc_id))
+    def remove_document(self, doc_id: str) -> None:
         self._docs.delete(ids=[doc_id])
+
+    # --- schema -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        """Stores written before schema 2: every record is ready, every chunk belongs to its
+        record's current version (those writers never left a half-written record visible
+        to us anyway: their passages without a record stay invisible)."""
+        hashes = {d.doc_id: d.content_hash for d in self.documents()}
+        for doc_id in hashes:
+            self.set_state(doc_id, READY)
+        for offset in range(0, self.count(), self.batch):
+            got = self._chunks.get(include=["metadatas"], limit=self.batch, offset=offset)
+            legacy = [
+                (cid, {"doc_hash": hashes[str(meta.get("doc_id"))]})
+                for cid, meta in zip(got["ids"], got["metadatas"], strict=True)
+                if "doc_hash" not in meta and str(meta.get("doc_id")) in hashes
+            ]
+            if legacy:
+                ids, metas = zip(*legacy, strict=True)
+                self._chunks.update(ids=list(ids), metadatas=list(metas))
+        self._docs.modify(metadata={"schema": SCHEMA})
+
+
+def _doc_metadata(doc: Document) -> dict[str, str | int]:
+    return {
+        "title": doc.title,
+        "keywords": ", ".join(doc.keywords),
+        "source": doc.source,
+        "language": doc.language,
+        "content_hash": doc.content_hash,
+        "n_chunks": doc.n_chunks,
+        "body_start": doc.body_start,
+        "added_at": doc.added_at,
+    }
 
 
 def _document(doc_id: str, text: str, meta: dict) -> Document:
@@ -176,4 +299,7 @@ def _document(doc_id: str, text: str, meta: dict) -> Document:
         language=str(meta.get("language", "fr")),
         content_hash=str(meta.get("content_hash", "")),
         n_chunks=int(meta.get("n_chunks", 0)),
+        state=str(meta.get("state", READY)),
+        body_start=int(meta.get("body_start", 0)),
+        added_at=float(meta.get("added_at", 0.0)),
     )

@@ -33,11 +33,9 @@ def make_test_service(settings, script: Callable[[Sequence], str] | None = None)
 
 
 def ingest_into(service, settings, paths: list[Path]):
-    from ingest.pipeline import Ingestor, make_chunker
+    from ingest.pipeline import make_ingestor
 
-    embedder = service.retriever.embedder
-    ingestor = Ingestor(service.store, embedder, make_chunker(settings, embedder))
-    return ingestor.ingest_paths(paths, progress=False)
+    return make_ingestor(settings, service).ingest_paths(paths, progress=False)
 
 
 def _free_port() -> int:

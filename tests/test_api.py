@@ -74,8 +74,11 @@ def test_health_documents_and_docs(settings):
     client = client_for(settings)
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["documents"] == 1 and health["passages"] >= 3
-    docs = client.get("/v1/documents").json()
+    page = client.get("/v1/documents").json()
+    docs = page["documents"]
+    assert page["total"] == 1 and page["offset"] == 0
     assert docs[0]["doc_id"] == SEED.stem and docs[0]["passages"] == health["passages"]
+    assert docs[0]["state"] == "ready" and docs[0]["source"] == str(SEED.resolve())
     full = client.get(f"/v1/documents/{SEED.stem}").json()
     assert full["text"] == SEED.read_text()
     assert client.get("/v1/documents/nope").status_code == 404

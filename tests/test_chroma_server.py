@@ -58,7 +58,7 @@ def test_ingest_and_answer_through_a_chroma_server(chroma_server: int, tmp_path:
     assert report.added == n > 0
     assert ingest_into(service, settings, [SEED]).unchanged == 1
     assert service.store.count() == n
-    assert not (tmp_path / "unused").exists()  # nothing was written locally
+    assert not (tmp_path / "unused" / "chroma").exists()  # no embedded store was opened
     answer = service.ask("Quel est le premier objectif de l'accord ?")
     assert answer.citations and answer.citations[0].doc_id == SEED.stem
     # a second client (another process would do the same) sees the same data

@@ -115,14 +115,12 @@ def test_official_openai_client(live_server):
 
 
 def test_reingesting_the_seed_keeps_the_chunk_count(tmp_path):
-    from ingest.pipeline import Ingestor, make_chunker
-    from rag.components import make_embedder, make_store
+    from ingest.pipeline import make_ingestor
     from rag.settings import Settings
 
     settings = Settings(data_dir=tmp_path)
-    embedder = make_embedder(settings)
-    store = make_store(settings, embedder)
-    ingestor = Ingestor(store, embedder, make_chunker(settings, embedder))
+    ingestor = make_ingestor(settings)
+    store = ingestor.store
     first = ingestor.ingest_paths([SEED], progress=False)
     count = store.count()
     second = ingestor.ingest_paths([SEED], progress=False)

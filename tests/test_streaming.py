@@ -251,9 +251,12 @@ def test_a_failure_mid_stream_ends_the_openai_stream_with_an_error_and_done(sett
     events = parse_sse(client.post("/v1/chat/completions", json=body).text)
     assert events[-1][1] == "[DONE]"
     assert "the model crashed" in events[-2][1]["error"]["message"]
-    assert "".join(
-        c["choices"][0]["delta"].get("content", "") for _, c in events[:-2] if "choices" in c
-    ).strip() == "Geology and"
+    assert (
+        "".join(
+            c["choices"][0]["delta"].get("content", "") for _, c in events[:-2] if "choices" in c
+        ).strip()
+        == "Geology and"
+    )
     ask = parse_sse(client.post("/v1/ask", json={"question": "Quoi ?", "stream": True}).text)
     assert ask[-1][0] == "error" and "the model crashed" in ask[-1][1]["detail"]
     assert service.gate.running == service.gate.waiting == 0

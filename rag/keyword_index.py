@@ -1,0 +1,119 @@
+"""Keyword search over the chunks in SQLite FTS5, written in the same step as the vectors.
+
+Each row holds a chunk's analysed text (accents folded, stop words out, Snowball stems in the
+chunk's language: rag.text.analyse), so FTS5 ranks today's French analysis with `bm25()`.
+SQLite in WAL mode serves many reading processes beside one writer, and a write is visible
+to every process as soon as it commits: nothing is rebuilt or polled while a user waits.
+Chroma stays the source of truth: `reconcile` compares ids after an interrupted ingestion.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from rag.schema import Chunk
+from rag.text import analyse
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (
+    row INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    tokens, content='chunks', content_rowid='row', tokenize='unicode61 remove_diacritics 0'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, tokens) VALUES (new.row, new.tokens);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, tokens) VALUES ('delete', old.row, old.tokens);
+END;
+"""
+
+
+def chunk_tokens(chunk: Chunk) -> str:
+    return " ".join(analyse(f"{chunk.title}\n{chunk.text}", chunk.language))
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class KeywordIndex:
+    """One table per Chroma collection (`name`), in the SQLite file at `path`."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        prefix = "kw_" + "".join(c if c.isalnum() else "_" for c in name)
+        self._sql = _SCHEMA.replace("chunks", prefix)
+        self._t = prefix
+        self._conn().executescript(self._sql)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+        return conn
+
+    def count(self) -> int:
+        return self._conn().execute(f"SELECT count(*) FROM {self._t}").fetchone()[0]
+
+    def ids(self) -> set[str]:
+        return {r[0] for r in self._conn().execute(f"SELECT chunk_id FROM {self._t}")}
+
+    def put(self, chunks: Sequence[Chunk]) -> None:
+        """Insert or replace these chunks' rows, in one transaction."""
+        rows = [(c.id, c.doc_id, chunk_tokens(c)) for c in chunks]
+        conn = self._conn()
+        with _transaction(conn):
+            conn.executemany(f"DELETE FROM {self._t} WHERE chunk_id = ?", [(r[0],) for r in rows])
+            conn.executemany(
+                f"INSERT INTO {self._t}(chunk_id, doc_id, tokens) VALUES (?, ?, ?)", rows
+            )
+
+    def delete(self, chunk_ids: Iterable[str]) -> None:
+        conn = self._conn()
+        with _transaction(conn):
+            conn.executemany(f"DELETE FROM {self._t} WHERE chunk_id = ?", [(i,) for i in chunk_ids])
+
+    def search(self, query: str, language: str, k: int) -> list[tuple[str, float]]:
+        """The k best chunk ids for `query` with their BM25 scores (higher is better)."""
+        terms = list(dict.fromkeys(analyse(query, language)))
+        if not terms or k <= 0:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        rows = self._conn().execute(
+            f"SELECT c.chunk_id, bm25({self._t}_fts) AS rank FROM {self._t}_fts "
+            f"JOIN {self._t} c ON c.row = {self._t}_fts.rowid "
+            f"WHERE {self._t}_fts MATCH ? ORDER BY rank LIMIT ?",
+            (match, k),
+        )
+        return [(cid, -float(rank)) for cid, rank in rows]
+
+    def clear(self) -> None:
+        conn = self._conn()
+        with _transaction(conn):
+            conn.execute(f"DELETE FROM {self._t}")
+
+
+class _transaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, *_: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
