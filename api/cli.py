@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from rag.memory import tune_malloc
 from rag.settings import describe_settings_error, get_settings
 
 
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         add_eval_parser(sub)
 
     args = parser.parse_args(argv)
+    tune_malloc()  # before any model loads: bounded arenas, large blocks handed back on free
     try:
         settings = get_settings()
     except ValidationError as err:

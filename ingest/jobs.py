@@ -23,6 +23,7 @@ from typing import Any, Literal
 from ingest.pipeline import Ingestor, IngestReport, Outcome
 from ingest.readers import Article
 from rag.keyword_index import connect
+from rag.memory import release_free_memory
 
 log = logging.getLogger(__name__)
 STALE_AFTER = 120.0
@@ -224,6 +225,8 @@ class JobRunner:
             self.jobs.finish(job_id, None, f"{type(err).__name__}: {err}")
         else:
             self.jobs.finish(job_id, report)
+        finally:
+            release_free_memory()
 
 
 def _article(data: dict[str, Any]) -> Article:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -108,6 +109,10 @@ class LlamaCppChat(DeltaChatLLM):
         # so switching between the answer and follow-up prompts does not re-read them.
         if self.prompt_cache:
             self._llama.set_cache(BoundedPromptCache(capacity_bytes=self.prompt_cache_mb << 20))
+        # The Python-side logits buffer (n_batch x vocabulary floats: 300 MB for Qwen2.5) is
+        # never read with logits_all=False (sampling happens inside llama.cpp), yet restoring
+        # a cached state writes all of it. One row is all `load_state` and `save_state` need.
+        self._llama.scores = np.zeros((1, self._llama.n_vocab()), dtype=np.single)
 
     @property
     def metadata(self) -> LLMMetadata:

@@ -33,6 +33,7 @@ from rag.grounding import (
 )
 from rag.language import detect_language
 from rag.llm import count_prompt_tokens, to_chat_messages
+from rag.memory import release_free_memory
 from rag.prompting import (
     EMPTY_CORPUS,
     NO_ANSWER,
@@ -197,6 +198,7 @@ class AnswerService:
             log.info("request cancelled before it finished")
         finally:
             ticket.release()
+            release_free_memory()
 
     def _stream(
         self,
