@@ -31,7 +31,19 @@ log = logging.getLogger(__name__)
 MODEL_ID = "ragkit"
 COMPLETION_RESPONSES = {
     **ANSWER_RESPONSES,
-    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    200: {
+        "content": {
+            "text/event-stream": {
+                "itemSchema": {
+                    "type": "object",
+                    "properties": {
+                        "data": {"type": "string", "description": "a chunk as JSON, or [DONE]"}
+                    },
+                    "required": ["data"],
+                }
+            }
+        }
+    },
 }
 
 

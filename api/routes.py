@@ -31,11 +31,20 @@ UNAUTHORIZED: dict[int | str, dict] = {
 router = APIRouter(dependencies=[Depends(require_read)], responses=UNAUTHORIZED)
 health_router = APIRouter()
 
+SSE_EVENT = {
+    "type": "object",
+    "description": "One server-sent event",
+    "properties": {
+        "event": {"type": "string", "enum": ["meta", "token", "citations", "done", "error"]},
+        "data": {"type": "string", "description": "a JSON object"},
+    },
+    "required": ["data"],
+}
 ANSWER_RESPONSES: dict[int | str, dict] = {
     200: {
         "content": {
             "text/event-stream": {
-                "schema": {"type": "string"},
+                "itemSchema": SSE_EVENT,
                 "description": 'with `"stream": true`: meta, token..., citations, done events',
             }
         }
@@ -115,7 +124,12 @@ async def chat(body: ChatRequest, request: Request, service: ServiceDep, setting
     return await _answer(request, service, messages, body.top_k, body.stream)
 
 
-@router.post("/v1/retrieve", response_model=RetrieveResponse, tags=["answers"])
+@router.post(
+    "/v1/retrieve",
+    response_model=RetrieveResponse,
+    tags=["answers"],
+    responses={400: ANSWER_RESPONSES[400]},
+)
 def retrieve(body: RetrieveRequest, service: ServiceDep, settings: SettingsDep) -> RetrieveResponse:
     """The passages retrieval gives the model, best first, without generating (used by
     `rag eval --url` for its retrieval metrics)."""
