@@ -87,7 +87,10 @@ class EvalConfig:
                 overrides[name] = value
         settings = Settings(**overrides)
         settings.collection = self.collection or collection_name(
-            Path(self.dataset).stem, settings.chunk_size, settings.chunk_overlap
+            Path(self.dataset).stem,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            settings.sentence_vectors,
         )
         return settings
 
@@ -100,9 +103,9 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9]+", "-", name).strip("-").lower()[:40] or "dataset"
 
 
-def collection_name(dataset: str, chunk_size: int, chunk_overlap: int) -> str:
-    # v2: titles cleaned of HTML (a changed title alone does not re-embed a passage)
-    return f"eval-{_slug(dataset)}-v2-c{chunk_size}-o{chunk_overlap}"
+def collection_name(dataset: str, chunk_size: int, chunk_overlap: int, sentences: str) -> str:
+    # v3: sentence vectors computed at ingestion (their kind is part of the name)
+    return f"eval-{_slug(dataset)}-v3-c{chunk_size}-o{chunk_overlap}-{sentences}"
 
 
 # --- pipelines ------------------------------------------------------------------------------
@@ -413,7 +416,7 @@ def ingest_dataset(dataset: Dataset, settings: Settings, embedder, progress: boo
 
     from ingest.pipeline import Ingestor, make_chunker
     from ingest.readers import Article
-    from rag.components import make_keyword_index, make_store
+    from rag.components import make_passage_index, make_store
 
     store = make_store(settings, embedder)
     articles = [
@@ -429,7 +432,13 @@ def ingest_dataset(dataset: Dataset, settings: Settings, embedder, progress: boo
         )
         for p in dataset.paragraphs
     ]
-    ingestor = Ingestor(store, make_keyword_index(settings), embedder, make_chunker(settings))
+    ingestor = Ingestor(
+        store,
+        make_passage_index(settings),
+        embedder,
+        make_chunker(settings),
+        settings.sentence_vectors,
+    )
     ingestor.recover()
     report = ingestor.ingest_articles(articles, progress=progress)
     return store, report
@@ -478,12 +487,15 @@ def run(config: EvalConfig) -> EvalRun:
             bm25s_index = None
             for name, options in ABLATIONS:
                 kwargs = dict(options)
-                keywords = service.retriever.keywords
                 if kwargs.pop("keywords", None) == "bm25s":
                     bm25s_index = bm25s_index or BM25Index(store.all_chunks())
-                    keywords = bm25s_index
+                    kwargs["keywords"] = bm25s_index
                 retriever = HybridRetriever(
-                    store, embedder, keywords, candidates=settings.candidates, **kwargs
+                    store,
+                    embedder,
+                    service.retriever.index,
+                    candidates=settings.candidates,
+                    **kwargs,
                 )
                 pipelines.append(OursInProcess(f"ours ({name})", service, retriever))
     if config.baseline:

@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 from ingest.pipeline import Ingestor, IngestReport, Outcome
 from ingest.readers import Article
-from rag.keyword_index import connect
 from rag.memory import release_free_memory
+from rag.passage_index import connect
 
 log = logging.getLogger(__name__)
 STALE_AFTER = 120.0

@@ -21,15 +21,17 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from tqdm import tqdm
 
 from ingest.chunking import Chunker, whitespace_tokenize
 from ingest.readers import Article, ReadError, find_files, read_article, slug
 from rag.embedding import Embedder
-from rag.keyword_index import KeywordIndex
+from rag.passage_index import PassageIndex
 from rag.schema import Chunk, Document
 from rag.settings import Settings
 from rag.store import DELETING, READY, WRITING, ChunkStore
+from rag.text import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +106,16 @@ def make_chunker(settings: Settings) -> Chunker:
 
 def make_ingestor(settings: Settings, service=None) -> Ingestor:
     """The ingestor for these settings; with `service`, it writes into that service's own
-    store, keyword index and embedder (a server ingesting while it answers)."""
-    from rag.components import make_embedder, make_keyword_index, make_store
+    store, passage index and embedder (a server ingesting while it answers)."""
+    from rag.components import make_embedder, make_passage_index, make_store
 
     if service is not None:
-        store, keywords = service.store, service.retriever.keywords
+        store, index = service.store, service.retriever.index
         embedder = service.retriever.embedder
     else:
         embedder = make_embedder(settings)
-        store, keywords = make_store(settings, embedder), make_keyword_index(settings)
-    return Ingestor(store, keywords, embedder, make_chunker(settings))
+        store, index = make_store(settings, embedder), make_passage_index(settings)
+    return Ingestor(store, index, embedder, make_chunker(settings), settings.sentence_vectors)
 
 
 @dataclass
@@ -129,14 +131,24 @@ class _Plan:
 
 
 class Ingestor:
-    """Writes documents into the vector store and the keyword index, one writer per process
-    (`lock`). `progress(done, total)` is called as passages are embedded."""
+    """Writes documents into the vector store and the passage index (keywords, sentence
+    vectors), one writer per process (`lock`).
+
+    `sentence_vectors`: "pooled" takes each sentence's vector from the passage's own forward
+    pass (mean of its tokens and the title's); "separate" embeds "title\nsentence" on its
+    own, as a query-time computation used to (docs/EVALUATION.md compares them)."""
 
     def __init__(
-        self, store: ChunkStore, keywords: KeywordIndex, embedder: Embedder, chunker: Chunker
+        self,
+        store: ChunkStore,
+        index: PassageIndex,
+        embedder: Embedder,
+        chunker: Chunker,
+        sentence_vectors: str = "pooled",
     ) -> None:
         self.store = store
-        self.keywords = keywords
+        self.index = index
+        self.sentence_vectors = sentence_vectors
         self.embedder = embedder
         self.chunker = chunker
         self.lock = threading.RLock()
@@ -233,11 +245,13 @@ class Ingestor:
                     group.append(plan)
                     last = i == len(plans) - 1
                     if last or sum(len(p.new) for p in group) >= EMBED_GROUP:
-                        texts = [embed_text(c) for p in group for c in p.new]
-                        vectors = self.embedder.embed_passages(texts, bar.update)
+                        new = [c for p in group for c in p.new]
+                        vectors, sentences = self.embed(new, bar.update)
                         for p in group:
-                            mine, vectors = vectors[: len(p.new)], vectors[len(p.new) :]
-                            report.outcomes.append(self._commit(p, mine, report))
+                            k = len(p.new)
+                            mine, vectors = vectors[:k], vectors[k:]
+                            theirs, sentences = sentences[:k], sentences[k:]
+                            report.outcomes.append(self._commit(p, mine, theirs, report))
                             done += len(p.new)
                             if on_progress:
                                 on_progress(done, todo)
@@ -283,7 +297,35 @@ class Ingestor:
             plans.append(_Plan(a, chunks, existing, status))
         return plans
 
-    def _commit(self, plan: _Plan, vectors: list, report: IngestReport) -> Outcome:
+    def embed(
+        self, chunks: Sequence[Chunk], progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each chunk's vector and its sentences' vectors (every text embedded is counted by
+        `progress`, in chunks)."""
+        texts = [embed_text(c) for c in chunks]
+        spans = [sentence_spans(c.text) for c in chunks]
+        if self.sentence_vectors == "pooled":
+            groups = [
+                [[(0, len(c.title)), (a + len(c.title) + 1, b + len(c.title) + 1)] for a, b in sp]
+                for c, sp in zip(chunks, spans, strict=True)
+            ]
+            return self.embedder.embed_passages_pooled(texts, groups, progress)
+        vectors = np.asarray(self.embedder.embed_passages(texts, progress), dtype=np.float32)
+        owners = [i for i, sp in enumerate(spans) for _ in sp]
+        sentence_texts = [
+            f"{c.title}\n{c.text[a:b]}" if c.title else c.text[a:b]
+            for c, sp in zip(chunks, spans, strict=True)
+            for a, b in sp
+        ]
+        flat = np.asarray(self.embedder.embed_passages(sentence_texts), dtype=np.float32)
+        rows: list[list[int]] = [[] for _ in chunks]
+        for row, owner in enumerate(owners):
+            rows[owner].append(row)
+        return vectors, [flat[r].reshape(-1, vectors.shape[1]) for r in rows]
+
+    def _commit(
+        self, plan: _Plan, vectors: np.ndarray, sentences: list[np.ndarray], report: IngestReport
+    ) -> Outcome:
         """Write one document: record `writing`, passages and keywords, stale passages out,
         record `ready`. Each step is idempotent, so a re-run after a crash completes it."""
         a, chunks = plan.article, plan.chunks
@@ -305,9 +347,10 @@ class Ingestor:
         kept = [c for c in chunks if c.id in plan.existing]
         if kept:
             self.store.update_metadata(kept)  # offsets and version may have moved
-        self.keywords.put(chunks)  # a changed title changes every passage's keywords
+        # a changed title changes every passage's keywords; kept passages keep their sentences
+        self.index.put([*new, *kept], [*sentences, *[None] * len(kept)])
         stale = set(plan.existing) - {c.id for c in chunks}
-        self.keywords.delete(stale)
+        self.index.delete(stale)
         self.store.delete(stale)
         self.store.set_state(a.doc_id, READY)
         report.removed += len(stale)
@@ -323,7 +366,7 @@ class Ingestor:
                 return -1
             self.store.set_state(doc_id, DELETING)
             ids = self.store.chunk_ids(doc_id)
-            self.keywords.delete(ids)
+            self.index.delete(ids)
             self.store.delete(ids)
             self.store.remove_document(doc_id)
             log.info("deleted %s: %d passages", doc_id, len(ids))
@@ -358,21 +401,24 @@ class Ingestor:
                 self.ingest_articles([article], report, progress=progress)
             if pending:
                 log.warning("recovered %d interrupted document change(s)", len(pending))
-            self.reconcile_keywords()
+            self.reconcile_index()
         return report
 
-    def reconcile_keywords(self) -> tuple[int, int]:
-        """Make the keyword index hold exactly the vector store's passages."""
+    def reconcile_index(self) -> tuple[int, int]:
+        """Make the passage index hold exactly the vector store's passages, each with its
+        sentence vectors (computed here, never at query time)."""
         stored = set(self.store.all_ids())
-        indexed = self.keywords.ids()
-        missing, extra = stored - indexed, indexed - stored
+        indexed = self.index.ids()
+        extra = indexed - stored
         if extra:
-            self.keywords.delete(extra)
-        missing_list = sorted(missing)
-        for i in range(0, len(missing_list), 1000):
-            self.keywords.put(self.store.get_chunks(missing_list[i : i + 1000]))
+            self.index.delete(extra)
+        missing = sorted((stored - indexed) | (set(self.index.without_sentences()) & stored))
+        for i in range(0, len(missing), EMBED_GROUP):
+            chunks = self.store.get_chunks(missing[i : i + EMBED_GROUP])
+            _, sentences = self.embed(chunks)
+            self.index.put(chunks, sentences)
         if missing or extra:
-            log.warning("keyword index: %d added, %d removed", len(missing), len(extra))
+            log.warning("passage index: %d rows (re)built, %d removed", len(missing), len(extra))
         return len(missing), len(extra)
 
 

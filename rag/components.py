@@ -33,10 +33,10 @@ def make_store(settings: Settings, embedder: Embedder):
     return ChunkStore(make_client(settings), settings.collection, embedder.name, embedder.dim)
 
 
-def make_keyword_index(settings: Settings):
-    from rag.keyword_index import KeywordIndex
+def make_passage_index(settings: Settings):
+    from rag.passage_index import PassageIndex
 
-    return KeywordIndex(settings.index_path, settings.collection)
+    return PassageIndex(settings.index_path, settings.collection)
 
 
 def make_service(settings: Settings, embedder: Embedder | None = None, llm=None):
@@ -46,8 +46,8 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
 
     embedder = embedder or make_embedder(settings)
     store = make_store(settings, embedder)
-    keywords = make_keyword_index(settings)
-    retriever = HybridRetriever(store, embedder, keywords, settings.retrieval, settings.candidates)
+    index = make_passage_index(settings)
+    retriever = HybridRetriever(store, embedder, index, settings.retrieval, settings.candidates)
     return AnswerService(
         store,
         retriever,

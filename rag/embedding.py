@@ -14,7 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 Progress = Callable[[int], None]
+
+
+Spans = Sequence[tuple[int, int]]
 
 
 class Embedder(Protocol):
@@ -26,6 +31,17 @@ class Embedder(Protocol):
     def embed_passages(
         self, texts: Sequence[str], progress: Progress | None = None
     ) -> list[list[float]]: ...
+
+    def embed_passages_pooled(
+        self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector, and one vector per group of character spans of that text,
+        mean-pooled from the same forward pass (one pass gives a passage and its sentences)."""
+        ...
+
+
+def _normalise(m: np.ndarray) -> np.ndarray:
+    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -101,6 +117,46 @@ class SentenceTransformerEmbedder:
     ) -> list[list[float]]:
         return self._encode(texts, "passage", progress)
 
+    def embed_passages_pooled(
+        self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        import torch
+
+        model = self._model
+        prompt = model.prompts.get("passage", "")
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            enc = model.tokenizer(
+                [prompt + texts[i] for i in idx],
+                return_offsets_mapping=True,
+                truncation=True,
+                max_length=model.max_seq_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            offsets = enc.pop("offset_mapping").numpy() - len(prompt)
+            with torch.inference_mode():
+                out = model.forward(dict(enc))
+            tokens = out["token_embeddings"].float().numpy()
+            mask = enc["attention_mask"].numpy().astype(bool)
+            for row, i in enumerate(idx):
+                t, off = tokens[row][mask[row]], offsets[row][mask[row]]
+                vectors[i] = _normalise(t.mean(axis=0))
+                real = off[:, 1] > off[:, 0]  # special tokens have empty offsets
+                groups = []
+                for spans in parts[i]:
+                    hit = np.zeros(len(off), dtype=bool)
+                    for a, b in spans:
+                        hit |= real & (off[:, 0] < b) & (off[:, 1] > a)
+                    groups.append(t[hit].mean(axis=0) if hit.any() else t.mean(axis=0))
+                pooled[i] = _normalise(np.asarray(groups, dtype=np.float32)).reshape(-1, self.dim)
+            if progress:
+                progress(len(idx))
+        return vectors, pooled
+
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -132,3 +188,16 @@ class HashingEmbedder:
         if progress:
             progress(len(texts))
         return vectors
+
+    def embed_passages_pooled(
+        self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        vectors = np.asarray(self.embed_passages(texts, progress), dtype=np.float32)
+        pooled = [
+            np.asarray(
+                [self._vector(" ".join(t[a:b] for a, b in spans)) for spans in groups],
+                dtype=np.float32,
+            ).reshape(-1, self.dim)
+            for t, groups in zip(texts, parts, strict=True)
+        ]
+        return vectors, pooled

@@ -10,8 +10,6 @@ fusion, analysis) comes from the retrieval table in docs/EVALUATION.md.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -19,9 +17,10 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.language import detect_language
+from rag.passage_index import PassageIndex
 from rag.schema import Chunk, Passage
 from rag.store import ChunkStore
-from rag.text import analyse, split_sentences
+from rag.text import analyse
 
 
 class BM25Index:
@@ -55,57 +54,6 @@ class KeywordSearch(Protocol):
     def search(self, query: str, language: str, k: int) -> list[tuple[str, float]]: ...
 
 
-class SentenceVectors:
-    """Vectors of each chunk's sentences (with the title), computed once per chunk and cached.
-
-    A question is usually answered by one sentence; a paragraph vector averages that sentence
-    with the others. Scoring a candidate by its best sentence recovers it (see
-    docs/EVALUATION.md). Only the fused candidates are scored, so a cold cache costs one batch
-    of a few dozen short texts; `warm` fills it ahead of time.
-    """
-
-    def __init__(self, embedder: Embedder, max_chunks: int = 200_000) -> None:
-        self.embedder = embedder
-        self.max_chunks = max_chunks
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._cache)
-
-    def get(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
-        with self._lock:
-            missing = {c.id: c for c in chunks if c.id not in self._cache}
-        if missing:
-            owners: list[str] = []
-            texts: list[str] = []
-            for c in missing.values():
-                for sentence in split_sentences(c.text):
-                    owners.append(c.id)
-                    texts.append(f"{c.title}\n{sentence}" if c.title else sentence)
-            vectors = np.asarray(self.embedder.embed_passages(texts), dtype=np.float32)
-            rows: dict[str, list[int]] = {}
-            for i, owner in enumerate(owners):
-                rows.setdefault(owner, []).append(i)
-            with self._lock:
-                for cid, idx in rows.items():
-                    self._cache[cid] = vectors[idx].astype(np.float16)
-                while len(self._cache) > self.max_chunks:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            return {c.id: self._cache[c.id] for c in chunks if c.id in self._cache}
-
-    def warm(self, chunks: Sequence[Chunk], batch: int = 256) -> None:
-        for i in range(0, len(chunks), batch):
-            self.get(chunks[i : i + batch])
-
-    def best(self, query_vector: Sequence[float], chunks: Sequence[Chunk]) -> dict[str, float]:
-        """Each chunk's best sentence similarity to the query."""
-        q = np.asarray(query_vector, dtype=np.float32)
-        vectors = self.get(chunks)
-        return {cid: float((m.astype(np.float32) @ q).max()) for cid, m in vectors.items()}
-
-
 class HybridRetriever:
     """`mode`: "hybrid" (default), "dense" or "bm25" alone. `fusion`: "weighted" (min-max
     normalised scores, weights below, plus the best-sentence score) or "rrf" (reciprocal rank
@@ -118,29 +66,26 @@ class HybridRetriever:
         self,
         store: ChunkStore,
         embedder: Embedder,
-        keywords: KeywordSearch,
+        index: PassageIndex,
         mode: str = "hybrid",
         candidates: int = 30,
         rrf_k: int = 60,
         fusion: str = "weighted",
         sentences: bool = True,
         weights: tuple[float, float, float] | None = None,
+        keywords: KeywordSearch | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
-        self.keywords = keywords
+        self.index = index
+        self.keywords: KeywordSearch = keywords or index
         self.mode = mode
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.fusion = fusion
-        self.sentences = SentenceVectors(embedder) if sentences else None
+        self.sentences = sentences
         if weights is not None:
             self.weights = weights
-
-    def warm(self) -> None:
-        """Compute every chunk's sentence vectors now, not at first query."""
-        if self.sentences is not None and self.mode == "hybrid" and self.fusion == "weighted":
-            self.sentences.warm(self.store.all_chunks())
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         language = detect_language(query)
@@ -183,12 +128,13 @@ class HybridRetriever:
         for name, ranked in (("dense", dense), ("bm25", sparse)):
             for p in ranked:
                 fused.setdefault(p.chunk.id, Passage(p.chunk, 0.0)).scores[name] = p.score
-        if self.sentences is not None and vector is not None and fused:
-            best = self.sentences.best(vector, [p.chunk for p in fused.values()])
-            for cid, score in best.items():
-                fused[cid].scores["sentence"] = score
+        if self.sentences and vector is not None and fused:
+            # each candidate's best sentence: vectors computed at ingestion, read by id
+            q = np.asarray(vector, dtype=np.float32)
+            for cid, matrix in self.index.sentences(list(fused)).items():
+                fused[cid].scores["sentence"] = float((matrix.astype(np.float32) @ q).max())
         w_dense, w_sentence, w_bm25 = self.weights
-        if self.sentences is None:  # without sentence scores, share their weight
+        if not self.sentences:  # without sentence scores, share their weight
             w_dense, w_sentence = w_dense + w_sentence, 0.0
         norm = {name: _minmax(fused.values(), name) for name in ("dense", "sentence", "bm25")}
         for p in fused.values():

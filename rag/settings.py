@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     openai_api_key: str = "not-needed"
     openai_model: str = "local"
 
+    # Each passage's sentence vectors, computed at ingestion (rag.ingest pipeline): "pooled"
+    # from the passage's own forward pass, or "separate" (each sentence embedded again).
+    sentence_vectors: Literal["pooled", "separate"] = "separate"
+
     # Chunking
     chunk_size: int = Field(
         320, ge=16, le=512, description="Max tokens per chunk (multilingual-e5 tokens)"

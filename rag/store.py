@@ -19,6 +19,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from rag.schema import Chunk, Document, Passage
 from rag.settings import Settings
 
@@ -132,7 +134,7 @@ class ChunkStore:
                 ids=[c.id for c in part],
                 documents=[c.text for c in part],
                 metadatas=[c.metadata() for c in part],
-                embeddings=[list(v) for v in vectors[i : i + self.batch]],
+                embeddings=np.asarray(vectors[i : i + self.batch], dtype=np.float32),
             )
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:

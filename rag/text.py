@@ -54,3 +54,18 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"“(\[A-ZÀ-ÖØ-Þ0-9])")
 def split_sentences(text: str) -> list[str]:
     parts = [s.strip() for s in _SENTENCE_END.split(text)]
     return [s for s in parts if s] or [text.strip() or text]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, stripped; the sentences of split_sentences."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in [*_SENTENCE_END.finditer(text), None]:
+        end = m.start() if m else len(text)
+        piece = text[pos:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((pos + lead, pos + len(piece.rstrip())))
+        if m:
+            pos = m.end()
+    return spans or [(0, len(text))]

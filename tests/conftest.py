@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -57,8 +58,11 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "server.log"
         data_dir.mkdir(parents=True, exist_ok=True)
+        # Only the settings given here: a RAG_* variable of the caller's shell (RAG_LLM=scripted,
+        # say) must not turn a real-model test into a stand-in one.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
         full_env = {
-            **os.environ,
+            **inherited,
             "RAG_DATA_DIR": str(data_dir),
             "RAG_LOG_LEVEL": "info",
             **(env or {}),
@@ -104,6 +108,11 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The real service (real models, embedded Chroma) with the seed article ingested."""
-    server = LiveServer(tmp_path_factory.mktemp("live")).wait_ready()
+    real = {"RAG_LLM": "llama-cpp", "RAG_EMBEDDER": "sentence-transformers"}
+    server = LiveServer(tmp_path_factory.mktemp("live"), env=real).wait_ready()
+    health = httpx.get(f"{server.url}/healthz", timeout=10).json()
+    # these tests are about the real models: say so if anything else is answering
+    assert health["llm"] == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", health
+    assert health["embedder"] == "multilingual-e5-small", health
     yield server
     server.stop()

@@ -39,12 +39,12 @@ def write_corpus(folder: Path, n_docs: int = 160, paragraphs: int = 5) -> None:
 
 def check(data_dir: str) -> dict:
     """The store's state, read by a fresh process: counts and invariant violations."""
-    from rag.components import make_embedder, make_keyword_index, make_store
+    from rag.components import make_embedder, make_passage_index, make_store
     from rag.settings import Settings
 
     settings = Settings(data_dir=Path(data_dir), embedder="hashing", llm="scripted")
     store = make_store(settings, make_embedder(settings))
-    keywords = make_keyword_index(settings)
+    keywords = make_passage_index(settings)
     records = {d.doc_id: d for d in store.documents()}
     chunks = store.all_chunks()
     texts = {d: store.get_document(d).text for d in records}

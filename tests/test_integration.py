@@ -118,8 +118,9 @@ def test_reingesting_the_seed_keeps_the_chunk_count(tmp_path):
     from ingest.pipeline import make_ingestor
     from rag.settings import Settings
 
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=tmp_path, embedder="sentence-transformers")
     ingestor = make_ingestor(settings)
+    assert ingestor.embedder.name == "multilingual-e5-small"
     store = ingestor.store
     first = ingestor.ingest_paths([SEED], progress=False)
     count = store.count()

@@ -21,7 +21,7 @@ def snapshot(ingestor: Ingestor) -> tuple[int, int, int, set[str]]:
     return (
         store.document_count(),
         store.count(),
-        ingestor.keywords.count(),
+        ingestor.index.count(),
         set(store.all_ids()),
     )
 
@@ -54,7 +54,7 @@ def test_a_half_written_document_is_invisible_then_rolled_forward(settings, tmp_
     )
     half = chunks[: len(chunks) // 2]
     ingestor.store.add(half, service.retriever.embedder.embed_passages([c.text for c in half]))
-    ingestor.keywords.put(half)
+    ingestor.index.put(half, [None] * len(half))
     assert service.retrieve(QUESTION) == []  # nothing of a document being written shows
 
     report = make_ingestor(settings, service).recover()
@@ -86,20 +86,21 @@ def test_stale_passages_of_an_older_version_are_never_retrieved(settings, tmp_pa
     # a crash before the stale passages were deleted would leave them: put one back
     stale = old[sorted(stale_ids)[0]]
     service.store.add([stale], service.retriever.embedder.embed_passages([stale.text]))
-    service.retriever.keywords.put([stale])
+    service.retriever.index.put([stale], [None])
     found = {p.chunk.id for p in service.retriever.retrieve(stale.text, 10)}
     assert stale.id not in found  # its version is not the record's: offsets would be wrong
 
 
-def test_the_keyword_index_is_reconciled_with_the_vectors(settings):
+def test_the_passage_index_is_reconciled_with_the_vectors(settings):
     service = make_test_service(settings)
     ingestor = make_ingestor(settings, service)
     ingest_into(service, settings, [SEED])
     clean = snapshot(ingestor)
     ids = sorted(ingestor.store.all_ids())
-    ingestor.keywords.delete(ids[:2])  # killed between the two writes
-    ingestor.keywords.put([replace(c, id="ghost:1") for c in ingestor.store.get_chunks(ids[:1])])
-    assert ingestor.reconcile_keywords() == (2, 1)
+    ingestor.index.delete(ids[:2])  # killed between the two writes
+    ghost = [replace(c, id="ghost:1") for c in ingestor.store.get_chunks(ids[:1])]
+    ingestor.index.put(ghost, [None])
+    assert ingestor.reconcile_index() == (2, 1)
     assert snapshot(ingestor) == clean
 
 

@@ -1,10 +1,13 @@
-"""Keyword search over the chunks in SQLite FTS5, written in the same step as the vectors.
+"""What retrieval needs per passage beside its vector, in SQLite, written at ingestion in the
+same step as the vectors: the analysed text for keyword search (FTS5, ranked by `bm25()`) and
+the vectors of the passage's sentences (for the best-sentence score).
 
-Each row holds a chunk's analysed text (accents folded, stop words out, Snowball stems in the
-chunk's language: rag.text.analyse), so FTS5 ranks today's French analysis with `bm25()`.
-SQLite in WAL mode serves many reading processes beside one writer, and a write is visible
-to every process as soon as it commits: nothing is rebuilt or polled while a user waits.
-Chroma stays the source of truth: `reconcile` compares ids after an interrupted ingestion.
+Analysed text: accents folded, stop words out, Snowball stems in the chunk's language
+(rag.text.analyse), so FTS5 ranks today's French analysis. Sentence vectors: a float16 matrix
+per passage, read by id. SQLite in WAL mode serves many reading processes beside one writer,
+and a write is visible to every process as soon as it commits: nothing is rebuilt, polled or
+embedded while a user waits. Chroma stays the source of truth: the ingestor reconciles by id
+at start-up and after an interrupted ingestion.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from rag.schema import Chunk
 from rag.text import analyse
 
@@ -22,7 +27,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     row INTEGER PRIMARY KEY,
     chunk_id TEXT NOT NULL UNIQUE,
     doc_id TEXT NOT NULL,
-    tokens TEXT NOT NULL
+    tokens TEXT NOT NULL,
+    sentences BLOB
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -49,7 +55,7 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class KeywordIndex:
+class PassageIndex:
     """One table per Chroma collection (`name`), in the SQLite file at `path`."""
 
     def __init__(self, path: Path, name: str) -> None:
@@ -72,15 +78,44 @@ class KeywordIndex:
     def ids(self) -> set[str]:
         return {r[0] for r in self._conn().execute(f"SELECT chunk_id FROM {self._t}")}
 
-    def put(self, chunks: Sequence[Chunk]) -> None:
-        """Insert or replace these chunks' rows, in one transaction."""
-        rows = [(c.id, c.doc_id, chunk_tokens(c)) for c in chunks]
+    def put(self, chunks: Sequence[Chunk], sentences: Sequence[np.ndarray | None]) -> None:
+        """Insert or replace these chunks' rows (sentence vectors: one row per sentence, or
+        None to keep what a row already holds), in one transaction."""
         conn = self._conn()
         with _transaction(conn):
-            conn.executemany(f"DELETE FROM {self._t} WHERE chunk_id = ?", [(r[0],) for r in rows])
-            conn.executemany(
-                f"INSERT INTO {self._t}(chunk_id, doc_id, tokens) VALUES (?, ?, ?)", rows
+            for c, vectors in zip(chunks, sentences, strict=True):
+                if vectors is None:
+                    old = conn.execute(
+                        f"SELECT sentences FROM {self._t} WHERE chunk_id = ?", (c.id,)
+                    ).fetchone()
+                    blob = old[0] if old else None
+                else:
+                    blob = _to_blob(vectors)
+                conn.execute(f"DELETE FROM {self._t} WHERE chunk_id = ?", (c.id,))
+                conn.execute(
+                    f"INSERT INTO {self._t}(chunk_id, doc_id, tokens, sentences) "
+                    "VALUES (?, ?, ?, ?)",
+                    (c.id, c.doc_id, chunk_tokens(c), blob),
+                )
+
+    def sentences(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The sentence vectors of these chunks (float16, one row per sentence)."""
+        out: dict[str, np.ndarray] = {}
+        conn = self._conn()
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = conn.execute(
+                f"SELECT chunk_id, sentences FROM {self._t} "
+                f"WHERE chunk_id IN ({marks}) AND sentences IS NOT NULL",
+                part,
             )
+            out |= {cid: _from_blob(blob) for cid, blob in rows}
+        return out
+
+    def without_sentences(self) -> list[str]:
+        rows = self._conn().execute(f"SELECT chunk_id FROM {self._t} WHERE sentences IS NULL")
+        return [r[0] for r in rows]
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         conn = self._conn()
@@ -105,6 +140,16 @@ class KeywordIndex:
         conn = self._conn()
         with _transaction(conn):
             conn.execute(f"DELETE FROM {self._t}")
+
+
+def _to_blob(vectors: np.ndarray) -> bytes:
+    m = np.asarray(vectors, dtype=np.float16)
+    return np.asarray(m.shape, dtype=np.int32).tobytes() + m.tobytes()
+
+
+def _from_blob(blob: bytes) -> np.ndarray:
+    rows, dim = np.frombuffer(blob[:8], dtype=np.int32)
+    return np.frombuffer(blob[8:], dtype=np.float16).reshape(int(rows), int(dim))
 
 
 class _transaction:
