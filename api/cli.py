@@ -132,12 +132,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    workers = args.workers or settings.workers
+    if workers > 1 and settings.vector_store == "chroma-embedded":
+        print(
+            f"error: --workers {workers} needs a Chroma server: an embedded Chroma belongs to one "
+            "process (each worker would keep its own in-memory index of the same files). Run "
+            "`chroma run --path DIR --port 8001` and set RAG_VECTOR_STORE=chroma-http, with "
+            "RAG_LLM=openai-like and an OpenAI-compatible LLM server so the workers share one "
+            "model: scripts/serve_scaled.sh starts all three.",
+            file=sys.stderr,
+        )
+        return 2
+    if workers > 1 and settings.llm == "llama-cpp":
+        print(
+            f"warning: each of the {workers} workers loads its own llama.cpp model (1.1 GB and "
+            "all cores each); an OpenAI-compatible server shared by the workers scales better "
+            "(RAG_LLM=openai-like, scripts/serve_scaled.sh).",
+            file=sys.stderr,
+        )
     if args.ingest:
         code = _ingest(args.ingest)
         if code:
             return code
     print(f"Serving on http://{host}:{port}  (chat page at /, API docs at /docs)", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    if workers > 1:  # each worker builds its app from the same RAG_* environment
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+        )
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
     return 0
 
 
@@ -170,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None)
     p.add_argument(
         "--ingest", nargs="*", type=Path, default=None, help="ingest these paths before serving"
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="API worker processes (needs a Chroma server)"
     )
     p.add_argument(
         "--allow-anonymous",

@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from api.deps import ServiceDep, SettingsDep, WriteAccess, require_read
 from api.routes import UNAUTHORIZED
 from api.schemas import DocumentInfo, DocumentPage, DocumentText, ErrorOut, JobOut
+from ingest.locking import WriteLockTimeoutError
 from ingest.pipeline import Outcome
 from ingest.readers import DOC_ID, ReadError, article_from_fields, article_from_upload
 from rag.settings import Settings
@@ -203,11 +204,21 @@ async def replace_document(
 
 @router.delete(
     "/v1/documents/{doc_id}",
-    responses={404: {"model": ErrorOut, "description": "No such document"}},
+    responses={
+        404: {"model": ErrorOut, "description": "No such document"},
+        503: {"model": ErrorOut, "description": "A long ingestion holds the store; retry"},
+    },
 )
-def delete_document(doc_id: str, request: Request, _: WriteAccess) -> dict[str, Any]:
+def delete_document(doc_id: str, request: Request, _: WriteAccess) -> Any:
     """Delete a document and its passages: it is never retrieved or cited again."""
-    removed = request.app.state.ingestor.delete(doc_id)
+    try:
+        removed = request.app.state.ingestor.delete(doc_id, wait=30.0)
+    except WriteLockTimeoutError:
+        return JSONResponse(
+            {"detail": "an ingestion is writing to the store; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "10"},
+        )
     if removed < 0:
         raise HTTPException(404, f"no document with id {doc_id!r}")
     return {"doc_id": doc_id, "deleted_passages": removed}

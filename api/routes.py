@@ -154,9 +154,15 @@ def retrieve(body: RetrieveRequest, service: ServiceDep, settings: SettingsDep) 
 
 
 @health_router.get("/healthz", response_model=Health, tags=["service"])
-def healthz(service: ServiceDep) -> Health:
-    """Liveness and counters; never needs a key (for load balancers and the page)."""
+def healthz(service: ServiceDep, settings: SettingsDep, request: Request) -> Health:
+    """Liveness, counters and limits; never needs a key (for load balancers and the page)."""
+    keys = bool(request.app.state.key_digests)
     return Health(
+        limits={
+            "max_upload_mb": settings.max_upload_mb,
+            "max_question_chars": settings.max_question_chars,
+        },
+        auth={"writes": keys, "reads": keys and settings.auth_reads},
         status="ok",
         passages=service.store.count(),
         documents=service.store.document_count(),

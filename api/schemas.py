@@ -89,6 +89,12 @@ class Health(BaseModel):
     llm: str
     embedder: str
     generations: dict[str, float | int] = {}
+    limits: dict[str, float | int] = Field(
+        default_factory=dict, description="max_upload_mb, max_question_chars"
+    )
+    auth: dict[str, bool] = Field(
+        default_factory=dict, description="whether writes and reads need an API key"
+    )
 
 
 class DocumentInfo(BaseModel):

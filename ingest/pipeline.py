@@ -14,7 +14,6 @@ import hashlib
 import logging
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -25,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ingest.chunking import Chunker, whitespace_tokenize
+from ingest.locking import WriteLock
 from ingest.readers import Article, ReadError, find_files, read_article, slug
 from rag.embedding import Embedder
 from rag.passage_index import PassageIndex
@@ -115,7 +115,14 @@ def make_ingestor(settings: Settings, service=None) -> Ingestor:
     else:
         embedder = make_embedder(settings)
         store, index = make_store(settings, embedder), make_passage_index(settings)
-    return Ingestor(store, index, embedder, make_chunker(settings), settings.sentence_vectors)
+    return Ingestor(
+        store,
+        index,
+        embedder,
+        make_chunker(settings),
+        settings.sentence_vectors,
+        WriteLock(settings.data_dir / "ingest.lock"),
+    )
 
 
 @dataclass
@@ -145,13 +152,14 @@ class Ingestor:
         embedder: Embedder,
         chunker: Chunker,
         sentence_vectors: str = "pooled",
+        lock: WriteLock | None = None,
     ) -> None:
         self.store = store
         self.index = index
         self.sentence_vectors = sentence_vectors
         self.embedder = embedder
         self.chunker = chunker
-        self.lock = threading.RLock()
+        self.lock = lock or WriteLock(None)
 
     # --- files ----------------------------------------------------------------------------
     def ingest_paths(
@@ -268,8 +276,8 @@ class Ingestor:
         seen: set[str] = set()
         for a in articles:
             if a.doc_id in seen:
-                detail = f"{a.source}: document id {a.doc_id!r} given twice in one request"
-                report.outcomes.append(Outcome(a.source, "error", a.doc_id, detail=detail))
+                detail = f"{_name(a)}: document id {a.doc_id!r} given twice in one request"
+                report.outcomes.append(Outcome(_name(a), "error", a.doc_id, detail=detail))
                 continue
             seen.add(a.doc_id)
             record = records.get(a.doc_id)
@@ -277,10 +285,10 @@ class Ingestor:
             existing = stored_chunks.get(a.doc_id, {})
             if record is not None and record.content_hash != a.content_hash and not replace:
                 detail = (
-                    f"{a.source}: a different document already has id {a.doc_id!r}; "
-                    f"PUT /v1/documents/{a.doc_id} replaces it"
+                    f"{_name(a)}: another article is already stored as {a.doc_id!r}; replace "
+                    f"it (PUT /v1/documents/{a.doc_id}) or give this one another name"
                 )
-                report.outcomes.append(Outcome(a.source, "conflict", a.doc_id, detail=detail))
+                report.outcomes.append(Outcome(_name(a), "conflict", a.doc_id, detail=detail))
                 continue
             if (
                 record is not None
@@ -291,7 +299,7 @@ class Ingestor:
                 if a.source != record.source and Path(a.source).is_absolute():
                     # the same text, now from this file: later runs find it by its path
                     self.store.set_source(a.doc_id, a.source)
-                report.outcomes.append(Outcome(a.source, "unchanged", a.doc_id, len(chunks)))
+                report.outcomes.append(Outcome(_name(a), "unchanged", a.doc_id, len(chunks)))
                 continue
             status: Status = "added" if record is None else "updated"
             plans.append(_Plan(a, chunks, existing, status))
@@ -356,12 +364,14 @@ class Ingestor:
         report.removed += len(stale)
         report.moved += len(kept)
         log.info("ingested %s: %d new, %d stale", a.doc_id, len(new), len(stale))
-        return Outcome(a.source, plan.status, a.doc_id, len(chunks), len(new))
+        return Outcome(_name(a), plan.status, a.doc_id, len(chunks), len(new))
 
-    def delete(self, doc_id: str) -> int:
+    def delete(self, doc_id: str, wait: float | None = None) -> int:
         """Delete a document and its passages; returns how many passages went (-1: no such
-        document). The record is marked first, so its passages vanish from retrieval at once."""
-        with self.lock:
+        document). The record is marked first, so its passages vanish from retrieval at once.
+        `wait`: seconds to wait for another ingestion (WriteLockTimeoutError after)."""
+        self.lock.acquire(wait)
+        try:
             if self.store.get_document(doc_id, include_text=False) is None:
                 return -1
             self.store.set_state(doc_id, DELETING)
@@ -371,6 +381,8 @@ class Ingestor:
             self.store.remove_document(doc_id)
             log.info("deleted %s: %d passages", doc_id, len(ids))
             return len(ids)
+        finally:
+            self.lock.release()
 
     # --- recovery -------------------------------------------------------------------------
     def recover(self, progress: bool = False) -> IngestReport:
@@ -420,6 +432,11 @@ class Ingestor:
         if missing or extra:
             log.warning("passage index: %d rows (re)built, %d removed", len(missing), len(extra))
         return len(missing), len(extra)
+
+
+def _name(article: Article) -> str:
+    """How an outcome names a document: its path, its upload's file name, or `api:ID`."""
+    return article.source.removeprefix("upload:")
 
 
 def _versioned(chunk: Chunk, doc_hash: str) -> Chunk:

@@ -56,4 +56,5 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         relative_score=settings.relative_score,
         min_passages=settings.min_passages,
         max_waiting=settings.queue_size,
+        slots=settings.generation_slots,
     )

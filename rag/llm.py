@@ -87,7 +87,7 @@ class LlamaCppChat(DeltaChatLLM):
     temperature: float = 0.0
     n_threads: int = 2
     prompt_cache: bool = True
-    prompt_cache_mb: int = 512
+    prompt_cache_mb: int = 256
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 

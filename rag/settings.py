@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
     llm_prompt_cache: bool = Field(True, description="Reuse the KV cache of shared prompt prefixes")
     # Every saved state counts in full (KV, token ids, one row of logits): ~30 MB per
-    # 1,000-token prompt, so 512 MB keeps the last ~15 prompts.
-    llm_prompt_cache_mb: int = Field(512, ge=0)
+    # 1,000-token prompt, so 256 MB keeps the last ~8 prompts; every one of them starts with
+    # the fixed instructions and demonstrations, which is what the cache is for.
+    llm_prompt_cache_mb: int = Field(256, ge=0)
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_api_key: str = "not-needed"
     openai_model: str = "local"
@@ -72,7 +73,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "warning"
-    queue_size: int = Field(4, ge=0, description="Generations waiting beyond the running one")
+    queue_size: int = Field(4, ge=0, description="Generations waiting beyond the running ones")
+    # Generations one process runs at once: 1 for the embedded llama.cpp model (one context);
+    # more with a remote OpenAI-compatible server, which queues requests itself.
+    generation_slots: int = Field(1, ge=1, le=64)
+    workers: int = Field(1, ge=1, le=64, description="API worker processes (rag serve)")
 
     # Access control and limits
     # Comma-separated keys, or the path of a file with one key per line (# comments).
@@ -103,6 +108,11 @@ class Settings(BaseSettings):
         if self.min_passages > self.top_k:
             raise ValueError(
                 f"RAG_MIN_PASSAGES ({self.min_passages}) cannot exceed RAG_TOP_K ({self.top_k})"
+            )
+        if self.generation_slots > 1 and self.llm == "llama-cpp":
+            raise ValueError(
+                "RAG_GENERATION_SLOTS > 1 needs RAG_LLM=openai-like: one llama.cpp context "
+                "runs one generation at a time"
             )
         self.api_key_list()  # a missing key file or a short key fails at start-up
         return self

@@ -68,7 +68,7 @@ def test_an_uploaded_article_is_answerable_at_once_and_gone_once_deleted(client)
     r = upload(client, ("zinc.txt", ARTICLE.encode()))
     assert r.status_code == 200, r.text
     job = r.json()
-    assert job["state"] == "done" and statuses(job) == {"upload:zinc.txt": "added"}
+    assert job["state"] == "done" and statuses(job) == {"zinc.txt": "added"}
     assert job["outcomes"][0]["doc_id"] == "zinc" and job["embedded"] == job["to_embed"] > 0
     listed = client.get("/v1/documents").json()
     assert listed["total"] == 2 and {d["doc_id"] for d in listed["documents"]} == {
@@ -93,7 +93,7 @@ def test_an_uploaded_article_is_answerable_at_once_and_gone_once_deleted(client)
 def test_same_content_is_unchanged_different_content_conflicts_put_replaces(client):
     assert upload(client, ("zinc.txt", ARTICLE.encode())).json()["outcomes"][0]["status"] == "added"
     again = upload(client, ("zinc.txt", ARTICLE.encode())).json()
-    assert statuses(again) == {"upload:zinc.txt": "unchanged"} and again["embedded"] == 0
+    assert statuses(again) == {"zinc.txt": "unchanged"} and again["embedded"] == 0
     edited = ARTICLE.replace("2027", "2029").encode()
     conflict = upload(client, ("zinc.txt", edited)).json()
     assert conflict["outcomes"][0]["status"] == "conflict"
@@ -221,7 +221,7 @@ def test_large_uploads_return_a_job_to_poll(settings):
 def test_content_hash_idempotence_across_cli_and_http(settings, client):
     # the seed went in through the CLI path (the fixture); the same file uploaded is unchanged
     r = upload(client, (SEED.name, SEED.read_bytes()))
-    assert statuses(r.json()) == {f"upload:{SEED.name}": "unchanged"}
+    assert statuses(r.json()) == {SEED.name: "unchanged"}
     assert client.get("/healthz").json()["documents"] == 1
 
 

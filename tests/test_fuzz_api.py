@@ -49,6 +49,7 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(tmp_path: 
             capture_output=True,
             text=True,
             timeout=1200,
+            cwd=tmp_path,  # schemathesis keeps its example database in the working directory
         )
         log = server.log()
     finally:

@@ -2,7 +2,9 @@
 
 Most tests run against a live server with the stand-ins (hashing embedder, scripted LLM) and
 script the chat stream inside the page where they need a specific answer; the end-to-end test
-uses the real models (`integration`). Screenshots go to artifacts/screenshots/.
+uses the real models (`integration`). Managing documents (upload, conflicts, deletion) runs
+against its own server whose uploads are always queued (202, then the job is polled), and the
+API key prompt against a server that requires keys. Screenshots go to artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ROOT, SEED, LiveServer
 
@@ -33,6 +36,8 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
 FOUR_OBJECTIVES = "What are the agreement's four objectives?"
+API_KEY = "k3y-for-the-browser-01"  # keys need at least 16 characters
+DOCS_PAGE = re.compile(r".*/v1/documents(\?.*)?$")
 
 pytestmark = [
     pytest.mark.browser,
@@ -59,16 +64,31 @@ ASTRAL_ARTICLE = (
 ASTRAL_CITED = "Selon l’étude, 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 compte désormais plus de trois mille émojis normalisés."
 
 # Replaces `fetch("/v1/chat")` in the page by a scripted SSE stream while `window.__fakeChat`
-# is set: {chunks: [str], delay: ms, hang: bool}. Records every chat request body.
+# is set: {chunks: [str], delay: ms, hang: bool, busy: [{retryAfter, queue}]}; each `busy`
+# entry first answers one request 503 with that Retry-After, as a full generation queue does.
+# Records every chat request body (and when it was made).
 FAKE_CHAT = """
 (() => {
   window.__chatRequests = [];
+  window.__chatTimes = [];
   const realFetch = window.fetch.bind(window);
   window.fetch = (url, options) => {
     const isChat = String(url).endsWith("/v1/chat");
-    if (isChat) window.__chatRequests.push(JSON.parse((options && options.body) || "null"));
+    if (isChat) {
+      window.__chatRequests.push(JSON.parse((options && options.body) || "null"));
+      window.__chatTimes.push(Date.now());
+    }
     const fake = window.__fakeChat;
     if (!isChat || !fake) return realFetch(url, options);
+    if (fake.busy && fake.busy.length) {
+      const busy = fake.busy.shift();
+      const body = {detail: "the model is busy with other questions; try again shortly",
+                    retry_after: busy.retryAfter, queue: busy.queue};
+      return Promise.resolve(new Response(JSON.stringify(body), {
+        status: 503,
+        headers: {"Content-Type": "application/json", "Retry-After": String(busy.retryAfter)},
+      }));
+    }
     const encoder = new TextEncoder();
     let timer = null;
     let open = true;
@@ -160,11 +180,27 @@ def page(browser, light_server):
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
-def documents(server: LiveServer) -> dict[str, dict]:
-    listed = httpx.get(f"{server.url}/v1/documents", timeout=10).json()
+def listed(server: LiveServer, headers: dict | None = None) -> dict[str, dict]:
+    """GET /v1/documents, every page: doc_id -> its summary."""
+    found: dict[str, dict] = {}
+    offset = 0
+    while True:
+        page = httpx.get(
+            f"{server.url}/v1/documents",
+            params={"offset": offset, "limit": 500},
+            headers=headers,
+            timeout=10,
+        ).json()
+        found.update((d["doc_id"], d) for d in page["documents"])
+        offset += len(page["documents"])
+        if not page["documents"] or offset >= page["total"]:
+            return found
+
+
+def documents(server: LiveServer, headers: dict | None = None) -> dict[str, dict]:
     return {
-        d["doc_id"]: httpx.get(f"{server.url}/v1/documents/{d['doc_id']}", timeout=10).json()
-        for d in listed
+        doc_id: httpx.get(f"{server.url}/v1/documents/{doc_id}", headers=headers, timeout=10).json()
+        for doc_id in listed(server, headers)
     }
 
 
@@ -392,20 +428,21 @@ def test_http_errors_and_stream_errors_show_their_reason(page):
     assert "the limit is 2000" in note.inner_text() and "Value error" not in note.inner_text()
 
     page.unroute("**/v1/chat")
+    # a 503 without Retry-After (a proxy in front, say) is an error, not a wait
     page.route(
         "**/v1/chat",
         lambda route: route.fulfill(
             status=503,
-            headers={"Retry-After": "5"},
             content_type="application/json",
-            body=json.dumps({"detail": "the model is busy; try again shortly"}),
+            body=json.dumps({"detail": "upstream unavailable"}),
         ),
     )
     ask(page, "Again")
     note = page.locator(".error-note").nth(1)
     note.wait_for()
-    assert "busy" in note.inner_text() and "5 s" in note.inner_text()
+    assert "(503)" in note.inner_text() and "upstream unavailable" in note.inner_text()
     assert note.locator("button", has_text="Try again").count() == 1
+    assert page.locator(".busy-note").count() == 0
     page.unroute("**/v1/chat")
 
     chunks = [
@@ -457,13 +494,58 @@ def test_empty_corpus_banner(page):
             }
         ),
     )
-    page.route("**/v1/documents", lambda route: route.fulfill(json=[]))
+    page.route(
+        DOCS_PAGE,
+        lambda route: route.fulfill(json={"total": 0, "offset": 0, "limit": 500, "documents": []}),
+    )
     page.reload()
     banner = page.locator("#banner")
     banner.wait_for()
     assert "No articles ingested yet" in banner.inner_text()
     assert "rag ingest PATH" in banner.inner_text()
     assert "No articles" in page.inner_text("#docs-empty")
+    assert "Add articles" in banner.inner_text()
+    assert page.is_visible("#add-docs")
+
+
+def test_long_lists_are_fetched_page_by_page(page):
+    """GET /v1/documents gives at most 500 at a time: the page asks for the rest."""
+    docs = [
+        {
+            "doc_id": f"doc_{i:04d}",
+            "title": f"Article {i:04d}",
+            "keywords": [],
+            "passages": 1,
+            "language": "fr",
+            "source": "",
+            "state": "ready",
+            "added_at": 0.0,
+        }
+        for i in range(612)
+    ]
+    asked: list[tuple[int, int]] = []
+
+    def serve(route):
+        query = dict(
+            part.split("=", 1) for part in route.request.url.partition("?")[2].split("&") if part
+        )
+        offset, limit = int(query.get("offset", 0)), int(query.get("limit", 100))
+        asked.append((offset, limit))
+        route.fulfill(
+            json={
+                "total": len(docs),
+                "offset": offset,
+                "limit": limit,
+                "documents": docs[offset : offset + min(limit, 500)],
+            }
+        )
+
+    page.route(DOCS_PAGE, serve)
+    page.reload()
+    expect(page.locator("#docs-list li")).to_have_count(612)
+    assert asked == [(0, 500), (500, 500)]
+    assert page.inner_text("#docs-count") == "(612)"
+    assert page.locator("#docs-list li").last.locator(".doc-title").inner_text() == "Article 0611"
 
 
 def test_empty_question_sends_nothing(page):
@@ -510,6 +592,589 @@ def test_narrow_screen_layout(browser, light_server):
     assert panel["width"] <= MOBILE["width"]
     assert page.locator("#panel-text mark").first.is_visible()
     context.close()
+
+
+# ---------------------------------------------------------------- managing documents
+
+# Seed-format articles (title, keywords, blank line, paragraphs) for the uploads.
+LITHIUM_ARTICLE = (
+    "Le marché du lithium se tend en Europe\n"
+    "lithium, batteries, Europe\n"
+    "\n"
+    "Les constructeurs européens cherchent de nouveaux fournisseurs de lithium pour leurs "
+    "batteries, alors que la demande double tous les trois ans.\n"
+    "\n"
+    "Une mine pilote ouvrira dans l’Allier en 2028, selon ses promoteurs.\n"
+)
+
+# Records every text the upload reports show, in order (progress lines come and go quickly).
+RECORD_PHASES = """
+(() => {
+  window.__phases = [];
+  new MutationObserver(() => {
+    for (const node of document.querySelectorAll(".upload-phase")) {
+      const text = node.textContent;
+      if (text && !window.__phases.includes(text)) window.__phases.push(text);
+    }
+  }).observe(document, {subtree: true, childList: true, characterData: true});
+})();
+"""
+
+# A DataTransfer holding files made in the page, for synthetic drag-and-drop events.
+MAKE_DATA_TRANSFER = """files => {
+  const data = new DataTransfer();
+  for (const f of files) data.items.add(new File([f.text], f.name, {type: f.type}));
+  return data;
+}"""
+
+
+def stand_in_server(folder: Path, extra_env: dict[str, str], ingest) -> LiveServer:
+    env = {"RAG_EMBEDDER": "hashing", "RAG_LLM": "scripted", **extra_env}
+    return LiveServer(folder / "data", env=env, ingest=ingest).wait_ready(timeout=120)
+
+
+@pytest.fixture(scope="module")
+def docs_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """Stand-ins; every upload is queued (RAG_INLINE_UPLOAD_KB=0): 202, then the page polls."""
+    folder = tmp_path_factory.mktemp("web-docs")
+    astral = folder / "emojis_presse.txt"
+    astral.write_text(ASTRAL_ARTICLE, encoding="utf-8")
+    server = stand_in_server(folder, {"RAG_INLINE_UPLOAD_KB": "0"}, (SEED, astral))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def key_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """Stand-ins; an API key is needed to read, ask and write; uploads up to 50 kB."""
+    folder = tmp_path_factory.mktemp("web-keys")
+    env = {"RAG_API_KEYS": API_KEY, "RAG_AUTH_READS": "true", "RAG_MAX_UPLOAD_MB": "0.05"}
+    server = stand_in_server(folder, env, (SEED,))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def open_page(browser) -> Iterator:
+    """Opens the page of a server in a new browser context; no JavaScript error allowed."""
+    contexts = []
+    errors: list[str] = []
+
+    def _open(server: LiveServer, viewport=DESKTOP, wait_docs=True, init_scripts=()):
+        context = browser.new_context(viewport=viewport, locale="en-GB", device_scale_factor=1)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.add_init_script(FAKE_CHAT)
+        for script in init_scripts:
+            page.add_init_script(script)
+        page.goto(server.url + "/")
+        if wait_docs:
+            page.wait_for_selector("#docs-list li", state="attached")
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def finished_reports(page, count: int = 1) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('#uploads .upload[aria-busy=\"false\"]').length >= n",
+        arg=count,
+        timeout=20_000,
+    )
+
+
+def outcome(page, name: str):
+    """The newest report's line for the file `name`."""
+    return page.locator("#uploads .upload").first.locator(f'.outcome[data-name="{name}"]')
+
+
+def doc_item(page, title: str):
+    return page.locator("#docs-list li").filter(has_text=title)
+
+
+def composer_bottom(page) -> float:
+    return page.evaluate("document.getElementById('composer').getBoundingClientRect().bottom")
+
+
+def test_upload_with_the_file_picker_shows_progress_and_outcomes(open_page, docs_server, tmp_path):
+    good = tmp_path / "marche_du_lithium.txt"
+    good.write_text(LITHIUM_ARTICLE, encoding="utf-8")
+    empty = tmp_path / "vide.txt"
+    empty.write_text("")
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    page = open_page(docs_server, init_scripts=[RECORD_PHASES])
+    assert "2 articles" in page.inner_text("#corpus-status")
+    responses: list[tuple[str, str, int]] = []
+    page.on(
+        "response",
+        lambda r: (
+            responses.append((r.request.method, r.url, r.status)) if "/v1/" in r.url else None
+        ),
+    )
+    polls = {"n": 0}
+
+    def half_way(route):
+        # the stand-in embedder is too fast to watch: the first two polls see the job
+        # half-way (as a real embedder would show it), later ones the real job
+        polls["n"] += 1
+        if polls["n"] > 2:
+            route.continue_()
+            return
+        job = route.fetch().json()
+        route.fulfill(
+            json={**job, "state": "running", "embedded": 1, "to_embed": 3, "outcomes": []}
+        )
+
+    page.route("**/v1/jobs/*", half_way)
+
+    with page.expect_file_chooser() as chooser:
+        page.click("#add-docs")  # the button opens the (hidden) file input's picker
+    assert chooser.value.is_multiple()
+    assert chooser.value.element.get_attribute("id") == "file-input"
+    page.set_input_files("#file-input", [str(good), str(empty), str(pdf)])
+    report = page.locator("#uploads .upload").first
+    expect(report.locator(".upload-title")).to_have_text("Adding 3 files")
+    finished_reports(page)
+
+    # upload, then the job's progress in passages, then the outcome
+    phases = page.evaluate("window.__phases")
+    assert any(p.startswith("Uploading 3 files") for p in phases), phases
+    assert "Adding the passages… 1 / 3 passages" in phases, phases
+    assert ("POST", f"{docs_server.url}/v1/documents", 202) in responses
+    assert polls["n"] >= 3  # polled until the real job was done
+    expect(report.locator(".upload-phase")).to_have_text("Done: 1 added, 2 errors.")
+    assert report.locator(".upload-bar").is_hidden()
+
+    # one line per file, in the order given, each with its status and reason
+    rows = report.locator(".outcome")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.name)") == [
+        "marche_du_lithium.txt",
+        "vide.txt",
+        "scan.pdf",
+    ]
+    added = outcome(page, "marche_du_lithium.txt")
+    assert added.get_attribute("data-status") == "added"
+    assert added.locator(".badge").inner_text() == "Added"
+    assert added.locator(".outcome-detail").inner_text() == "1 passage, now searchable."
+    emptied = outcome(page, "vide.txt")
+    assert emptied.locator(".badge").inner_text() == "Error"
+    assert emptied.locator(".outcome-detail").inner_text() == "Line 1: empty file"
+    refused = outcome(page, "scan.pdf")
+    assert refused.get_attribute("data-status") == "error"
+    assert refused.locator(".outcome-detail").inner_text() == (
+        "Unsupported file type '.pdf' (use .txt or .md)"
+    )
+
+    # the list and the status line follow, and so does the service
+    item = doc_item(page, "Le marché du lithium se tend en Europe")
+    expect(item).to_have_count(1)
+    assert item.locator(".doc-meta").inner_text() == "1 passage · FR"
+    expect(page.locator("#corpus-status")).to_contain_text("3 articles")
+    assert listed(docs_server)["marche_du_lithium"]["passages"] == 1
+    assert "Done: 1 added, 2 errors." in page.inner_text("#sr-status")
+
+    # the desktop layout is unchanged: the question box at the bottom of the window
+    assert abs(composer_bottom(page) - DESKTOP["height"]) <= 2
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "docs-desktop.png"), animations="disabled")
+
+    # the report can be dismissed
+    report.locator("button", has_text="×").click()
+    expect(page.locator("#uploads .upload")).to_have_count(0)
+    assert page.evaluate("document.activeElement.id") == "add-docs"
+
+
+def test_upload_refused_as_a_whole_shows_the_reasons(open_page, docs_server, tmp_path):
+    empty = tmp_path / "rien.txt"
+    empty.write_text("   \n")
+    pdf = tmp_path / "rapport.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n")
+    page = open_page(docs_server)
+    page.set_input_files("#file-input", [str(empty), str(pdf)])  # 422: no acceptable file
+    finished_reports(page)
+    report = page.locator("#uploads .upload").first
+    assert report.get_attribute("data-kind") == "error"
+    assert "Nothing was added (422)" in report.locator(".upload-phase").inner_text()
+    assert outcome(page, "rien.txt").get_attribute("data-status") == "error"
+    assert "Unsupported file type '.pdf'" in outcome(page, "rapport.pdf").inner_text()
+
+    # too large for the service (413): its reason, nothing added
+    page.route(
+        "**/v1/documents",
+        lambda route: route.fulfill(
+            status=413, json={"detail": "an upload may not exceed 10 MB (RAG_MAX_UPLOAD_MB)"}
+        ),
+    )
+    page.set_input_files("#file-input", [str(empty)])
+    finished_reports(page, 2)
+    report = page.locator("#uploads .upload").first
+    assert report.locator(".upload-phase").inner_text() == (
+        "Too large, nothing was added (413): an upload may not exceed 10 MB (RAG_MAX_UPLOAD_MB)."
+    )
+    assert report.locator(".outcome").count() == 0
+    assert page.locator("#docs-list li").count() == len(listed(docs_server))
+
+
+def test_drop_files_on_the_articles_or_anywhere_on_the_page(open_page, docs_server):
+    page = open_page(docs_server)
+    overlay = page.locator("#drop-overlay")
+    assert overlay.is_hidden()
+    files = [
+        {
+            "name": "depeche_glissee.md",
+            "type": "text/markdown",
+            "text": "# Une dépêche glissée\n\nLe port de Marseille agrandit son terminal.\n",
+        },
+    ]
+    data = page.evaluate_handle(MAKE_DATA_TRANSFER, files)
+
+    # dragging over the page shows the drop target; leaving hides it
+    page.dispatch_event("#docs-list", "dragenter", {"dataTransfer": data})
+    expect(overlay).to_be_visible()
+    assert "Drop .txt or .md files" in overlay.inner_text()
+    assert page.evaluate("document.body.classList.contains('dragging')")
+    page.dispatch_event("#docs-list", "dragleave", {"dataTransfer": data})
+    expect(overlay).to_be_hidden()
+
+    # dropped on the articles panel
+    page.dispatch_event("#docs-list", "dragenter", {"dataTransfer": data})
+    page.dispatch_event("#docs-list", "dragover", {"dataTransfer": data})
+    expect(overlay).to_be_visible()
+    page.dispatch_event("#docs-list", "drop", {"dataTransfer": data})
+    expect(overlay).to_be_hidden()
+    finished_reports(page)
+    assert outcome(page, "depeche_glissee.md").get_attribute("data-status") == "added"
+    expect(doc_item(page, "Une dépêche glissée")).to_have_count(1)
+    assert "depeche_glissee" in listed(docs_server)
+
+    # dropped on the conversation (the whole page is a drop target); the same file again
+    # is "unchanged", an empty one an error with its reason
+    again = page.evaluate_handle(
+        MAKE_DATA_TRANSFER,
+        [*files, {"name": "vide.md", "type": "text/markdown", "text": ""}],
+    )
+    page.dispatch_event("#log", "dragenter", {"dataTransfer": again})
+    expect(overlay).to_be_visible()
+    page.dispatch_event("#log", "dragover", {"dataTransfer": again})
+    page.dispatch_event("#log", "drop", {"dataTransfer": again})
+    finished_reports(page, 2)
+    assert outcome(page, "depeche_glissee.md").get_attribute("data-status") == "unchanged"
+    assert outcome(page, "depeche_glissee.md").locator(".badge").inner_text() == "Unchanged"
+    assert outcome(page, "vide.md").get_attribute("data-status") == "error"
+    assert "empty" in outcome(page, "vide.md").locator(".outcome-detail").inner_text()
+    assert page.locator("#uploads .upload").first.get_attribute("data-kind") == "partial"
+    expect(overlay).to_be_hidden()
+
+
+def test_conflict_then_replace(open_page, docs_server, tmp_path):
+    first, second = tmp_path / "v1", tmp_path / "v2"
+    first.mkdir()
+    second.mkdir()
+    (first / "accord_cuivre.txt").write_text(
+        "Un accord sur le cuivre\ncuivre, Chili\n\nLa France signe un accord sur le cuivre.\n",
+        encoding="utf-8",
+    )
+    (second / "accord_cuivre.txt").write_text(
+        "Un accord sur le cuivre, révisé\ncuivre, Chili\n\n"
+        "La France et le Chili révisent leur accord sur le cuivre.\n",
+        encoding="utf-8",
+    )
+    page = open_page(docs_server)
+    page.set_input_files("#file-input", [str(first / "accord_cuivre.txt")])
+    finished_reports(page)
+    assert outcome(page, "accord_cuivre.txt").get_attribute("data-status") == "added"
+    expect(doc_item(page, "Un accord sur le cuivre")).to_have_count(1)
+
+    # the same name with other content: a conflict, with a Replace action
+    page.set_input_files("#file-input", [str(second / "accord_cuivre.txt")])
+    finished_reports(page, 2)
+    row = outcome(page, "accord_cuivre.txt")
+    assert row.get_attribute("data-status") == "conflict"
+    assert row.locator(".badge").inner_text() == "Conflict"
+    assert "already has the id “accord_cuivre”" in row.inner_text()
+    assert "accord sur le cuivre" in documents(docs_server)["accord_cuivre"]["title"]
+    assert "révisent" not in documents(docs_server)["accord_cuivre"]["text"]
+
+    replace = row.get_by_role("button", name="Replace the article “accord_cuivre”")
+    replace.click()
+    expect(row).to_have_attribute("data-status", "updated")
+    assert row.locator(".badge").inner_text() == "Updated"
+    assert page.evaluate("document.activeElement.dataset.name") == "accord_cuivre.txt"
+    expect(doc_item(page, "Un accord sur le cuivre, révisé")).to_have_count(1)
+    assert "Replaced “accord_cuivre”" in page.locator("#uploads .upload").first.inner_text()
+    text = documents(docs_server)["accord_cuivre"]["text"]
+    assert "révisent leur accord" in text
+
+
+def test_delete_an_article_after_confirming(open_page, docs_server):
+    page = open_page(docs_server)
+    title = "Les émojis dans la presse 🚀"
+    item = doc_item(page, title)
+    expect(item).to_have_count(1)
+    count_before = page.locator("#docs-list li").count()
+    passages = listed(docs_server)["emojis_presse"]["passages"]
+    words = f"{passages} passage{'' if passages == 1 else 's'}"
+    dialog = page.locator("#confirm-dialog")
+    delete = item.get_by_role("button", name=f"Delete “{title}”")
+
+    # Escape cancels; the focus goes back to the button
+    delete.click()
+    expect(dialog).to_be_visible()
+    assert page.inner_text("#confirm-title") == f"Delete “{title}”?"
+    assert f"{words} will no longer be searched or cited" in page.inner_text("#confirm-text")
+    assert page.evaluate("document.activeElement.id") == "confirm-cancel"  # the safe choice
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == f"Delete “{title}”"
+    assert "emojis_presse" in listed(docs_server)
+
+    # Cancel keeps it too
+    delete.click()
+    expect(dialog).to_be_visible()
+    page.click("#confirm-cancel")
+    expect(dialog).to_be_hidden()
+    expect(item).to_have_count(1)
+    assert "emojis_presse" in listed(docs_server)
+
+    # keyboard only: Tab to "Delete", Enter
+    delete.focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "docs-delete-dialog.png"), animations="disabled")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "confirm-ok"
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(item).to_have_count(0)
+    assert page.locator("#docs-list li").count() == count_before - 1
+    expect(page.locator("#docs-status")).to_have_text(f"Deleted “{title}” ({words}).")
+    assert "emojis_presse" not in listed(docs_server)
+    health = httpx.get(f"{docs_server.url}/healthz", timeout=10).json()
+    expect(page.locator("#corpus-status")).to_contain_text(f"{health['documents']} articles")
+    # the focus stays in the list (on a neighbour's Delete button), not lost on <body>
+    assert page.evaluate("document.activeElement.classList.contains('doc-delete')")
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def test_api_key_prompt(open_page, key_server, tmp_path):
+    assert httpx.get(f"{key_server.url}/v1/documents", timeout=10).status_code == 401
+    page = open_page(key_server, wait_docs=False)
+    dialog = page.locator("#key-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#key-reason")).to_contain_text("an API key is required")
+    assert page.evaluate("document.activeElement.id") == "api-key"
+    assert page.get_attribute("#api-key", "type") == "password"
+    assert page.get_by_label("API key", exact=True).count() == 1
+
+    # too short: refused in the page
+    page.fill("#api-key", "short")
+    page.press("#api-key", "Enter")
+    expect(page.locator("#key-error")).to_contain_text("at least 16 characters")
+    assert page.get_attribute("#api-key", "aria-invalid") == "true"
+
+    # a wrong key: asked again, with the server's reason; it is not kept
+    page.fill("#api-key", "not-the-right-key-at-all")
+    page.press("#api-key", "Enter")
+    expect(page.locator("#key-reason")).to_contain_text("the API key is not valid")
+    expect(dialog).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('ragkit.apiKey')") is None
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "key-dialog.png"), animations="disabled")
+
+    # the right key: the list loads; the key is kept for the tab's session only
+    page.fill("#api-key", API_KEY)
+    page.click("#key-submit")
+    expect(dialog).to_be_hidden()
+    page.wait_for_selector("#docs-list li", state="attached")
+    assert page.locator("#docs-list li").count() == 1
+    assert page.evaluate("sessionStorage.getItem('ragkit.apiKey')") == API_KEY
+    assert API_KEY not in json.dumps(page.evaluate("Object.entries(localStorage)"))
+    assert page.is_visible("#forget-key") and page.is_hidden("#enter-key")
+
+    # every call sends it: an upload (small: answered inline, 200) and the chat stream
+    sent: dict[str, str | None] = {}
+    page.on(
+        "request",
+        lambda r: sent.__setitem__(
+            f"{r.method} {r.url.split('?')[0]}", r.headers.get("authorization")
+        ),
+    )
+    article = tmp_path / "note_cles.txt"
+    article.write_text(LITHIUM_ARTICLE, encoding="utf-8")
+    page.set_input_files("#file-input", [str(article)])
+    finished_reports(page)
+    assert outcome(page, "note_cles.txt").get_attribute("data-status") == "added"
+    expect(page.locator("#docs-list li")).to_have_count(2)
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    assert "note_cles" in listed(key_server, headers)
+    ask(page, "Quelle est la capitale du Pérou ?")  # the live scripted model: it abstains
+    wait_answered(page)
+    assert "failed" not in (page.locator(".msg-assistant").first.get_attribute("class") or "")
+    assert sent[f"POST {key_server.url}/v1/documents"] == f"Bearer {API_KEY}"
+    assert sent[f"POST {key_server.url}/v1/chat"] == f"Bearer {API_KEY}"
+    assert sent[f"GET {key_server.url}/v1/documents"] == f"Bearer {API_KEY}"
+
+    # larger than the service accepts: its 413 and reason, nothing added
+    big = tmp_path / "trop_long.txt"
+    big.write_text("Un titre\n\n" + "Une phrase de plus dans un long article.\n" * 2000)
+    page.set_input_files("#file-input", [str(big)])
+    finished_reports(page, 2)
+    report = page.locator("#uploads .upload").first
+    assert report.get_attribute("data-kind") == "error"
+    assert report.locator(".upload-phase").inner_text() == (
+        "Too large, nothing was added (413): an upload may not exceed 0.05 MB (RAG_MAX_UPLOAD_MB)."
+    )
+    assert "trop_long" not in listed(key_server, headers)
+
+    # a reload in the same tab keeps it
+    page.reload()
+    page.wait_for_selector("#docs-list li", state="attached")
+    assert dialog.is_hidden()
+
+    # forgotten: asked again on the next call; Escape cancels and says why the list is empty
+    page.click("#forget-key")
+    assert page.evaluate("sessionStorage.getItem('ragkit.apiKey')") is None
+    assert page.is_visible("#enter-key") and page.is_hidden("#forget-key")
+    page.reload()
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#docs-empty")).to_contain_text("needs an API key")
+    page.click("#enter-key")
+    expect(dialog).to_be_visible()
+    page.fill("#api-key", API_KEY)
+    page.press("#api-key", "Enter")
+    page.wait_for_selector("#docs-list li", state="attached")
+    expect(page.locator("#docs-list li")).to_have_count(2)
+
+
+# ---------------------------------------------------------------- a busy service
+
+
+def test_busy_service_waits_with_a_countdown_then_answers(page, light_server):
+    chunks, answer, _ = objectives_stream(light_server)
+    page.evaluate(
+        "c => { window.__fakeChat = {chunks: c, delay: 0,"
+        " busy: [{retryAfter: 2, queue: {running: 1, waiting: 4}}]}; }",
+        chunks,
+    )
+    ask(page, "Quels sont les quatre objectifs ?")
+    note = page.locator(".msg-assistant .busy-note")
+    expect(note).to_contain_text(
+        "The model is answering other questions (1 being answered, 4 waiting); retrying in 2 s"
+    )
+    assert page.is_visible("#stop")
+    assert page.locator(".error-note").count() == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "chat-busy-desktop.png"), animations="disabled")
+    expect(note).to_contain_text("retrying in 1 s")  # a live countdown
+    wait_answered(page)
+    bubble = page.locator(".msg-assistant").first
+    assert bubble.locator(".answer").inner_text() == answer.replace("**", "")
+    assert page.locator(".error-note").count() == 0
+    assert page.locator(".busy-note").count() == 0
+    requests = page.evaluate("window.__chatRequests")
+    assert len(requests) == 2 and requests[0] == requests[1]
+    first, second = page.evaluate("window.__chatTimes")
+    assert second - first >= 2000  # it waited what Retry-After said (plus a little jitter)
+    assert second - first < 4000
+
+
+def test_busy_wait_can_be_stopped_and_gives_up_when_too_long(page):
+    page.evaluate("window.__fakeChat = {chunks: [], busy: [{retryAfter: 30}]}")
+    ask(page, "Qui a signé l’accord ?")
+    expect(page.locator(".busy-note")).to_contain_text("retrying in 30 s")
+    page.click("#stop")
+    expect(page.locator(".stopped-note")).to_have_text("Stopped before the answer started.")
+    assert page.locator(".busy-note").count() == 0
+    assert page.is_hidden("#stop")
+    assert len(page.evaluate("window.__chatRequests")) == 1
+
+    # a wait longer than the page is willing to retry for: a clear message at once
+    page.evaluate("window.__fakeChat = {chunks: [], busy: [{retryAfter: 600}]}")
+    ask(page, "Et maintenant ?")
+    note = page.locator(".error-note")
+    note.wait_for()
+    assert "busy with other questions for about 10 min" in note.inner_text()
+    assert note.locator("button", has_text="Try again").count() == 1
+    assert len(page.evaluate("window.__chatRequests")) == 2
+
+
+# ---------------------------------------------------------------- phone layout
+
+
+def test_phone_layout_keeps_the_question_box_at_the_bottom(open_page, light_server):
+    page = open_page(light_server, viewport=MOBILE)
+    height = MOBILE["height"]
+    assert abs(composer_bottom(page) - height) <= 2, "the welcome screen"
+    answer = "The agreement covers titanium purchases."
+    chunks = [
+        sse("meta", {"searched": "q", "language": "en"}),
+        *tokens(answer),
+        sse(
+            "done",
+            {
+                "answer": answer,
+                "citations": [],
+                "language": "en",
+                "abstained": False,
+                "searched": "q",
+                "timings": {"total_ms": 800},
+            },
+        ),
+    ]
+    page.evaluate("c => { window.__fakeChat = {chunks: c, delay: 0}; }", chunks)
+    ask(page, "What is the agreement about?")
+    wait_answered(page)
+    # one short exchange: the box is at the bottom of the screen, not under the answer
+    assert abs(composer_bottom(page) - height) <= 2, composer_bottom(page)
+    turn = page.locator(".turn").first.bounding_box()
+    composer = page.locator("#composer").bounding_box()
+    assert turn and composer and composer["y"] - (turn["y"] + turn["height"]) > 200
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "chat-phone-390.png"), animations="disabled")
+
+    # the documents panel open on the phone: the box stays at the bottom of the screen
+    page.click("#docs-details summary")
+    expect(page.locator("#add-docs")).to_be_visible()
+    assert abs(composer_bottom(page) - height) <= 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
+    page.screenshot(path=str(SHOTS / "docs-phone-390.png"), animations="disabled")
+
+    # a long conversation scrolls under it
+    long = " ".join(["The agreement covers titanium purchases and mining projects."] * 30)
+    chunks = [
+        sse("meta", {"searched": "q", "language": "en"}),
+        *tokens(long, 64),
+        sse(
+            "done",
+            {
+                "answer": long,
+                "citations": [],
+                "language": "en",
+                "abstained": False,
+                "searched": "q",
+                "timings": {"total_ms": 800},
+            },
+        ),
+    ]
+    page.evaluate("c => { window.__fakeChat = {chunks: c, delay: 0}; }", chunks)
+    ask(page, "Tell me more")
+    wait_answered(page, 2)
+    assert page.evaluate("document.documentElement.scrollHeight") > 2 * height
+    page.evaluate("window.scrollTo(0, 0)")
+    assert abs(composer_bottom(page) - height) <= 2
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    assert abs(composer_bottom(page) - height) <= 2
 
 
 # ---------------------------------------------------------------- end to end, real models

@@ -1,9 +1,15 @@
 /* Chat page for the cited question-answering service. Plain JavaScript, no build step, no
  * network access beyond the service itself.
  *
- * Talks to: GET /healthz, GET /v1/documents, GET /v1/documents/{id}, POST /v1/chat (SSE).
+ * Talks to: GET /healthz, GET /v1/documents (paged), GET /v1/documents/{id}, POST /v1/chat (SSE),
+ * POST /v1/documents and PUT /v1/documents/{id} (multipart uploads), GET /v1/jobs/{id},
+ * DELETE /v1/documents/{id}.
  * All service text is inserted as text nodes (never innerHTML), so answers and articles cannot
  * inject markup.
+ *
+ * API keys: when a call answers 401, the page asks for a key (a dialog showing the server's
+ * reason), keeps it in sessionStorage for the tab, sends it as `Authorization: Bearer` on every
+ * call and retries. Busy service: a 503 with Retry-After waits (with a countdown) and retries.
  */
 "use strict";
 
@@ -11,6 +17,9 @@
   const MAX_CHARS = 2000;
   const MAX_HISTORY = 40; // messages sent back as the conversation (user + assistant)
   const WIDE = window.matchMedia("(min-width: 900px)");
+  const KEY_STORE = "ragkit.apiKey";
+  const PAGE_SIZE = 500; // the most GET /v1/documents gives at once
+  const BUSY_GIVE_UP_MS = 3 * 60 * 1000; // stop retrying a busy service after 3 minutes
 
   const $ = (id) => document.getElementById(id);
   const els = {
@@ -39,6 +48,25 @@
     panelText: $("panel-text"),
     panelClose: $("panel-close"),
     srStatus: $("sr-status"),
+    enterKey: $("enter-key"),
+    forgetKey: $("forget-key"),
+    docsSection: $("docs"),
+    addDocs: $("add-docs"),
+    fileInput: $("file-input"),
+    uploads: $("uploads"),
+    docsStatus: $("docs-status"),
+    dropOverlay: $("drop-overlay"),
+    keyDialog: $("key-dialog"),
+    keyForm: $("key-form"),
+    keyReason: $("key-reason"),
+    keyInput: $("api-key"),
+    keyError: $("key-error"),
+    keyCancel: $("key-cancel"),
+    confirmDialog: $("confirm-dialog"),
+    confirmTitle: $("confirm-title"),
+    confirmText: $("confirm-text"),
+    confirmOk: $("confirm-ok"),
+    confirmCancel: $("confirm-cancel"),
   };
 
   const state = {
@@ -50,6 +78,11 @@
     panelTrigger: null,
     panelToken: 0,
     healthTimer: null,
+    apiKey: "", // the key sent as `Authorization: Bearer` (mirrored in sessionStorage)
+    authRequired: false, // the service answered 401 at least once
+    keyPrompt: null, // {promise, resolve, reject} while the key dialog is open
+    docsToken: 0,
+    dragDepth: 0,
   };
 
   // ---------------------------------------------------------------- small helpers
@@ -108,34 +141,240 @@
   }
 
   class HttpError extends Error {
-    constructor(status, reason, retryAfter) {
+    constructor(status, reason, retryAfter, body) {
       super(reason);
       this.status = status;
       this.retryAfter = retryAfter;
+      this.body = body || null;
     }
   }
 
-  async function httpError(response) {
-    let reason = "";
-    try {
-      const body = await response.json();
-      reason = reasonFromDetail(body && body.detail);
-    } catch (_) {
-      reason = "";
+  /** The user closed the API key dialog without giving a key. */
+  class KeyCancelled extends Error {
+    constructor() {
+      super("an API key is needed");
+      this.name = "KeyCancelled";
     }
-    return new HttpError(response.status, reason || response.statusText || "request failed",
-      response.headers.get("Retry-After"));
+  }
+
+  function errorFromBody(status, statusText, body, retryAfter) {
+    const reason = reasonFromDetail(body && body.detail);
+    return new HttpError(status, reason || statusText || "request failed", retryAfter, body);
+  }
+
+  async function httpError(response) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    return errorFromBody(response.status, response.statusText, body, response.headers.get("Retry-After"));
   }
 
   function describeHttpError(err) {
     const s = err.status;
     if (s === 422) return `The question was not accepted (${s}): ${err.message}.`;
-    if (s === 503) {
-      const wait = err.retryAfter ? ` Try again in ${err.retryAfter} s.` : " Try again shortly.";
-      return `The service is busy (${s}): ${err.message}.${wait}`;
-    }
+    if (s === 503) return `The service is unavailable (${s}): ${err.message}. Try again shortly.`;
     if (s >= 500) return `The service failed (${s}): ${err.message}.`;
     return `The request was refused (${s}): ${err.message}.`;
+  }
+
+  function abortError() {
+    return new DOMException("The operation was aborted.", "AbortError");
+  }
+
+  function isAbort(err) {
+    return Boolean(err) && err.name === "AbortError";
+  }
+
+  /** Resolves after `ms`, or rejects with an AbortError as soon as `signal` aborts. */
+  function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+      if (signal && signal.aborted) {
+        reject(abortError());
+        return;
+      }
+      const onAbort = () => {
+        window.clearTimeout(timer);
+        reject(abortError());
+      };
+      const timer = window.setTimeout(() => {
+        if (signal) signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      if (signal) signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  function formatBytes(n) {
+    if (n < 1000) return `${n} B`;
+    if (n < 1e6) return `${(n / 1000).toFixed(1)} kB`;
+    return `${(n / 1e6).toFixed(1)} MB`;
+  }
+
+  // ---------------------------------------------------------------- API key
+
+  function readStoredKey() {
+    try {
+      return window.sessionStorage.getItem(KEY_STORE) || "";
+    } catch (_) {
+      return ""; // storage disabled: the key lives in memory only
+    }
+  }
+
+  function setKey(key) {
+    state.apiKey = key || "";
+    try {
+      if (state.apiKey) window.sessionStorage.setItem(KEY_STORE, state.apiKey);
+      else window.sessionStorage.removeItem(KEY_STORE);
+    } catch (_) {
+      // storage disabled: keep it in memory for this page only
+    }
+    updateKeyButtons();
+  }
+
+  function updateKeyButtons() {
+    els.forgetKey.hidden = !state.apiKey;
+    els.enterKey.hidden = Boolean(state.apiKey) || !state.authRequired;
+  }
+
+  function withKey(headers) {
+    const h = new Headers(headers || {});
+    if (state.apiKey) h.set("Authorization", `Bearer ${state.apiKey}`);
+    return h;
+  }
+
+  /** The key dialog, shared by every call that got a 401 while it is open. Resolves when a
+   * new key was given; rejects with KeyCancelled when the dialog is dismissed. */
+  function promptForKey(reason) {
+    if (reason) {
+      els.keyReason.replaceChildren("The service needs an API key for this. It answered: ",
+        el("q", { class: "reason" }, reason), ".");
+    } else {
+      els.keyReason.textContent = "Enter the API key this service gave you.";
+    }
+    if (state.keyPrompt) return state.keyPrompt.promise;
+    const prompt = {};
+    prompt.promise = new Promise((resolve, reject) => {
+      prompt.resolve = resolve;
+      prompt.reject = reject;
+    });
+    state.keyPrompt = prompt;
+    prompt.returnFocus = document.activeElement;
+    els.keyInput.value = "";
+    els.keyError.textContent = "";
+    els.keyInput.removeAttribute("aria-invalid");
+    if (!els.keyDialog.open) els.keyDialog.showModal();
+    els.keyInput.focus();
+    return prompt.promise;
+  }
+
+  function closeKeyDialog(key) {
+    const prompt = state.keyPrompt;
+    state.keyPrompt = null;
+    if (els.keyDialog.open) els.keyDialog.close();
+    els.keyInput.value = "";
+    if (prompt) {
+      const back = prompt.returnFocus;
+      if (back && back !== document.body && document.contains(back)) back.focus({ preventScroll: true });
+      if (key) prompt.resolve(key);
+      else prompt.reject(new KeyCancelled());
+    }
+  }
+
+  function submitKey() {
+    const key = els.keyInput.value.trim();
+    let problem = "";
+    if (!key) problem = "Type the API key first.";
+    else if (key.length < 16) problem = `API keys are at least 16 characters long; this one has ${key.length}.`;
+    else if (/\s/.test(key)) problem = "An API key has no spaces in it.";
+    if (problem) {
+      els.keyError.textContent = problem;
+      els.keyInput.setAttribute("aria-invalid", "true");
+      els.keyInput.focus();
+      return;
+    }
+    setKey(key);
+    closeKeyDialog(key);
+  }
+
+  /** After a 401 to a call sent with `usedKey`: wait for a key to retry with. */
+  async function needKey(usedKey, reason, signal) {
+    state.authRequired = true;
+    updateKeyButtons();
+    if (state.apiKey && state.apiKey !== usedKey) return; // a new key arrived meanwhile
+    if (usedKey) setKey(""); // refused: stop sending it
+    const given = promptForKey(reason);
+    if (!signal) {
+      await given;
+      return;
+    }
+    await new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(abortError());
+        return;
+      }
+      signal.addEventListener("abort", () => reject(abortError()), { once: true });
+      given.then(resolve, reject);
+    });
+  }
+
+  function forgetKey() {
+    setKey("");
+    state.authRequired = true;
+    updateKeyButtons();
+    announce("The API key was forgotten. The page will ask for one when the service needs it.");
+    els.enterKey.focus();
+  }
+
+  /** `fetch` with the API key; a 401 asks for a key and retries the call. */
+  async function apiFetch(url, options = {}) {
+    for (;;) {
+      const key = state.apiKey;
+      const response = await fetch(url, { ...options, headers: withKey(options.headers) });
+      if (response.status !== 401) return response;
+      const err = await httpError(response);
+      await needKey(key, err.message, options.signal);
+    }
+  }
+
+  /** XMLHttpRequest (for upload progress) → {status, body, retryAfter}. */
+  function xhrSend(method, url, body, onProgress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("Accept", "application/json");
+      if (state.apiKey) xhr.setRequestHeader("Authorization", `Bearer ${state.apiKey}`);
+      if (onProgress) {
+        xhr.upload.addEventListener("progress", (event) => {
+          if (event.lengthComputable) onProgress(event.loaded, event.total);
+        });
+      }
+      xhr.addEventListener("load", () => {
+        let parsed = null;
+        try {
+          parsed = JSON.parse(xhr.responseText);
+        } catch (_) {
+          parsed = null;
+        }
+        resolve({ status: xhr.status, statusText: xhr.statusText, body: parsed,
+          retryAfter: xhr.getResponseHeader("Retry-After") });
+      });
+      xhr.addEventListener("error", () => reject(new TypeError("network error")));
+      xhr.addEventListener("abort", () => reject(abortError()));
+      xhr.send(body);
+    });
+  }
+
+  /** An upload with the API key; a 401 asks for a key and sends the files again. */
+  async function apiUpload(method, url, body, onProgress) {
+    for (;;) {
+      const key = state.apiKey;
+      const result = await xhrSend(method, url, body, onProgress);
+      if (result.status !== 401) return result;
+      await needKey(key, reasonFromDetail(result.body && result.body.detail) || "an API key is required");
+    }
   }
 
   // ---------------------------------------------------------------- service status
@@ -175,8 +414,8 @@
       return;
     }
     if (!health.passages) {
-      showBanner("empty", ["No articles ingested yet: run ", el("code", { text: "rag ingest PATH" }),
-        " to add some, then reload this page."], true);
+      showBanner("empty", ["No articles ingested yet: add .txt or .md files with “Add articles…” ",
+        "(or drop them on the page), or run ", el("code", { text: "rag ingest PATH" }), "."], false);
       setStatus("empty", "No articles ingested");
     } else {
       hideBanner();
@@ -185,20 +424,46 @@
     await loadDocuments();
   }
 
+  /** Every document, a page of PAGE_SIZE at a time. */
+  async function fetchAllDocuments() {
+    const all = [];
+    let offset = 0;
+    for (;;) {
+      const response = await apiFetch(`/v1/documents?offset=${offset}&limit=${PAGE_SIZE}`,
+        { cache: "no-store" });
+      if (!response.ok) throw await httpError(response);
+      const page = await response.json();
+      if (Array.isArray(page)) return page; // an older service: the whole list at once
+      const docs = Array.isArray(page.documents) ? page.documents : [];
+      all.push(...docs);
+      offset += docs.length;
+      if (!docs.length || offset >= (page.total || 0)) return all;
+    }
+  }
+
   async function loadDocuments() {
+    const token = ++state.docsToken;
     let docs;
     try {
-      const response = await fetch("/v1/documents", { cache: "no-store" });
-      if (!response.ok) throw await httpError(response);
-      docs = await response.json();
+      docs = await fetchAllDocuments();
     } catch (err) {
-      renderDocsMessage(err instanceof HttpError
-        ? `The list of articles could not be loaded (${err.status}: ${err.message}).`
-        : "The list of articles could not be loaded.");
+      if (token !== state.docsToken) return;
+      renderDocsMessage(err instanceof KeyCancelled
+        ? "The list of articles needs an API key: use “Enter API key” at the top of the page."
+        : err instanceof HttpError
+          ? `The list of articles could not be loaded (${err.status}: ${err.message}).`
+          : "The list of articles could not be loaded.");
       return;
     }
+    if (token !== state.docsToken) return; // a newer load is under way
     state.docs = new Map(docs.map((d) => [d.doc_id, d]));
     renderDocs(docs);
+  }
+
+  /** After an upload, a replacement or a deletion: the status line and the list. */
+  function refreshCorpus() {
+    state.docTexts.clear(); // a changed article must be read again
+    return checkHealth();
   }
 
   function renderDocsMessage(text) {
@@ -209,18 +474,42 @@
     els.examples.replaceChildren();
   }
 
+  function docMeta(d) {
+    const parts = [plural(d.passages, "passage")];
+    if (d.language) parts.push(d.language.toUpperCase());
+    if (d.state === "writing") parts.push("being written…");
+    else if (d.state === "deleting") parts.push("being deleted…");
+    return parts.join(" · ");
+  }
+
   function renderDocs(docs) {
     els.docsCount.textContent = docs.length ? `(${docs.length})` : "";
     if (!docs.length) {
-      renderDocsMessage("No articles yet.");
+      renderDocsMessage("No articles yet: add some with “Add articles…”.");
+      els.docsDetails.open = true; // the Add button in sight, also on a phone
       return;
     }
     els.docsEmpty.hidden = true;
-    els.docsList.replaceChildren(...docs.map((d) => el("li", {},
-      el("span", { class: "doc-title", lang: d.language || null, text: d.title || d.doc_id }),
-      el("span", { class: "doc-meta" },
-        `${plural(d.passages, "passage")}${d.language ? ` · ${d.language.toUpperCase()}` : ""}`),
+    // a refresh must not drop the keyboard focus from the list
+    const focused = document.activeElement && els.docsList.contains(document.activeElement)
+      ? document.activeElement.closest("li").dataset.docId : null;
+    els.docsList.replaceChildren(...docs.map((d) => el("li", { "data-doc-id": d.doc_id },
+      el("div", { class: "doc-info" },
+        el("span", { class: "doc-title", lang: d.language || null, text: d.title || d.doc_id }),
+        el("span", { class: "doc-meta" }, docMeta(d))),
+      el("button", {
+        type: "button",
+        class: "btn-text doc-delete",
+        "aria-label": `Delete “${d.title || d.doc_id}”`,
+        title: "Delete this article",
+        disabled: d.state === "deleting",
+        onclick: (event) => deleteDocument(d, event.currentTarget),
+      }, "Delete"),
     )));
+    if (focused) {
+      const again = els.docsList.querySelector(`li[data-doc-id="${CSS.escape(focused)}"] .doc-delete`);
+      if (again) again.focus({ preventScroll: true });
+    }
     // Example questions that fill (not send) the question box.
     const examples = docs.slice(0, 2).map((d) => (d.language === "fr"
       ? `Que dit l’article « ${d.title} » ?`
@@ -232,6 +521,399 @@
         els.question.focus();
       } }, q))));
   }
+
+  // ---------------------------------------------------------------- adding articles
+
+  const STATUS_LABEL = {
+    added: "Added",
+    updated: "Updated",
+    unchanged: "Unchanged",
+    deleted: "Deleted",
+    conflict: "Conflict",
+    error: "Error",
+  };
+
+  /** The file name of an outcome (`upload:NAME` for the files the service read). */
+  function outcomeName(outcome) {
+    return String(outcome.name || "").replace(/^upload:/, "");
+  }
+
+  function outcomeText(o) {
+    switch (o.status) {
+      case "added":
+        return `${plural(o.passages, "passage")}, now searchable.`;
+      case "updated":
+        return `${plural(o.passages, "passage")}; ${o.embedded} new or changed.`;
+      case "unchanged":
+        return "Already there with the same text: nothing to do.";
+      case "deleted":
+        return "Removed.";
+      case "conflict":
+        return `A different article already has the id “${o.doc_id}”. Replace it with this file?`;
+      default:
+        return errorReason(o);
+    }
+  }
+
+  /** An error's reason without the file name the service puts in front of it
+   * ("empty.txt:1: empty file" → "line 1: empty file"). */
+  function errorReason(o) {
+    let text = String(o.detail || "").trim();
+    const name = outcomeName(o);
+    for (const prefix of [`upload:${name}:`, `${name}:`, `'${name}':`]) {
+      if (name && text.startsWith(prefix)) {
+        text = text.slice(prefix.length).trim();
+        break;
+      }
+    }
+    text = text.replace(/^(\d+):\s*/, "line $1: ");
+    return text ? `${text.charAt(0).toUpperCase()}${text.slice(1)}` : "The file could not be read.";
+  }
+
+  /** Outcomes in the order the files were given. */
+  function inFileOrder(report, outcomes) {
+    const rank = (o) => {
+      const i = report.files.findIndex((f) => f.name === outcomeName(o));
+      return i < 0 ? report.files.length : i;
+    };
+    return [...outcomes].sort((a, b) => rank(a) - rank(b));
+  }
+
+  /** One upload (a batch of files) shown as a card above the list of articles. */
+  function createReport(files, title) {
+    const report = {
+      files,
+      phase: el("p", { class: "upload-phase" }),
+      bar: el("progress", { class: "upload-bar", max: 1, value: 0 }),
+      outcomes: el("ul", { class: "outcomes" }),
+      dismiss: el("button", { type: "button", class: "btn-icon btn-icon-small", hidden: true,
+        "aria-label": "Dismiss this upload report", title: "Dismiss" }, "×"),
+    };
+    report.heading = el("p", { class: "upload-title" }, title);
+    report.root = el("li", { class: "upload", "aria-busy": "true" },
+      el("div", { class: "upload-head" }, report.heading, report.dismiss),
+      report.phase, report.bar, report.outcomes);
+    report.bar.setAttribute("aria-label", title);
+    report.dismiss.addEventListener("click", () => {
+      const next = report.root.nextElementSibling || report.root.previousElementSibling;
+      report.root.remove();
+      const target = next && next.querySelector("button:not([hidden])");
+      (target || els.addDocs).focus();
+    });
+    els.uploads.prepend(report.root);
+    return report;
+  }
+
+  function setPhase(report, text, value, max) {
+    report.phase.textContent = text;
+    if (value === undefined) {
+      report.bar.hidden = true;
+    } else {
+      report.bar.hidden = false;
+      if (value === null) {
+        report.bar.removeAttribute("value"); // indeterminate
+      } else {
+        report.bar.max = Math.max(1, max);
+        report.bar.value = Math.min(value, max);
+      }
+    }
+  }
+
+  function finishReport(report, summary, kind) {
+    report.root.setAttribute("aria-busy", "false");
+    report.root.dataset.kind = kind || "done";
+    report.bar.hidden = true;
+    report.phase.textContent = summary;
+    report.phase.classList.toggle("upload-error", kind === "error");
+    report.dismiss.hidden = false;
+  }
+
+  function outcomeRow(report, o) {
+    const name = outcomeName(o);
+    const row = el("li", { class: "outcome", "data-status": o.status, "data-name": name, tabindex: "-1" });
+    fillOutcome(report, row, o);
+    return row;
+  }
+
+  function fillOutcome(report, row, o) {
+    const name = outcomeName(o);
+    row.dataset.status = o.status;
+    const parts = [
+      el("span", { class: "outcome-name" }, name),
+      el("span", { class: `badge badge-${o.status}` }, STATUS_LABEL[o.status] || o.status),
+      el("span", { class: "outcome-detail" }, outcomeText(o)),
+    ];
+    const file = report.files.find((f) => f.name === name);
+    if (o.status === "conflict" && o.doc_id && file) {
+      parts.push(el("button", {
+        type: "button",
+        class: "btn btn-small btn-secondary outcome-replace",
+        "aria-label": `Replace the article “${o.doc_id}” with ${name}`,
+        onclick: () => replaceDocument(report, row, o.doc_id, file),
+      }, "Replace"));
+    }
+    row.replaceChildren(...parts);
+  }
+
+  function summarise(outcomes) {
+    const counts = new Map();
+    for (const o of outcomes) counts.set(o.status, (counts.get(o.status) || 0) + 1);
+    const order = ["added", "updated", "unchanged", "conflict", "error", "deleted"];
+    const words = {
+      added: "added", updated: "updated", unchanged: "unchanged", deleted: "deleted",
+      conflict: (n) => (n === 1 ? "conflict" : "conflicts"), error: (n) => (n === 1 ? "error" : "errors"),
+    };
+    return order.filter((k) => counts.get(k))
+      .map((k) => {
+        const n = counts.get(k);
+        const w = typeof words[k] === "function" ? words[k](n) : words[k];
+        return `${n} ${w}`;
+      }).join(", ");
+  }
+
+  /** Wait for a queued job, showing its progress in passages; the job when it has ended. */
+  async function pollJob(report, job) {
+    let delay = 250;
+    let failures = 0;
+    while (job.state === "queued" || job.state === "running") {
+      if (job.to_embed > 0) {
+        setPhase(report, `Adding the passages… ${job.embedded} / ${job.to_embed} passages`,
+          job.embedded, job.to_embed);
+      } else if (job.state === "queued") {
+        setPhase(report, "Waiting for the ingestion queue…", null);
+      } else {
+        setPhase(report, "Reading and splitting the articles…", null);
+      }
+      await sleep(delay);
+      delay = Math.min(delay * 1.5, 2000);
+      try {
+        const response = await apiFetch(`/v1/jobs/${encodeURIComponent(job.id)}`, { cache: "no-store" });
+        if (!response.ok) throw await httpError(response);
+        job = await response.json();
+        failures = 0;
+      } catch (err) {
+        if (err instanceof KeyCancelled || (err instanceof HttpError && err.status !== 503)) throw err;
+        failures += 1; // the service restarting: the job resumes with it
+        if (failures >= 8) throw err;
+      }
+    }
+    return job;
+  }
+
+  /** 200/202 with a job, 413, 422, or another error → the report shows what happened. */
+  async function settleUpload(report, result, verb) {
+    const { status, body } = result;
+    if (status === 200 || status === 202) {
+      let job = body;
+      if (job.state === "queued" || job.state === "running") job = await pollJob(report, job);
+      if (job.state === "failed") {
+        return { kind: "error", summary: `The ${verb} failed: ${job.error || "unknown error"}.`, outcomes: job.outcomes || [] };
+      }
+      const outcomes = job.outcomes || [];
+      const bad = outcomes.some((o) => o.status === "error" || o.status === "conflict");
+      return { kind: bad ? "partial" : "done", summary: `Done: ${summarise(outcomes) || "nothing to do"}.`, outcomes };
+    }
+    const err = errorFromBody(status, result.statusText, body, result.retryAfter);
+    if (status === 413) {
+      return { kind: "error", summary: `Too large, nothing was added (413): ${err.message}.`, outcomes: [] };
+    }
+    if (status === 422 && body && Array.isArray(body.detail)) {
+      const outcomes = body.detail.map((e, i) => {
+        const at = Array.isArray(e.loc) ? e.loc[e.loc.length - 1] : i;
+        const file = typeof at === "number" ? report.files[at] : null;
+        return { name: file ? file.name : `file ${i + 1}`, status: "error", detail: String(e.msg || "") };
+      });
+      return { kind: "error", summary: `Nothing was added (422): no file could be read.`, outcomes };
+    }
+    return { kind: "error", summary: `The ${verb} was refused (${status}): ${err.message}.`, outcomes: [] };
+  }
+
+  function describeUploadFailure(err, verb) {
+    if (err instanceof KeyCancelled) return `Nothing was sent: adding articles needs an API key.`;
+    if (err instanceof HttpError) return `The ${verb} could not be followed (${err.status}: ${err.message}).`;
+    return `The ${verb} was interrupted: the service may be unreachable, or the files larger than it accepts.`;
+  }
+
+  async function uploadFiles(fileList) {
+    const files = Array.from(fileList || []);
+    if (!files.length) return;
+    els.docsDetails.open = true;
+    closePanel(false); // on wide screens the source panel hides the articles column
+    const size = files.reduce((n, f) => n + f.size, 0);
+    const title = files.length === 1 ? `Adding ${files[0].name}` : `Adding ${files.length} files`;
+    const report = createReport(files, title);
+    setPhase(report, `Uploading ${plural(files.length, "file")} (${formatBytes(size)})…`, 0, 1);
+    announce(`${title}…`);
+    const form = new FormData();
+    for (const f of files) form.append("files", f, f.name);
+    let outcome;
+    try {
+      const result = await apiUpload("POST", "/v1/documents", form, (loaded, total) => {
+        const pct = total ? Math.round((100 * loaded) / total) : 100;
+        setPhase(report, `Uploading ${plural(files.length, "file")}… ${pct}%`, loaded, total || 1);
+      });
+      setPhase(report, "Reading the articles…", null);
+      outcome = await settleUpload(report, result, "upload");
+    } catch (err) {
+      outcome = { kind: "error", summary: describeUploadFailure(err, "upload"), outcomes: [] };
+    }
+    report.outcomes.replaceChildren(...inFileOrder(report, outcome.outcomes).map((o) => outcomeRow(report, o)));
+    finishReport(report, outcome.summary, outcome.kind);
+    announce(`${title}: ${outcome.summary}`);
+    if (outcome.outcomes.some((o) => ["added", "updated", "deleted"].includes(o.status))) {
+      await refreshCorpus();
+    }
+  }
+
+  /** PUT one file over the article `docId` (after a conflict). */
+  async function replaceDocument(report, row, docId, file) {
+    const button = row.querySelector(".outcome-replace");
+    if (button) button.disabled = true;
+    report.root.setAttribute("aria-busy", "true");
+    const note = el("span", { class: "outcome-detail" }, `Replacing “${docId}”…`);
+    row.replaceChildren(el("span", { class: "outcome-name" }, file.name),
+      el("span", { class: "badge" }, "Replacing"), note);
+    row.focus();
+    const form = new FormData();
+    form.append("files", file, file.name);
+    let outcome;
+    try {
+      const result = await apiUpload("PUT", `/v1/documents/${encodeURIComponent(docId)}`, form);
+      outcome = await settleUpload(report, result, "replacement");
+    } catch (err) {
+      outcome = { kind: "error", summary: describeUploadFailure(err, "replacement"), outcomes: [] };
+    }
+    report.root.setAttribute("aria-busy", "false");
+    const o = outcome.outcomes[0] || { name: file.name, status: "error", detail: outcome.summary };
+    fillOutcome(report, row, { ...o, name: file.name });
+    row.focus();
+    if (o.status !== "error" && o.status !== "conflict") {
+      finishReport(report, `Replaced “${docId}”: ${outcomeText(o)}`, "done");
+    }
+    announce(o.status === "error" ? `Replacing “${docId}” failed: ${outcomeText(o)}` : `Replaced “${docId}”.`);
+    if (["added", "updated"].includes(o.status)) await refreshCorpus();
+  }
+
+  // ---------------------------------------------------------------- deleting articles
+
+  /** A modal confirmation; resolves true when confirmed (Escape and Cancel resolve false). */
+  function confirmDialog(title, text, action) {
+    return new Promise((resolve) => {
+      els.confirmTitle.textContent = title;
+      els.confirmText.textContent = text;
+      els.confirmOk.textContent = action;
+      els.confirmDialog.returnValue = "";
+      els.confirmDialog.addEventListener("close", () => resolve(els.confirmDialog.returnValue === "confirm"),
+        { once: true });
+      els.confirmDialog.showModal();
+      els.confirmCancel.focus(); // the safe choice first
+    });
+  }
+
+  function setDocsStatus(text, kind) {
+    els.docsStatus.textContent = text;
+    if (kind) els.docsStatus.dataset.kind = kind;
+    else delete els.docsStatus.dataset.kind;
+  }
+
+  async function deleteDocument(doc, trigger) {
+    const name = doc.title || doc.doc_id;
+    const ok = await confirmDialog(`Delete “${name}”?`,
+      `Its ${plural(doc.passages, "passage")} will no longer be searched or cited. `
+      + "Answers already shown keep their text. This cannot be undone.", "Delete");
+    if (!ok) {
+      if (document.contains(trigger)) trigger.focus();
+      return;
+    }
+    trigger.disabled = true;
+    setDocsStatus(`Deleting “${name}”…`);
+    let message;
+    let kind;
+    try {
+      const response = await apiFetch(`/v1/documents/${encodeURIComponent(doc.doc_id)}`, { method: "DELETE" });
+      if (response.status === 404) {
+        message = `“${name}” was already deleted.`;
+      } else if (!response.ok) {
+        throw await httpError(response);
+      } else {
+        const body = await response.json();
+        message = `Deleted “${name}” (${plural(body.deleted_passages || 0, "passage")}).`;
+      }
+    } catch (err) {
+      kind = "error";
+      message = err instanceof KeyCancelled
+        ? `“${name}” was not deleted: deleting needs an API key.`
+        : err instanceof HttpError
+          ? `“${name}” could not be deleted (${err.status}: ${err.message}).`
+          : `“${name}” could not be deleted: the service is unreachable.`;
+    }
+    // the focus goes to the next article's Delete button (or the previous one, or Add)
+    const item = trigger.closest("li");
+    const next = item && (item.nextElementSibling || item.previousElementSibling);
+    const nextId = next ? next.dataset.docId : null;
+    setDocsStatus(message, kind);
+    announce(message);
+    if (kind === "error") {
+      trigger.disabled = false;
+      trigger.focus();
+      return;
+    }
+    await refreshCorpus();
+    const target = nextId && els.docsList.querySelector(`li[data-doc-id="${CSS.escape(nextId)}"] .doc-delete`);
+    (target || els.addDocs).focus();
+  }
+
+  // ---------------------------------------------------------------- drag and drop
+
+  function carriesFiles(event) {
+    const types = event.dataTransfer && event.dataTransfer.types;
+    return Boolean(types) && Array.from(types).includes("Files");
+  }
+
+  function showDropTarget(on) {
+    els.dropOverlay.hidden = !on;
+    document.body.classList.toggle("dragging", on);
+    if (on) {
+      els.docsDetails.open = true;
+    }
+  }
+
+  function anyDialogOpen() {
+    return els.keyDialog.open || els.confirmDialog.open;
+  }
+
+  document.addEventListener("dragenter", (event) => {
+    if (!carriesFiles(event) || anyDialogOpen()) return;
+    event.preventDefault();
+    state.dragDepth += 1;
+    showDropTarget(true);
+  });
+  document.addEventListener("dragover", (event) => {
+    if (!carriesFiles(event) || anyDialogOpen()) return;
+    event.preventDefault(); // allows the drop
+    event.dataTransfer.dropEffect = "copy";
+    if (els.dropOverlay.hidden) showDropTarget(true);
+  });
+  document.addEventListener("dragleave", (event) => {
+    if (!carriesFiles(event)) return;
+    state.dragDepth = Math.max(0, state.dragDepth - 1);
+    if (!state.dragDepth || !event.relatedTarget) {
+      state.dragDepth = 0;
+      showDropTarget(false);
+    }
+  });
+  document.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault(); // never let the browser open the file instead
+    state.dragDepth = 0;
+    showDropTarget(false);
+    if (anyDialogOpen()) return;
+    uploadFiles(event.dataTransfer.files);
+  });
+  window.addEventListener("blur", () => {
+    state.dragDepth = 0;
+    showDropTarget(false);
+  });
 
   // ---------------------------------------------------------------- composer
 
@@ -360,6 +1042,7 @@
     els.log.append(turn.root);
     state.turns.push(turn);
     turn.timer = window.setInterval(() => {
+      if (turn.waiting) return; // the busy countdown owns the line
       const secs = Math.round((performance.now() - turn.started) / 1000);
       if (secs >= 2) turn.thinkingEl.textContent = `Reading the sources… ${secs} s`;
     }, 1000);
@@ -640,12 +1323,88 @@
   }
 
   async function post(url, body, signal) {
-    return fetch(url, {
+    return apiFetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream, application/json" },
       body: JSON.stringify(body),
       signal,
     });
+  }
+
+  /** Seconds to wait before asking a busy service again (null: not a "busy, retry" answer). */
+  function busyWait(err) {
+    const header = Number.parseInt(err.retryAfter, 10);
+    const fromBody = err.body && Number(err.body.retry_after);
+    const seconds = Number.isFinite(header) ? header : fromBody;
+    return Number.isFinite(seconds) && seconds >= 0 ? Math.max(1, Math.ceil(seconds)) : null;
+  }
+
+  function queueText(err) {
+    const q = err.body && err.body.queue;
+    if (!q || typeof q !== "object") return "";
+    const parts = [];
+    if (Number.isFinite(q.running)) parts.push(`${q.running} being answered`);
+    if (Number.isFinite(q.waiting)) parts.push(`${q.waiting} waiting`);
+    return parts.length ? ` (${parts.join(", ")})` : "";
+  }
+
+  class BusyTooLong extends Error {}
+
+  /** The service said it is busy: show a countdown in the answer bubble, then return (or
+   * reject with an AbortError when the user presses Stop). A little random jitter keeps
+   * pages from all retrying in the same second. */
+  async function waitWhileBusy(turn, err, seconds, signal) {
+    const queue = queueText(err);
+    const jitter = Math.random() * Math.min(1000, seconds * 250);
+    const until = performance.now() + seconds * 1000 + jitter;
+    let shown = -1;
+    turn.waiting = true;
+    turn.bubble.classList.add("waiting");
+    turn.thinkingEl.classList.add("busy-note");
+    const tick = () => {
+      const left = Math.min(seconds, Math.max(1, Math.ceil((until - performance.now()) / 1000)));
+      if (left === shown) return;
+      shown = left;
+      turn.thinkingEl.textContent =
+        `The model is answering other questions${queue}; retrying in ${left} s. Press Stop to cancel.`;
+    };
+    tick();
+    announce(`The model is answering other questions; your question will be retried in ${seconds} seconds.`);
+    const timer = window.setInterval(tick, 250);
+    try {
+      await sleep(until - performance.now(), signal);
+    } finally {
+      window.clearInterval(timer);
+      turn.waiting = false;
+      turn.bubble.classList.remove("waiting");
+      turn.thinkingEl.classList.remove("busy-note");
+      turn.thinkingEl.textContent = "Reading the sources…";
+      turn.started = performance.now();
+    }
+  }
+
+  /** The answer's Response; a busy service (503 with Retry-After) is waited for and asked
+   * again, for at most BUSY_GIVE_UP_MS. */
+  async function chatResponse(turn, messages, question, signal) {
+    const first = performance.now();
+    for (;;) {
+      let response = await post("/v1/chat", { messages, stream: true }, signal);
+      if (response.status === 404 || response.status === 405) {
+        // A service without the chat endpoint: answer the question alone.
+        response = await post("/v1/ask", { question, stream: true }, signal);
+      }
+      if (response.ok) return response;
+      const err = await httpError(response);
+      const seconds = err.status === 503 ? busyWait(err) : null;
+      if (seconds === null) throw err;
+      if (performance.now() - first + seconds * 1000 > BUSY_GIVE_UP_MS) {
+        const waited = Math.round((performance.now() - first) / 1000);
+        throw new BusyTooLong(waited >= 60
+          ? `The model stayed busy with other questions for ${Math.round(waited / 60)} min, so the page stopped retrying. Try again in a few minutes.`
+          : `The model is busy with other questions for about ${Math.ceil(seconds / 60)} min. Try again later.`);
+      }
+      await waitWhileBusy(turn, err, seconds, signal);
+    }
   }
 
   async function ask(question) {
@@ -655,12 +1414,7 @@
     state.controller = controller;
     setStreaming(true);
     try {
-      let response = await post("/v1/chat", { messages, stream: true }, controller.signal);
-      if (response.status === 404 || response.status === 405) {
-        // A service without the chat endpoint: answer the question alone.
-        response = await post("/v1/ask", { question, stream: true }, controller.signal);
-      }
-      if (!response.ok) throw await httpError(response);
+      const response = await chatResponse(turn, messages, question, controller.signal);
       const type = response.headers.get("Content-Type") || "";
       if (type.includes("text/event-stream")) {
         for await (const event of readEvents(response)) {
@@ -676,8 +1430,12 @@
         fail(turn, "The answer was cut off before it was complete.", true);
       }
     } catch (err) {
-      if (controller.signal.aborted || (err && err.name === "AbortError")) {
+      if (controller.signal.aborted || isAbort(err)) {
         if (state.turns.includes(turn)) stopped(turn);
+      } else if (err instanceof KeyCancelled) {
+        fail(turn, "This service needs an API key to answer questions: enter one, then try again.", true);
+      } else if (err instanceof BusyTooLong) {
+        fail(turn, err.message, true);
       } else if (err instanceof HttpError) {
         fail(turn, describeHttpError(err), err.status >= 500);
       } else {
@@ -697,7 +1455,7 @@
 
   function loadDocument(docId) {
     if (!state.docTexts.has(docId)) {
-      const promise = fetch(`/v1/documents/${encodeURIComponent(docId)}`)
+      const promise = apiFetch(`/v1/documents/${encodeURIComponent(docId)}`)
         .then(async (response) => {
           if (!response.ok) throw await httpError(response);
           const doc = await response.json();
@@ -869,7 +1627,7 @@
     checkHealth();
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !els.panel.hidden) {
+    if (event.key === "Escape" && !els.panel.hidden && !anyDialogOpen()) {
       event.preventDefault();
       // give the focus back to the marker, unless the user is typing elsewhere
       const active = document.activeElement;
@@ -877,6 +1635,32 @@
     }
   });
 
+  els.addDocs.addEventListener("click", () => els.fileInput.click());
+  els.fileInput.addEventListener("change", () => {
+    const files = Array.from(els.fileInput.files || []);
+    els.fileInput.value = ""; // choosing the same files again fires `change` again
+    uploadFiles(files);
+  });
+  els.keyForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitKey();
+  });
+  els.keyCancel.addEventListener("click", () => closeKeyDialog(null));
+  els.keyDialog.addEventListener("cancel", (event) => { // Escape
+    event.preventDefault();
+    closeKeyDialog(null);
+  });
+  els.keyInput.addEventListener("input", () => {
+    els.keyError.textContent = "";
+    els.keyInput.removeAttribute("aria-invalid");
+  });
+  els.enterKey.addEventListener("click", () => {
+    promptForKey(null).then(() => refreshCorpus(), () => {});
+  });
+  els.forgetKey.addEventListener("click", forgetKey);
+
+  state.apiKey = readStoredKey();
+  updateKeyButtons();
   els.docsDetails.open = WIDE.matches;
   WIDE.addEventListener("change", () => {
     if (WIDE.matches) els.docsDetails.open = true;
