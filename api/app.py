@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import documents, openai_compat, routes
 from api.deps import key_digests
-from api.limits import BodyLimit
+from api.middleware import BodyLimit, WorkerHeader
 from rag.gate import BusyError
 from rag.service import AnswerService
 from rag.settings import Settings, get_settings
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from ingest.follower import IndexFollower
         from ingest.jobs import JobRunner, JobStore
         from ingest.pipeline import make_ingestor
 
@@ -44,8 +45,11 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         app.state.jobs.forget_older_than(7 * 24 * 3600)
         app.state.runner = JobRunner(app.state.jobs, ingestor)
         app.state.runner.start()  # resumes jobs a killed server left queued or running
+        app.state.follower = IndexFollower(ingestor)
+        app.state.follower.start()  # changes made through another host
         yield
         app.state.runner.stop()
+        app.state.follower.stop()
 
     app = FastAPI(
         title="ragkit: cited answers over news articles",
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
     app.state.settings = settings
     app.state.key_digests = key_digests(settings)
     app.add_middleware(BodyLimit, upload_bytes=int(settings.max_upload_mb * 1_000_000))
+    app.add_middleware(WorkerHeader)
 
     @app.exception_handler(BusyError)
     async def busy(_: Request, exc: BusyError) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -173,5 +174,10 @@ def healthz(service: ServiceDep, settings: SettingsDep, request: Request) -> Hea
             "started": service.generations_started,
             "finished": service.generations_finished,
             "cancelled": service.generations_cancelled,
+            "worker_pid": os.getpid(),
+            **{
+                f"all_workers_{k.removeprefix('generations_')}": v
+                for k, v in (service.counters.read() if service.counters else {}).items()
+            },
         },
     )

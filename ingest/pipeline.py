@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -160,6 +161,8 @@ class Ingestor:
         self.embedder = embedder
         self.chunker = chunker
         self.lock = lock or WriteLock(None)
+        # which passage index this ingestor writes: changes from another one must be followed
+        self.origin = f"{socket.gethostname()}:{index.path.resolve()}#{index.name}"
 
     # --- files ----------------------------------------------------------------------------
     def ingest_paths(
@@ -361,6 +364,7 @@ class Ingestor:
         self.index.delete(stale)
         self.store.delete(stale)
         self.store.set_state(a.doc_id, READY)
+        self.store.log_change(a.doc_id, "put", self.origin)
         report.removed += len(stale)
         report.moved += len(kept)
         log.info("ingested %s: %d new, %d stale", a.doc_id, len(new), len(stale))
@@ -379,6 +383,7 @@ class Ingestor:
             self.index.delete(ids)
             self.store.delete(ids)
             self.store.remove_document(doc_id)
+            self.store.log_change(doc_id, "delete", self.origin)
             log.info("deleted %s: %d passages", doc_id, len(ids))
             return len(ids)
         finally:
@@ -415,6 +420,22 @@ class Ingestor:
                 log.warning("recovered %d interrupted document change(s)", len(pending))
             self.reconcile_index()
         return report
+
+    def follow(self, doc_ids: Sequence[str]) -> None:
+        """Bring these documents' rows of the passage index in step with the vector store
+        (changes another host made): add what is missing, with sentence vectors; drop what
+        is gone."""
+        stored = self.store.chunk_hashes(list(doc_ids))
+        indexed = self.index.ids_by_doc(list(doc_ids))
+        for doc_id in doc_ids:
+            have, want = indexed.get(doc_id, set()), set(stored.get(doc_id, {}))
+            if have - want:
+                self.index.delete(have - want)
+            missing = sorted(want - have)
+            for i in range(0, len(missing), EMBED_GROUP):
+                chunks = self.store.get_chunks(missing[i : i + EMBED_GROUP])
+                _, sentences = self.embed(chunks)
+                self.index.put(chunks, sentences)
 
     def reconcile_index(self) -> tuple[int, int]:
         """Make the passage index hold exactly the vector store's passages, each with its

@@ -40,6 +40,7 @@ def make_passage_index(settings: Settings):
 
 
 def make_service(settings: Settings, embedder: Embedder | None = None, llm=None):
+    from rag.counters import SharedCounters
     from rag.llm import make_llm
     from rag.retrieval import HybridRetriever
     from rag.service import AnswerService
@@ -48,7 +49,7 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
     store = make_store(settings, embedder)
     index = make_passage_index(settings)
     retriever = HybridRetriever(store, embedder, index, settings.retrieval, settings.candidates)
-    return AnswerService(
+    service = AnswerService(
         store,
         retriever,
         llm or make_llm(settings),
@@ -58,3 +59,5 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         max_waiting=settings.queue_size,
         slots=settings.generation_slots,
     )
+    service.counters = SharedCounters(settings.index_path, settings.collection)
+    return service

@@ -60,6 +60,7 @@ class PassageIndex:
 
     def __init__(self, path: Path, name: str) -> None:
         self.path = path
+        self.name = name
         self._local = threading.local()
         prefix = "kw_" + "".join(c if c.isalnum() else "_" for c in name)
         self._sql = _SCHEMA.replace("chunks", prefix)
@@ -111,6 +112,19 @@ class PassageIndex:
                 part,
             )
             out |= {cid: _from_blob(blob) for cid, blob in rows}
+        return out
+
+    def ids_by_doc(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        conn = self._conn()
+        for i in range(0, len(doc_ids), 500):
+            part = list(doc_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = conn.execute(
+                f"SELECT doc_id, chunk_id FROM {self._t} WHERE doc_id IN ({marks})", part
+            )
+            for doc_id, chunk_id in rows:
+                out.setdefault(doc_id, set()).add(chunk_id)
         return out
 
     def without_sentences(self) -> list[str]:

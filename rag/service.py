@@ -19,6 +19,7 @@ from llama_index.core.llms import LLM
 
 from rag.citations import MarkerFilter, clean_markers, markers_before_punctuation
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
+from rag.counters import SharedCounters
 from rag.embedding import Embedder
 from rag.gate import CancelledError, GenerationGate, Ticket
 from rag.grounding import (
@@ -119,6 +120,13 @@ class AnswerService:
         self.generations_started = 0
         self.generations_finished = 0
         self.generations_cancelled = 0
+        self.counters: SharedCounters | None = None  # every worker's totals, when shared
+
+    def _count(self, what: str) -> None:
+        name = f"generations_{what}"
+        setattr(self, name, getattr(self, name) + 1)
+        if self.counters is not None:
+            self.counters.add(name)
 
     def warm_up(self) -> None:
         """Load the embedder and read the fixed prompt prefix once, so that the first
@@ -194,7 +202,7 @@ class AnswerService:
             yield from self._stream(messages, top_k, ticket, cancel or threading.Event())
         except (CancelledError, GeneratorExit):
             # the client went away: while waiting, mid-generation, or during a side generation
-            self.generations_cancelled += 1
+            self._count("cancelled")
             log.info("request cancelled before it finished")
         finally:
             ticket.release()
@@ -248,7 +256,7 @@ class AnswerService:
             first_token: float | None = None
             pieces = 0
             t_gen = time.perf_counter()
-            self.generations_started += 1
+            self._count("started")
             responses = self.llm.stream_chat(prompt)
             try:
                 for response in responses:
@@ -270,7 +278,7 @@ class AnswerService:
             finally:
                 responses.close()  # stops llama.cpp mid-generation when we leave early
             answer = self._finish(question, text, markers.order, passages, language, cancel)
-            self.generations_finished += 1
+            self._count("finished")
         finally:
             ticket.release()
 

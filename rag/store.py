@@ -16,6 +16,8 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -99,6 +101,9 @@ class ChunkStore:
             )
         self._docs = client.get_or_create_collection(
             f"{collection}__docs", metadata={"schema": SCHEMA}, embedding_function=None
+        )
+        self._log = client.get_or_create_collection(
+            f"{collection}__log", metadata={"schema": SCHEMA}, embedding_function=None
         )
         self.batch = max(1, min(client.get_max_batch_size(), 5000))
         if (self._docs.metadata or {}).get("schema") != SCHEMA:
@@ -255,6 +260,29 @@ class ChunkStore:
 
     def remove_document(self, doc_id: str) -> None:
         self._docs.delete(ids=[doc_id])
+
+    # --- change log ---------------------------------------------------------------------
+    # Every document change is logged where every host sees it, so a host whose passage index
+    # (SQLite, local) did not make the change catches up within seconds (ingest.follower).
+    def log_change(self, doc_id: str, op: str, origin: str) -> None:
+        now = time.time()
+        self._log.add(
+            ids=[f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"],
+            embeddings=[[1.0]],
+            metadatas=[{"doc_id": doc_id, "op": op, "origin": origin, "at": now}],
+        )
+
+    def changes_since(self, at: float) -> list[tuple[str, str, str, float]]:
+        """(entry id, doc_id, origin, time) of the changes logged after `at`, oldest first."""
+        got = self._log.get(where={"at": {"$gt": at}}, include=["metadatas"])
+        rows = [
+            (i, str(m["doc_id"]), str(m.get("origin", "")), float(m["at"]))
+            for i, m in zip(got["ids"], got["metadatas"], strict=True)
+        ]
+        return sorted(rows, key=lambda r: r[3])
+
+    def prune_changes(self, older_than: float) -> None:
+        self._log.delete(where={"at": {"$lt": older_than}})
 
     # --- schema -------------------------------------------------------------------------
     def _migrate(self) -> None:

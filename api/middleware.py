@@ -1,8 +1,9 @@
-"""Request body limits, enforced while the body arrives (Content-Length or not): 413."""
+"""ASGI middleware: request body limits (413, with or without Content-Length), worker header."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -61,3 +62,24 @@ async def _reply_413(send: Send, reason: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class WorkerHeader:
+    """`X-Worker: <pid>` on every response: which worker process answered (several workers
+    share one port)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.value = str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message["headers"], (b"x-worker", self.value)]}
+            await send(message)
+
+        await self.app(scope, receive, tagged)
