@@ -258,14 +258,10 @@ class Ingestor:
                     if last or sum(len(p.new) for p in group) >= EMBED_GROUP:
                         new = [c for p in group for c in p.new]
                         vectors, sentences = self.embed(new, bar.update)
-                        for p in group:
-                            k = len(p.new)
-                            mine, vectors = vectors[:k], vectors[k:]
-                            theirs, sentences = sentences[:k], sentences[k:]
-                            report.outcomes.append(self._commit(p, mine, theirs, report))
-                            done += len(p.new)
-                            if on_progress:
-                                on_progress(done, todo)
+                        report.outcomes += self._commit(group, vectors, sentences, report)
+                        done += len(new)
+                        if on_progress:
+                            on_progress(done, todo)
                         group = []
         return report
 
@@ -335,40 +331,54 @@ class Ingestor:
         return vectors, [flat[r].reshape(-1, vectors.shape[1]) for r in rows]
 
     def _commit(
-        self, plan: _Plan, vectors: np.ndarray, sentences: list[np.ndarray], report: IngestReport
-    ) -> Outcome:
-        """Write one document: record `writing`, passages and keywords, stale passages out,
-        record `ready`. Each step is idempotent, so a re-run after a crash completes it."""
-        a, chunks = plan.article, plan.chunks
-        doc = Document(
-            doc_id=a.doc_id,
-            title=a.title,
-            text=a.text,
-            keywords=a.keywords,
-            source=a.source,
-            language=a.language,
-            content_hash=a.content_hash,
-            n_chunks=len(chunks),
-            body_start=a.body_start,
-            added_at=time.time(),
-        )
-        self.store.put_document(doc, state=WRITING)
-        new = plan.new
+        self,
+        plans: Sequence[_Plan],
+        vectors: np.ndarray,
+        sentences: list[np.ndarray],
+        report: IngestReport,
+    ) -> list[Outcome]:
+        """Write documents (their new passages embedded in `plans` order): records marked
+        `writing`, passages and index rows written, stale passages out, records `ready`.
+        Each step is one round trip for all of them, and idempotent: a re-run after a crash
+        completes it."""
+        now = time.time()
+        docs = [
+            Document(
+                doc_id=p.article.doc_id,
+                title=p.article.title,
+                text=p.article.text,
+                keywords=p.article.keywords,
+                source=p.article.source,
+                language=p.article.language,
+                content_hash=p.article.content_hash,
+                n_chunks=len(p.chunks),
+                body_start=p.article.body_start,
+                added_at=now,
+            )
+            for p in plans
+        ]
+        new = [c for p in plans for c in p.new]
+        kept = [c for p in plans for c in p.chunks if c.id in p.existing]
+        stale = {cid for p in plans for cid in set(p.existing) - {c.id for c in p.chunks}}
+        self.store.put_documents(docs, state=WRITING)
         self.store.add(new, vectors)
-        kept = [c for c in chunks if c.id in plan.existing]
         if kept:
             self.store.update_metadata(kept)  # offsets and version may have moved
         # a changed title changes every passage's keywords; kept passages keep their sentences
         self.index.put([*new, *kept], [*sentences, *[None] * len(kept)])
-        stale = set(plan.existing) - {c.id for c in chunks}
-        self.index.delete(stale)
-        self.store.delete(stale)
-        self.store.set_state(a.doc_id, READY)
-        self.store.log_change(a.doc_id, "put", self.origin)
+        if stale:
+            self.index.delete(stale)
+            self.store.delete(stale)
+        ids = [d.doc_id for d in docs]
+        self.store.set_states(ids, READY)
+        self.store.log_changes(ids, "put", self.origin)
         report.removed += len(stale)
         report.moved += len(kept)
-        log.info("ingested %s: %d new, %d stale", a.doc_id, len(new), len(stale))
-        return Outcome(_name(a), plan.status, a.doc_id, len(chunks), len(new))
+        log.info("ingested %d document(s): %d new, %d stale", len(ids), len(new), len(stale))
+        return [
+            Outcome(_name(p.article), p.status, p.article.doc_id, len(p.chunks), len(p.new))
+            for p in plans
+        ]
 
     def delete(self, doc_id: str, wait: float | None = None) -> int:
         """Delete a document and its passages; returns how many passages went (-1: no such

@@ -26,11 +26,11 @@ class Embedder(Protocol):
     name: str
     dim: int
 
-    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]: ...
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_passages(
         self, texts: Sequence[str], progress: Progress | None = None
-    ) -> list[list[float]]: ...
+    ) -> np.ndarray: ...
 
     def embed_passages_pooled(
         self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
@@ -86,35 +86,31 @@ class SentenceTransformerEmbedder:
     def warm_up(self) -> None:
         self.embed_queries(["warm-up"])
 
-    def _encode(
-        self, texts: Sequence[str], prompt: str, progress: Progress | None
-    ) -> list[list[float]]:
-        # Sort by length so each batch pads little; restore order afterwards.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors: dict[int, list[float]] = {}
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            batch = [texts[i] for i in idx]
-            emb = self._model.encode(
-                batch,
-                prompt_name=prompt,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
+    def _encode(self, texts: Sequence[str], prompt: str, progress: Progress | None) -> np.ndarray:
+        # Several batches per call: the library sorts each call's texts by length (little
+        # padding) and we still report progress as it goes.
+        parts = []
+        step = self.batch_size * 8
+        for start in range(0, len(texts), step):
+            part = list(texts[start : start + step])
+            parts.append(
+                self._model.encode(
+                    part,
+                    prompt_name=prompt,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                ).astype(np.float32)
             )
-            for i, vec in zip(idx, emb, strict=True):
-                vectors[i] = vec.astype("float32").tolist()
             if progress:
-                progress(len(batch))
-        return [vectors[i] for i in range(len(texts))]
+                progress(len(part))
+        return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
-    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, "query", None)
 
-    def embed_passages(
-        self, texts: Sequence[str], progress: Progress | None = None
-    ) -> list[list[float]]:
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         return self._encode(texts, "passage", progress)
 
     def embed_passages_pooled(
@@ -178,13 +174,11 @@ class HashingEmbedder:
         norm = math.sqrt(sum(v * v for v in vec)) or 1.0
         return [v / norm for v in vec]
 
-    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
-        return [self._vector(t) for t in texts]
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray([self._vector(t) for t in texts], dtype=np.float32).reshape(-1, self.dim)
 
-    def embed_passages(
-        self, texts: Sequence[str], progress: Progress | None = None
-    ) -> list[list[float]]:
-        vectors = [self._vector(t) for t in texts]
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        vectors = self.embed_queries(texts)
         if progress:
             progress(len(texts))
         return vectors

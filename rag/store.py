@@ -181,7 +181,7 @@ class ChunkStore:
         if k <= 0 or total == 0:
             return []
         got = self._chunks.query(
-            query_embeddings=[list(vector)],
+            query_embeddings=np.asarray([vector], dtype=np.float32),
             n_results=min(k, total),
             include=["documents", "metadatas", "distances"],
         )
@@ -212,15 +212,25 @@ class ChunkStore:
 
     # --- documents ----------------------------------------------------------------------
     def put_document(self, doc: Document, state: str = READY) -> None:
-        self._docs.upsert(
-            ids=[doc.doc_id],
-            documents=[doc.text],
-            embeddings=[[1.0]],  # lookup by id only; Chroma still wants a vector
-            metadatas=[{**_doc_metadata(doc), "state": state}],
-        )
+        self.put_documents([doc], state)
+
+    def put_documents(self, docs: Sequence[Document], state: str = READY) -> None:
+        for i in range(0, len(docs), self.batch):
+            part = docs[i : i + self.batch]
+            self._docs.upsert(
+                ids=[d.doc_id for d in part],
+                documents=[d.text for d in part],
+                embeddings=[[1.0]] * len(part),  # lookup by id only; Chroma wants a vector
+                metadatas=[{**_doc_metadata(d), "state": state} for d in part],
+            )
 
     def set_state(self, doc_id: str, state: str) -> None:
-        self._docs.update(ids=[doc_id], metadatas=[{"state": state}])
+        self.set_states([doc_id], state)
+
+    def set_states(self, doc_ids: Sequence[str], state: str) -> None:
+        for i in range(0, len(doc_ids), self.batch):
+            part = list(doc_ids[i : i + self.batch])
+            self._docs.update(ids=part, metadatas=[{"state": state}] * len(part))
 
     def set_source(self, doc_id: str, source: str) -> None:
         self._docs.update(ids=[doc_id], metadatas=[{"source": source}])
@@ -265,12 +275,17 @@ class ChunkStore:
     # Every document change is logged where every host sees it, so a host whose passage index
     # (SQLite, local) did not make the change catches up within seconds (ingest.follower).
     def log_change(self, doc_id: str, op: str, origin: str) -> None:
-        now = time.time()
-        self._log.add(
-            ids=[f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"],
-            embeddings=[[1.0]],
-            metadatas=[{"doc_id": doc_id, "op": op, "origin": origin, "at": now}],
-        )
+        self.log_changes([doc_id], op, origin)
+
+    def log_changes(self, doc_ids: Sequence[str], op: str, origin: str) -> None:
+        now, stamp = time.time(), time.time_ns()
+        for i in range(0, len(doc_ids), self.batch):
+            part = doc_ids[i : i + self.batch]
+            self._log.add(
+                ids=[f"{stamp:020d}-{uuid.uuid4().hex[:12]}" for _ in part],
+                embeddings=[[1.0]] * len(part),
+                metadatas=[{"doc_id": d, "op": op, "origin": origin, "at": now} for d in part],
+            )
 
     def changes_since(self, at: float) -> list[tuple[str, str, str, float]]:
         """(entry id, doc_id, origin, time) of the changes logged after `at`, oldest first."""
