@@ -4,7 +4,8 @@ real embedded Chroma in a temporary folder; integration tests use the real model
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,32 @@ def ingest_into(service, settings, paths: list[Path]):
     from ingest.pipeline import make_ingestor
 
     return make_ingestor(settings, service).ingest_paths(paths, progress=False)
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """A real uvicorn server for `app` in a thread of this process; yields its URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/healthz")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _free_port() -> int:

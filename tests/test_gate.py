@@ -7,13 +7,12 @@ import time
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from rag.gate import BusyError, CancelledError, GenerationGate
 from rag.llm import ScriptedLLM
-from tests.conftest import SEED, _free_port, ingest_into
+from tests.conftest import SEED, ingest_into, serving
 
 
 def test_a_place_released_while_waiting_is_given_back_once():
@@ -87,21 +86,6 @@ def test_busy_response_carries_the_estimate(settings):
     assert r.json()["queue"] == {"running": 1, "waiting": 0}
 
 
-def _serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{url}/healthz")
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    return server, thread, url
-
-
 @pytest.mark.parametrize("stream", [True, False])
 def test_a_client_leaving_the_queue_frees_its_place(settings, stream: bool):
     """The first request holds the model; the second waits, then its client hangs up. Before
@@ -113,8 +97,7 @@ def test_a_client_leaving_the_queue_frees_its_place(settings, stream: bool):
     service = make_service(settings, llm=llm)
     service.gate.max_waiting = 1
     ingest_into(service, settings, [SEED])
-    server, thread, url = _serve(create_app(settings, service))
-    try:
+    with serving(create_app(settings, service)) as url:
         first = threading.Thread(
             target=httpx.post,
             args=(f"{url}/v1/ask",),
@@ -136,6 +119,3 @@ def test_a_client_leaving_the_queue_frees_its_place(settings, stream: bool):
         assert (health["running"], health["waiting"]) == (0, 0)
         assert health["finished"] == 1 and health["cancelled"] == 1
         assert llm.calls and len(llm.calls) == 1  # the second question never reached the model
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

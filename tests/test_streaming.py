@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 
 import httpx
@@ -14,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from rag.gate import BusyError
 from rag.llm import ScriptedLLM
-from tests.conftest import SEED, _free_port, ingest_into
+from tests.conftest import SEED, ingest_into, serving
 
 ANSWER = "Geology and exploration [2], then mining [1][7], capital [2]. Nothing else [0]."
 
@@ -173,27 +172,12 @@ def test_queue_is_bounded(settings):
 
 def test_client_disconnect_stops_generation(settings):
     """A real uvicorn server; the client reads two tokens and hangs up."""
-    import uvicorn
-
     from rag.components import make_service
 
     llm = ScriptedLLM(lambda m: "word " * 400, delay=0.02, piece_size=5)
     service = make_service(settings, llm=llm)
     ingest_into(service, settings, [SEED])
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, service), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/healthz")
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with serving(create_app(settings, service)) as url:
         with httpx.stream(
             "POST", f"{url}/v1/ask", json={"question": "Quels sont les objectifs ?", "stream": True}
         ) as r:
@@ -211,9 +195,6 @@ def test_client_disconnect_stops_generation(settings):
         time.sleep(0.5)
         assert llm.pieces_emitted == emitted < 400  # nothing more is generated
         assert health["running"] == 0
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_failed_rewrite_searches_with_the_previous_question(settings):

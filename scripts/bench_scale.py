@@ -1,0 +1,301 @@
+"""Scale benchmark: ingestion, start-up, memory, retrieval latency and recall at 1k-100k passages.
+
+    .venv/bin/python scripts/bench_scale.py --sizes 1000 10000 30000 100000 --out artifacts/scale
+    .venv/bin/python scripts/bench_scale.py --sizes 10000 --store chroma-http    # via `chroma run`
+    .venv/bin/python scripts/bench_scale.py --repo /path/to/other/checkout ...    # older code
+
+The corpus: every PIAF and XQuAD dev paragraph (with its questions), then distractors of the
+same languages made of sentences recombined from other paragraphs, 8 paragraphs to an article,
+written as seed-format files. The sizes are nested and ingested one after the other into one
+store through `rag ingest` (so a size's vectors are those of the smaller sizes plus the new
+passages, embedded once: that is the cache between sizes). Per size it prints:
+- ingestion of the new passages: passages/s (wall time of `rag ingest`, model loading
+  included), beside `SentenceTransformer.encode` of a sample of the same texts in this process,
+  and the ratio of the two;
+- `rag serve` (no LLM: RAG_LLM=scripted): seconds until it answers its first /v1/retrieve;
+  its RSS after the queries;
+- /v1/retrieve p50/p95 over planted questions (dev questions whose paragraph is in the corpus),
+  the first time each is asked and repeated; recall@5 of the first pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from evaluation.datasets import load_squad  # noqa: E402
+from rag.text import split_sentences  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+SETS = [DATA / "piaf" / "piaf-v1.1-dev.json", DATA / "xquad-en" / "xquad-en-dev.json"]
+PY = sys.executable
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))] if ordered else 0.0
+
+
+class Corpus:
+    """Real paragraphs first, then an endless, deterministic stream of distractor articles."""
+
+    def __init__(self, seed: int = 11) -> None:
+        self.rng = random.Random(seed)
+        self.real: list[tuple[str, str, str]] = []  # (doc id, title, text)
+        self.questions: list[tuple[str, str]] = []  # (question, gold doc id)
+        self.pools: dict[str, tuple[list[str], list[str]]] = {}
+        for path in SETS:
+            ds = load_squad(path)
+            self.real += [(p.id, p.title, p.text) for p in ds.paragraphs]
+            self.questions += [(q.question, q.gold) for q in ds.questions if q.gold]
+            sentences = [s for p in ds.paragraphs for s in split_sentences(p.text) if len(s) > 40]
+            self.pools[ds.language] = (sentences, sorted({p.title for p in ds.paragraphs}))
+        self.n_distractors = 0
+
+    def distractor_article(self) -> tuple[str, str]:
+        lang = "fr" if self.rng.random() < 0.8 else "en"
+        sentences, titles = self.pools[lang]
+        paragraphs = [
+            " ".join(self.rng.sample(sentences, self.rng.randint(4, 7))) for _ in range(8)
+        ]
+        self.n_distractors += 1
+        return f"d{self.n_distractors:06d}", f"{self.rng.choice(titles)}\n\n" + "\n\n".join(
+            paragraphs
+        )
+
+    def write(self, folder: Path, start_passages: int, target: int) -> tuple[int, list[str]]:
+        """Files for passages [start_passages, target): returns the count and their texts."""
+        folder.mkdir(parents=True, exist_ok=True)
+        n, texts = start_passages, []
+        while n < target:
+            if n < len(self.real):
+                doc_id, title, text = self.real[n]
+                (folder / f"{doc_id}.txt").write_text(f"{title}\n\n{text}\n")
+                texts.append(f"{title}\n{text}")
+                n += 1
+            else:
+                doc_id, body = self.distractor_article()
+                (folder / f"{doc_id}.txt").write_text(body + "\n")
+                title, rest = body.split("\n\n", 1)
+                texts += [f"{title}\n{p}" for p in rest.split("\n\n")]
+                n += 8
+        return n, texts
+
+
+_MODEL = None
+
+
+def raw_encode_rate(texts: list[str]) -> float:
+    """Texts per second of SentenceTransformer.encode, loaded as the service loads it."""
+    global _MODEL
+    if _MODEL is None:
+        from rag.components import make_embedder
+        from rag.settings import Settings
+
+        _MODEL = make_embedder(Settings())._model
+    model = _MODEL
+    model.encode(texts[:32], prompt_name="passage", batch_size=32)  # warm
+    t = time.perf_counter()
+    model.encode(texts, prompt_name="passage", batch_size=32, normalize_embeddings=True)
+    return len(texts) / (time.perf_counter() - t)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure_server(repo: Path, env: dict, questions: list[tuple[str, str]]) -> dict:
+    port = free_port()
+    log = open(env["RAG_DATA_DIR"] + "/serve.log", "w")  # noqa: SIM115
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [PY, "-m", "api.cli", "serve", "--port", str(port)],
+        cwd=repo,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(Path(env["RAG_DATA_DIR"], "serve.log").read_text()[-3000:])
+            try:
+                r = httpx.post(f"{url}/v1/retrieve", json={"question": "test ?"}, timeout=600)
+                if r.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        ready = time.monotonic() - t0
+        first, repeated, hits = [], [], 0
+        with httpx.Client(base_url=url, timeout=600) as client:
+            for passes, out in ((0, first), (1, repeated)):
+                for question, gold in questions:
+                    t = time.perf_counter()
+                    r = client.post("/v1/retrieve", json={"question": question, "top_k": 5})
+                    out.append((time.perf_counter() - t) * 1000)
+                    if passes == 0:
+                        hits += gold in [p["doc_id"] for p in r.json()["passages"]]
+            health = client.get("/healthz").json()
+        return {
+            "ready_s": round(ready, 1),
+            "rss_gb": round(rss_mb(proc.pid) / 1024, 2),
+            "first_p50_ms": round(pct(first, 0.5), 1),
+            "first_p95_ms": round(pct(first, 0.95), 1),
+            "repeat_p50_ms": round(pct(repeated, 0.5), 1),
+            "repeat_p95_ms": round(pct(repeated, 0.95), 1),
+            "recall_at_5": round(hits / len(questions), 3),
+            "passages": health["passages"],
+        }
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 30000, 100000])
+    parser.add_argument(
+        "--store", choices=["chroma-embedded", "chroma-http"], default="chroma-embedded"
+    )
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose code runs")
+    parser.add_argument("--questions", type=int, default=300, help="planted questions per size")
+    parser.add_argument("--encode-sample", type=int, default=1000)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/bench-scale"))
+    parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "scale")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args()
+
+    work = args.work / f"{args.store}-{args.repo.name}"
+    shutil.rmtree(work, ignore_errors=True)
+    data = work / "data"
+    data.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env |= {
+        "RAG_DATA_DIR": str(data),
+        "RAG_LLM": "scripted",
+        "RAG_LOG_LEVEL": "warning",
+        "RAG_VECTOR_STORE": args.store,
+    }
+    chroma = None
+    if args.store == "chroma-http":
+        port = free_port()
+        env["RAG_CHROMA_PORT"] = str(port)
+        chroma = subprocess.Popen(
+            [
+                str(Path(PY).parent / "chroma"),
+                "run",
+                "--path",
+                str(work / "chroma-server"),
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+    corpus = Corpus()
+    rng = random.Random(5)
+    rows, n, stored = [], 0, 0
+    try:
+        for size in sorted(args.sizes):
+            folder = work / f"add-{size}"
+            n, texts = corpus.write(folder, n, size)
+            sample = rng.sample(texts, min(args.encode_sample, len(texts)))
+            encode_rate = raw_encode_rate(sample)
+            t = time.monotonic()
+            run = subprocess.run(
+                [PY, "-m", "api.cli", "ingest", "-q", str(folder)],
+                cwd=args.repo,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            wall = time.monotonic() - t
+            if run.returncode != 0:
+                raise SystemExit(run.stderr[-3000:])
+            present = {p.name.removesuffix(".txt") for p in work.glob("add-*/*.txt")}
+            planted = [q for q in corpus.questions if q[1] in present]
+            questions = random.Random(size).sample(planted, min(args.questions, len(planted)))
+            served = measure_server(args.repo, env, questions)
+            added, stored = served["passages"] - stored, served["passages"]
+            row = {
+                "size": size,
+                "passages": served["passages"],
+                "ingested": added,
+                "ingest_per_s": round(added / wall, 1),
+                "encode_per_s": round(encode_rate, 1),
+                "ratio": round(added / wall / encode_rate, 2),
+                **served,
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    finally:
+        if chroma is not None:
+            chroma.terminate()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = f"scale-{args.store}-{args.repo.resolve().name}.json"
+    (args.out / name).write_text(json.dumps(rows, indent=2))
+    cols = [
+        "size",
+        "passages",
+        "ingest_per_s",
+        "encode_per_s",
+        "ratio",
+        "ready_s",
+        "rss_gb",
+        "first_p50_ms",
+        "first_p95_ms",
+        "repeat_p50_ms",
+        "repeat_p95_ms",
+        "recall_at_5",
+    ]
+    print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+    for row in rows:
+        print("| " + " | ".join(str(row[c]) for c in cols) + " |")
+    print(
+        f"\nstore {args.store}, code at {args.repo}; the sizes share one store: each size's "
+        "vectors are the smaller sizes' (embedded once) plus its own new passages"
+    )
+    print(f"wrote {args.out / name}")
+
+
+if __name__ == "__main__":
+    main()
