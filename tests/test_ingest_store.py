@@ -51,3 +51,33 @@ def test_bad_file_is_reported_and_the_store_is_untouched(settings, tmp_path: Pat
     assert len(report.errors) == 1 and "bad.txt:2" in report.errors[0]
     assert report.unchanged == 1
     assert service.store.count() == n
+
+
+def test_bad_files_through_the_cli_path(settings, tmp_path: Path, monkeypatch):
+    import ingest.readers
+
+    service = make_test_service(settings)
+    ingest_into(service, settings, [SEED])
+    before = (service.store.count(), service.store.document_count())
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "empty.txt").write_text(" \n")
+    (folder / "binary.txt").write_bytes(b"Titre\n\x00\x01\x02")
+    (folder / "latin1.txt").write_bytes("Titre\n\nÉté à Montréal".encode("latin-1"))
+    (folder / "big.txt").write_text("Titre\n\n" + "mot " * 400)
+    (folder / "title-only.md").write_text("# Un titre\n")
+    (folder / "title-only.txt").write_text("Un titre sans texte\n")
+    monkeypatch.setattr(ingest.readers, "MAX_BYTES", 1000)
+    report = ingest_into(service, settings, [folder])
+    reasons = sorted(report.errors)
+    assert len(reasons) == 6 and report.files == 6
+    for name, reason in [
+        ("big.txt", "larger than the 1,000-byte limit"),
+        ("binary.txt:2", "NUL bytes"),
+        ("empty.txt:1", "empty file"),
+        ("latin1.txt:3", "not valid UTF-8"),
+        ("title-only.md", "no text after the title"),
+        ("title-only.txt:2", "no text after the title"),
+    ]:
+        assert any(name in r and reason in r for r in reasons), (name, reasons)
+    assert (service.store.count(), service.store.document_count()) == before
