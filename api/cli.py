@@ -30,11 +30,14 @@ def _ingest(paths: list[Path], quiet: bool = False, sync: bool = False) -> int:
     recovered = ingestor.recover()  # finish what an interrupted run left, before anything else
     if recovered.outcomes:
         print(f"recovered an interrupted ingestion: {recovered.summary()}", file=sys.stderr)
+    t0 = time.perf_counter()
     report = ingestor.ingest_paths(paths, progress=not quiet, sync=sync)
+    elapsed = time.perf_counter() - t0
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
     print(
-        f"{report.summary()}; {store.count()} passage(s) in {settings.collection!r}",
+        f"{report.summary()}; {store.count()} passage(s) in {settings.collection!r}; "
+        f"{elapsed:.1f} s, {ingestor.texts_embedded} text(s) embedded (passages and sentences)",
         file=sys.stderr,
     )
     return 1 if report.errors else 0

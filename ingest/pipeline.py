@@ -152,7 +152,7 @@ class Ingestor:
         index: PassageIndex,
         embedder: Embedder,
         chunker: Chunker,
-        sentence_vectors: str = "pooled",
+        sentence_vectors: str = "separate",
         lock: WriteLock | None = None,
     ) -> None:
         self.store = store
@@ -163,6 +163,7 @@ class Ingestor:
         self.lock = lock or WriteLock(None)
         # which passage index this ingestor writes: changes from another one must be followed
         self.origin = f"{socket.gethostname()}:{index.path.resolve()}#{index.name}"
+        self.texts_embedded = 0  # passages and sentences sent to the model, since creation
 
     # --- files ----------------------------------------------------------------------------
     def ingest_paths(
@@ -316,19 +317,28 @@ class Ingestor:
                 [[(0, len(c.title)), (a + len(c.title) + 1, b + len(c.title) + 1)] for a, b in sp]
                 for c, sp in zip(chunks, spans, strict=True)
             ]
+            self.texts_embedded += len(texts)
             return self.embedder.embed_passages_pooled(texts, groups, progress)
-        vectors = np.asarray(self.embedder.embed_passages(texts, progress), dtype=np.float32)
-        owners = [i for i, sp in enumerate(spans) for _ in sp]
-        sentence_texts = [
-            f"{c.title}\n{c.text[a:b]}" if c.title else c.text[a:b]
-            for c, sp in zip(chunks, spans, strict=True)
-            for a, b in sp
-        ]
-        flat = np.asarray(self.embedder.embed_passages(sentence_texts), dtype=np.float32)
-        rows: list[list[int]] = [[] for _ in chunks]
-        for row, owner in enumerate(owners):
-            rows[owner].append(row)
-        return vectors, [flat[r].reshape(-1, vectors.shape[1]) for r in rows]
+        # one call for passages and sentences: the model sorts them all by length together;
+        # a one-sentence passage's sentence text is its own text, embedded once
+        every = list(texts)  # passages first, then the sentences not already among them
+        position: dict[str, int] = {}
+        for i, text in enumerate(texts):
+            position.setdefault(text, i)
+        rows: list[list[int]] = []
+        for c, sp in zip(chunks, spans, strict=True):
+            rows.append([])
+            for a, b in sp:
+                text = f"{c.title}\n{c.text[a:b]}" if c.title else c.text[a:b]
+                if text not in position:
+                    position[text] = len(every)
+                    every.append(text)
+                rows[-1].append(position[text])
+        vectors = np.asarray(self.embedder.embed_passages(every), dtype=np.float32)
+        self.texts_embedded += len(every)
+        if progress:
+            progress(len(chunks))
+        return vectors[: len(chunks)], [vectors[r] for r in rows]
 
     def _commit(
         self,
