@@ -119,3 +119,41 @@ def test_a_client_leaving_the_queue_frees_its_place(settings, stream: bool):
         assert (health["running"], health["waiting"]) == (0, 0)
         assert health["finished"] == 1 and health["cancelled"] == 1
         assert llm.calls and len(llm.calls) == 1  # the second question never reached the model
+
+
+def test_the_translation_holds_the_slot_and_stops_when_the_client_leaves(settings):
+    """An English question answered in French is translated inside the request's slot (it
+    used to run after the slot was freed, outside the queue and the cancel flag)."""
+    from rag.components import make_service
+
+    translating = threading.Event()
+
+    class Slow(ScriptedLLM):
+        def _deltas(self, messages, **kwargs):
+            if messages[0].content.startswith("Translate"):
+                translating.set()
+                for i in range(200):  # a long translation, piece by piece
+                    time.sleep(0.02)
+                    self.pieces_emitted += 1
+                    yield f"word{i} "
+                return
+            yield from super()._deltas(messages, **kwargs)
+
+    llm = Slow(lambda m: "L’accord vise la géologie et l’exploration minière [1].")
+    service = make_service(settings, llm=llm)
+    ingest_into(service, settings, [SEED])
+    with serving(create_app(settings, service)) as url:
+        body = {"question": "What does the agreement aim at?", "stream": True}
+        with httpx.stream("POST", f"{url}/v1/ask", json=body, timeout=30) as r:
+            for _ in r.iter_lines():
+                if translating.is_set():
+                    break
+            assert translating.wait(10)
+            assert service.gate.running == 1  # the translation holds the model's slot
+        deadline = time.monotonic() + 10
+        while service.gate.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        emitted = llm.pieces_emitted
+        time.sleep(0.3)
+        assert llm.pieces_emitted == emitted < 200  # it stopped with the client
+        assert service.generations_cancelled == 1 and service.gate.running == 0
