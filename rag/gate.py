@@ -66,9 +66,6 @@ class Ticket:
         with self._gate._cond:
             self._release_locked()
 
-    # An unused reservation (the stream never started) is released the same way.
-    release_if_unused = release
-
     def _release_locked(self) -> None:
         gate = self._gate
         if self.state == "waiting":

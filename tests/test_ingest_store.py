@@ -81,3 +81,25 @@ def test_bad_files_through_the_cli_path(settings, tmp_path: Path, monkeypatch):
     ]:
         assert any(name in r and reason in r for r in reasons), (name, reasons)
     assert (service.store.count(), service.store.document_count()) == before
+
+
+def test_a_second_process_is_told_the_embedded_store_is_taken(settings, tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    make_test_service(settings)  # this process now holds the embedded store, as `rag serve` would
+    env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir), "RAG_EMBEDDER": "hashing"}
+    run = subprocess.run(
+        [sys.executable, "-m", "api.cli", "ingest", str(SEED)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert f"in use by another process (pid {os.getpid()})" in run.stderr
+    assert "rag ingest --url" in run.stderr

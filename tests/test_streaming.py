@@ -165,7 +165,7 @@ def test_queue_is_bounded(settings):
     waiting.release()
     assert service.gate.waiting == service.gate.running == 0
     never_started = service.gate.reserve()
-    never_started.release_if_unused()
+    never_started.release()
     never_started.release()  # idempotent
     assert service.gate.waiting == service.gate.running == 0
 
