@@ -8,6 +8,7 @@ ran, was cancelled while it waited, or never started.
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections import deque
@@ -88,6 +89,7 @@ class GenerationGate:
         self.default_duration = default_duration
         self.durations: deque[float] = deque(maxlen=20)  # recent generations, seconds
         self._running_since: dict[int, float] = {}  # ticket -> when it started
+        self._random = random.Random().random
 
     def reserve(self) -> Ticket:
         with self._cond:
@@ -118,8 +120,12 @@ class GenerationGate:
         return remaining[0] + ahead * typical / self.slots
 
     def _retry_after(self) -> int:
-        # A place frees when the first running generation ends; then the whole queue moves up.
-        return max(1, math.ceil(self._drain_time(0)))
+        """When to come back: no sooner than a place frees (the first running generation
+        ends), spread over the time the waiting queue takes to drain, so that the clients
+        turned away together do not all return in the same second and are turned away again."""
+        first = self._drain_time(0)
+        spread = self._drain_time(self.waiting) - first
+        return max(1, math.ceil(first + self._random() * spread))
 
     def snapshot(self) -> dict[str, float | int]:
         with self._cond:
