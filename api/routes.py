@@ -51,6 +51,7 @@ ANSWER_RESPONSES: dict[int | str, dict] = {
         }
     },
     400: {"model": ErrorOut, "description": "The body could not be decoded"},
+    413: {"model": ErrorOut, "description": "The body is larger than 2 MB"},
     503: {
         "model": ErrorOut,
         "description": "The generation queue is full; `Retry-After` estimates the wait",
@@ -129,7 +130,7 @@ async def chat(body: ChatRequest, request: Request, service: ServiceDep, setting
     "/v1/retrieve",
     response_model=RetrieveResponse,
     tags=["answers"],
-    responses={400: ANSWER_RESPONSES[400]},
+    responses={400: ANSWER_RESPONSES[400], 413: ANSWER_RESPONSES[413]},
 )
 def retrieve(body: RetrieveRequest, service: ServiceDep, settings: SettingsDep) -> RetrieveResponse:
     """The passages retrieval gives the model, best first, without generating (used by

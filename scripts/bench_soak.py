@@ -130,14 +130,21 @@ class Sampler(threading.Thread):
             self.sample()
 
 
-def plot(rows: list[tuple[float, int, float]], out: Path, title: str, goal_gb: float) -> None:
+def plot(
+    rows: list[tuple[float, int, float]] | dict[str, list[tuple[float, int, float]]],
+    out: Path,
+    title: str,
+    goal_gb: float,
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    curves = rows if isinstance(rows, dict) else {"server RSS": rows}
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.plot([r[1] for r in rows], [r[2] / 1024 for r in rows], lw=1.2, label="server RSS")
+    for label, curve in curves.items():
+        ax.plot([r[1] for r in curve], [r[2] / 1024 for r in curve], lw=1.2, label=label)
     ax.axhline(goal_gb, color="tab:red", ls="--", lw=1, label=f"goal {goal_gb:g} GB")
     ax.set_xlabel("questions answered")
     ax.set_ylabel("resident memory (GB)")
@@ -169,7 +176,28 @@ def main() -> None:
         metavar="DIR",
         help="write the dev articles as files into DIR and exit",
     )
+    parser.add_argument(
+        "--plot",
+        nargs="+",
+        metavar="CSV=LABEL",
+        default=None,
+        help="only draw these runs' CSVs on one plot (OUT/soak-compare.png)",
+    )
     args = parser.parse_args()
+
+    if args.plot:
+        curves = {}
+        for spec in args.plot:
+            path, _, label = spec.partition("=")
+            with open(path) as f:
+                curves[label or path] = [
+                    (float(r["seconds"]), int(r["questions_answered"]), float(r["rss_mb"]))
+                    for r in csv.DictReader(f)
+                ]
+        args.out.mkdir(parents=True, exist_ok=True)
+        plot(curves, args.out / "soak-compare.png", "Server RSS over distinct questions", 4.0)
+        print(f"wrote {args.out / 'soak-compare.png'}")
+        return
 
     if args.write_corpus:
         print(f"wrote {write_corpus(args.write_corpus)} articles to {args.write_corpus}")
