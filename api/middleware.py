@@ -49,7 +49,7 @@ class BodyLimit:
 
 
 async def _reply_413(send: Send, reason: str) -> None:
-    body = json.dumps({"detail": reason}).encode()
+    body = json.dumps({"detail": reason}, separators=(",", ":")).encode()
     await send(
         {
             "type": "http.response.start",
