@@ -69,6 +69,14 @@ class Chunker:
         return len(self.tokenize(text))
 
     def spans(self, text: str, body_start: int = 0) -> list[Span]:
+        counts: dict[tuple[int, int], int] = {}
+
+        def n_tokens(span: Span) -> int:  # each span is tokenized once
+            key = (span.start, span.end)
+            if key not in counts:
+                counts[key] = self._n_tokens(text[span.start : span.end])
+            return counts[key]
+
         paragraphs = paragraph_spans(text, body_start)
         # Headings introduce the next paragraph.
         merged: list[Span] = []
@@ -88,18 +96,18 @@ class Chunker:
         for p in merged:
             if joined:
                 prev = joined[-1]
-                small = self._n_tokens(text[prev.start : prev.end]) < self.min_tokens
-                if small and self._n_tokens(text[prev.start : p.end]) <= self.chunk_size:
+                small = n_tokens(prev) < self.min_tokens
+                if small and n_tokens(Span(prev.start, p.end)) <= self.chunk_size:
                     joined[-1] = Span(prev.start, p.end)
                     continue
             joined.append(p)
         # Long paragraphs are split at sentence boundaries.
         out: list[Span] = []
         for p in joined:
-            segment = text[p.start : p.end]
-            if self._n_tokens(segment) <= self.chunk_size:
+            if n_tokens(p) <= self.chunk_size:
                 out.append(p)
             else:
+                segment = text[p.start : p.end]
                 out += [Span(p.start + s.start, p.start + s.end) for s in self._split(segment)]
         return out
 
