@@ -217,12 +217,18 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-scale"))
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "scale")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--serve-only",
+        action="store_true",
+        help="measure the server again on the store a --keep run left (no ingestion)",
+    )
     args = parser.parse_args()
 
     work = args.work / f"{args.store}-{args.repo.name}"
-    shutil.rmtree(work, ignore_errors=True)
+    if not args.serve_only:
+        shutil.rmtree(work, ignore_errors=True)
     data = work / "data"
-    data.mkdir(parents=True)
+    data.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env |= {
         "RAG_DATA_DIR": str(data),
@@ -255,6 +261,17 @@ def main() -> None:
     corpus = Corpus()
     rng = random.Random(5)
     rows, n, stored = [], 0, 0
+    if args.serve_only:  # measure the server again on a kept store, no ingestion
+        present = {p.name.removesuffix(".txt") for p in work.glob("add-*/*.txt")}
+        planted = [q for q in corpus.questions if q[1] in present]
+        size = max(int(p.name.split("-")[1]) for p in work.glob("add-*"))
+        questions = random.Random(size).sample(planted, min(args.questions, len(planted)))
+        try:
+            print(json.dumps({"size": size, **measure_server(args.repo, env, questions)}))
+        finally:
+            if chroma is not None:
+                chroma.terminate()
+        return
     try:
         for size in sorted(args.sizes):
             folder = work / f"add-{size}"
