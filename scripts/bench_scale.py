@@ -210,9 +210,11 @@ def main() -> None:
     parser.add_argument("--encode-sample", type=int, default=1000)
     parser.add_argument(
         "--sentences",
-        choices=["separate", "none"],
+        choices=["separate", "pooled", "none"],
         default="separate",
-        help="what the code under test embeds beside each passage at ingestion",
+        help="sentence vectors of the code under test: separate texts (default), pooled from "
+        "the passage's own forward pass (RAG_SENTENCE_VECTORS=pooled), or none (older code "
+        "computed them at query time)",
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-scale"))
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "scale")
@@ -224,7 +226,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    work = args.work / f"{args.store}-{args.repo.name}"
+    work = args.work / f"{args.store}-{args.sentences}-{args.repo.name}"
     if not args.serve_only:
         shutil.rmtree(work, ignore_errors=True)
     data = work / "data"
@@ -236,6 +238,8 @@ def main() -> None:
         "RAG_LOG_LEVEL": "warning",
         "RAG_VECTOR_STORE": args.store,
     }
+    if args.sentences == "pooled":
+        env["RAG_SENTENCE_VECTORS"] = "pooled"
     chroma = None
     if args.store == "chroma-http":
         port = free_port()
@@ -277,8 +281,8 @@ def main() -> None:
             folder = work / f"add-{size}"
             n, texts = corpus.write(folder, n, size)
             sample = rng.sample(texts, min(args.encode_sample, len(texts)))
-            # the same work as ingestion: passages, and their sentences unless the code under
-            # test embeds none (older code computed them at query time)
+            # the same work as ingestion: passages, and their sentences as separate texts when
+            # the code under test embeds them so (pooled ones come from the passage's own pass)
             sentences = args.sentences == "separate"
             encode_rate = len(sample) / raw_encode_seconds(model_work(sample, sentences))
             passage_rate = len(sample) / raw_encode_seconds(model_work(sample, False))
@@ -316,7 +320,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    name = f"scale-{args.store}-{args.repo.resolve().name}.json"
+    name = f"scale-{args.store}-{args.sentences}-{args.repo.resolve().name}.json"
     (args.out / name).write_text(json.dumps(rows, indent=2))
     cols = [
         "size",
@@ -337,7 +341,8 @@ def main() -> None:
     for row in rows:
         print("| " + " | ".join(str(row[c]) for c in cols) + " |")
     print(
-        f"\nstore {args.store}, code at {args.repo}; the sizes share one store: each size's "
+        f"\nstore {args.store}, sentence vectors {args.sentences}, code at {args.repo}; "
+        "the sizes share one store: each size's "
         "vectors are the smaller sizes' (embedded once) plus its own new passages"
     )
     print(f"wrote {args.out / name}")
