@@ -61,9 +61,19 @@ class PassageOut(BaseModel):
     score: float
 
 
+class Span(BaseModel):
+    start: int
+    end: int
+
+
 class CitationOut(PassageOut):
     n: int
     source: str = ""
+    highlights: list[Span] = Field(
+        default_factory=list,
+        description="the sentences of the source that support the claims citing it "
+        "(offsets into the source text, inside [start, end))",
+    )
 
 
 class AskResponse(BaseModel):

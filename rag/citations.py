@@ -8,7 +8,7 @@ numbered 1..m in order of first citation, so `[1]` is always the first source li
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 # [1], [1, 2], [1][2], [Source 1], [source 1; 3]; also full-width brackets some models emit.
 _MARKER = re.compile(
@@ -81,16 +81,6 @@ def clean_markers(text: str, n_passages: int) -> tuple[str, list[int]]:
     f = MarkerFilter(n_passages)
     out = f.feed(text) + f.flush()
     return out, f.order
-
-
-def filter_stream(pieces: Iterable[str], marker_filter: MarkerFilter) -> Iterator[str]:
-    for piece in pieces:
-        out = marker_filter.feed(piece)
-        if out:
-            yield out
-    tail = marker_filter.flush()
-    if tail:
-        yield tail
 
 
 def strip_markers(text: str) -> str:

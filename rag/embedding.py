@@ -44,6 +44,50 @@ def _normalise(m: np.ndarray) -> np.ndarray:
     return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
 
 
+class Combiner:
+    """Runs `fn(texts)` on whatever requests are waiting, one batch at a time: the questions
+    that arrive while a batch is being embedded form the next one. No timer, so a lone
+    question waits for nothing; 50 concurrent ones share a few forward passes instead of
+    queueing for 50 (each with its own threads fighting for two cores)."""
+
+    def __init__(self, fn: Callable[[list[str]], np.ndarray]) -> None:
+        self._fn = fn
+        self._cond = threading.Condition()
+        self._pending: list[dict] = []
+        self._busy = False
+        self.batches = 0  # forward passes run, for tests and curiosity
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        mine = {"texts": list(texts), "done": False, "out": None, "error": None}
+        with self._cond:
+            self._pending.append(mine)
+            while self._busy and not mine["done"]:
+                self._cond.wait()
+            if not mine["done"]:  # lead the next batch: everything waiting, ours included
+                self._busy = True
+                batch, self._pending = self._pending, []
+        if not mine["done"]:
+            try:
+                vectors = self._fn([t for item in batch for t in item["texts"]])
+                at = 0
+                for item in batch:
+                    item["out"] = vectors[at : at + len(item["texts"])]
+                    at += len(item["texts"])
+            except BaseException as err:  # every caller of the batch sees the failure
+                for item in batch:
+                    item["error"] = err
+            finally:
+                with self._cond:
+                    for item in batch:
+                        item["done"] = True
+                    self._busy = False
+                    self.batches += 1
+                    self._cond.notify_all()
+        if mine["error"] is not None:
+            raise mine["error"]
+        return mine["out"]
+
+
 def cpu_has_fast_bf16() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text()
@@ -66,6 +110,7 @@ class SentenceTransformerEmbedder:
         self._dtype = dtype
         self._loaded = None
         self._lock = threading.Lock()
+        self._queries = Combiner(lambda texts: self._encode(texts, "query", None))
         self.dim = int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
 
     @property
@@ -108,7 +153,7 @@ class SentenceTransformerEmbedder:
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "query", None)
+        return self._queries(texts)
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         return self._encode(texts, "passage", progress)

@@ -32,6 +32,7 @@ from rag.grounding import (
     uncited_claims,
     unsupported_claims,
 )
+from rag.highlights import sentence_highlights
 from rag.language import detect_language
 from rag.llm import count_prompt_tokens, to_chat_messages
 from rag.memory import release_free_memory
@@ -60,6 +61,8 @@ class Citation:
     end: int
     score: float
     source: str = ""
+    # the sentences that support the claims citing this passage, as offsets in the source
+    highlights: list[dict[str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -353,6 +356,18 @@ class AnswerService:
             )
             for i, n in enumerate(cited, 1)
         ]
+        if citations:
+            chunks = [passages[n - 1].chunk for n in cited]
+            stored = getattr(self.retriever, "index", None)
+            found = sentence_highlights(
+                answer_text,
+                chunks,
+                self.retriever.embedder,
+                stored.sentences([c.id for c in chunks]) if stored is not None else {},
+                detect_language(answer_text, default=language),
+            )
+            for citation, spans in zip(citations, found, strict=True):
+                citation.highlights = [{"start": a, "end": b} for a, b in spans]
         return Answer(
             question, answer_text, citations, language, abstained, passages=passages, draft=text
         )

@@ -37,6 +37,12 @@ def assert_cites_objectives_paragraph(body: dict) -> None:
     for c in body["citations"]:
         assert seed[c["start"] : c["end"]] == c["text"]
         assert f"[{c['n']}]" in body["answer"]
+        # the supporting sentences, inside the passage (e5 across languages for English)
+        assert c["highlights"], c
+        for h in c["highlights"]:
+            assert c["start"] <= h["start"] < h["end"] <= c["end"]
+    marked = [seed[h["start"] : h["end"]] for c in body["citations"] for h in c["highlights"]]
+    assert any("objectifs" in m for m in marked), marked
 
 
 @pytest.mark.parametrize(

@@ -107,3 +107,45 @@ def test_api_keys_from_a_list_or_a_file(tmp_path):
     both = Settings(api_keys="key-aaaaaaaaaaaaaaaa, key-bbbbbbbbbbbbbbbb").api_key_list()
     assert both == ["key-aaaaaaaaaaaaaaaa", "key-bbbbbbbbbbbbbbbb"]
     assert Settings().api_key_list() == []
+
+
+def test_concurrent_questions_share_forward_passes():
+    import threading
+    import time
+
+    import numpy as np
+
+    from rag.embedding import Combiner
+
+    calls: list[list[str]] = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        time.sleep(0.05)  # a forward pass
+        return np.asarray([[float(len(t))] for t in texts])
+
+    combine = Combiner(embed)
+    assert combine(["seul"]).tolist() == [[4.0]]  # a lone question: its own pass, at once
+    results: dict[int, list] = {}
+
+    def ask(i: int) -> None:
+        results[i] = combine(["x" * i, "y" * (i + 100)]).tolist()
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(1, 31)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {i: [[float(i)], [float(i + 100)]] for i in range(1, 31)}
+    assert len(calls) <= 5  # 30 callers, a handful of passes
+    assert sum(len(c) for c in calls) == 1 + 60
+
+
+def test_a_failed_pass_reaches_every_caller_of_its_batch():
+    from rag.embedding import Combiner
+
+    def broken(texts):
+        raise RuntimeError("model gone")
+
+    with pytest.raises(RuntimeError, match="model gone"):
+        Combiner(broken)(["q"])

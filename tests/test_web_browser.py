@@ -204,9 +204,17 @@ def documents(server: LiveServer, headers: dict | None = None) -> dict[str, dict
     }
 
 
-def citation(doc: dict, n: int, passage: str) -> dict:
+SUPPORTING = "Cet accord comprend quatre objectifs principaux"
+
+
+def citation(doc: dict, n: int, passage: str, supporting: str = "") -> dict:
     start = doc["text"].index(passage)  # Python indices: code points, as the service sends
+    highlights = []
+    if supporting:  # the sentence of the passage that starts with `supporting`
+        s = doc["text"].index(supporting, start)
+        highlights = [{"start": s, "end": doc["text"].index(".", s) + 1}]
     return {
+        "highlights": highlights,
         "n": n,
         "doc_id": doc["doc_id"],
         "title": doc["title"],
@@ -225,7 +233,7 @@ def objectives_stream(server: LiveServer) -> tuple[list[str], str, list[dict]]:
     text = seed["text"]
     start = text.index("Vers un partenariat renforcé")
     passage = text[start : text.index("d’innovation.", start) + len("d’innovation.")]
-    citations = [citation(seed, 1, passage), citation(astral, 2, ASTRAL_CITED)]
+    citations = [citation(seed, 1, passage, SUPPORTING), citation(astral, 2, ASTRAL_CITED)]
     answer = (
         "L’accord comprend **quatre objectifs** [1] : la géologie et l’exploration, les projets "
         "miniers conjoints, l’attraction de capitaux et le développement durable [1]. "
@@ -265,7 +273,7 @@ def wait_answered(page, count: int = 1, timeout: float = 15_000) -> None:
 
 
 def marked_text(page) -> str:
-    return "".join(page.locator("#panel-text mark").all_text_contents())
+    return "".join(page.locator("#panel-text mark.cited").all_text_contents())
 
 
 # ---------------------------------------------------------------- the page itself
@@ -319,6 +327,12 @@ def test_streamed_answer_citations_and_source_panel(page, light_server):
     assert squash(marked_text(page)) == squash(citations[0]["text"])
     assert "quatre objectifs principaux" in marked_text(page)
     assert "s’est félicité de la coopération actuelle" in page.inner_text("#panel-text")  # context
+    # inside the passage, the sentence that supports the answer is marked strongly, in view
+    strong = page.locator("#panel-text mark.cited mark.support")
+    assert strong.count() == 1
+    assert strong.inner_text().startswith(SUPPORTING) and strong.inner_text().endswith(".")
+    box, view = strong.bounding_box(), page.locator("#source-panel").bounding_box()
+    assert view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"]
     assert page.evaluate("document.activeElement.id") == "panel-title"
 
     # Esc closes it and gives the focus back to the marker

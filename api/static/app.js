@@ -1500,8 +1500,26 @@
       && !/[.!?:;…»"”)]$/.test(line);
   }
 
-  /** The article with the cited code-point range [start, end) wrapped in <mark> elements. */
-  function renderArticle(doc, start, end) {
+  /** Nodes for the code points [a, b) of the cited passage, the supporting sentences
+   * (`strong`: [start, end) ranges) marked strongly inside it. */
+  function citedNodes(cps, a, b, strong) {
+    const nodes = [];
+    let at = a;
+    for (const [s0, e0] of strong) {
+      const s = Math.max(s0, at);
+      const e = Math.min(e0, b);
+      if (s >= e) continue;
+      if (s > at) nodes.push(cps.slice(at, s).join(""));
+      nodes.push(el("mark", { class: "support" }, cps.slice(s, e).join("")));
+      at = e;
+    }
+    if (at < b) nodes.push(cps.slice(at, b).join(""));
+    return nodes;
+  }
+
+  /** The article with the cited code-point range [start, end) wrapped in <mark> elements,
+   * and inside it the sentences that support the answer marked strongly. */
+  function renderArticle(doc, start, end, strong = []) {
     const cps = doc.cps;
     let blocks = blocksOf(cps);
     // A first block made of the title line (and the keyword line) repeats the panel header.
@@ -1519,7 +1537,7 @@
       if (s >= e) return el(tag, {}, text);
       return el(tag, { class: "has-mark" },
         cps.slice(a, s).join(""),
-        el("mark", { class: "cited" }, cps.slice(s, e).join("")),
+        el("mark", { class: "cited" }, ...citedNodes(cps, s, e, strong)),
         cps.slice(e, b).join(""));
     });
     els.panelText.setAttribute("lang", doc.language || "");
@@ -1580,13 +1598,18 @@
     }
     if (doc) {
       els.panelStatus.textContent = "";
-      renderArticle(doc, start, end);
+      // the supporting sentences move with the passage when it had to be found again
+      const shift = start - c.start;
+      const strong = (c.highlights || [])
+        .map((h) => [h.start + shift, h.end + shift])
+        .sort((x, y) => x[0] - y[0]);
+      renderArticle(doc, start, end, strong);
     } else {
       els.panelStatus.textContent = "The full article could not be loaded; showing the cited passage only.";
       els.panelText.replaceChildren(el("p", {}, el("mark", { class: "cited" }, c.text)));
     }
-    const mark = els.panelText.querySelector("mark");
-    if (mark) mark.scrollIntoView({ block: "start", behavior: "auto" });
+    const mark = els.panelText.querySelector("mark.support") || els.panelText.querySelector("mark");
+    if (mark) mark.scrollIntoView({ block: "center", behavior: "auto" });
     announce(`Source ${n} opened: ${els.panelTitle.textContent}. Press Escape to close it.`);
   }
 
