@@ -5,7 +5,8 @@
     .venv/bin/python scripts/bench_scale.py --repo /path/to/other/checkout ...    # older code
 
 The corpus: every PIAF and XQuAD dev paragraph (with its questions), then distractors of the
-same languages made of sentences recombined from other paragraphs, 8 paragraphs to an article,
+same languages made of sentences recombined from other paragraphs (never from the paragraph
+of a planted question), 8 paragraphs to an article,
 written as seed-format files. The sizes are nested and ingested one after the other into one
 store through `rag ingest` (so a size's vectors are those of the smaller sizes plus the new
 passages, embedded once: that is the cache between sizes). Per size it prints:
@@ -15,8 +16,9 @@ passages, embedded once: that is the cache between sizes). Per size it prints:
   the pipeline embeds), and the ratio of the two; also encode's rate for the passages alone;
 - `rag serve` (no LLM: RAG_LLM=scripted): seconds until it answers its first /v1/retrieve;
   its RSS after the queries;
-- /v1/retrieve p50/p95 over planted questions (dev questions whose paragraph is in the corpus),
-  the first time each is asked and repeated; recall@5 of the first pass.
+- /v1/retrieve p50/p95 over the planted questions (dev questions drawn once among the first
+  1k paragraphs, the same at every size), the first time each is asked and repeated; recall@5
+  (the gold paragraph's document among the top 5) of the first pass.
 """
 
 from __future__ import annotations
@@ -58,18 +60,33 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Corpus:
-    """Real paragraphs first, then an endless, deterministic stream of distractor articles."""
+    """Real paragraphs first, then an endless, deterministic stream of distractor articles.
 
-    def __init__(self, seed: int = 11) -> None:
+    The planted questions are drawn once, and their paragraphs never lend a sentence to a
+    distractor: a distractor holding the answering sentence would be a right answer that
+    recall counts as a miss. Every size asks the same questions (those present at 1k)."""
+
+    def __init__(self, planted: int, seed: int = 11) -> None:
         self.rng = random.Random(seed)
         self.real: list[tuple[str, str, str]] = []  # (doc id, title, text)
-        self.questions: list[tuple[str, str]] = []  # (question, gold doc id)
-        self.pools: dict[str, tuple[list[str], list[str]]] = {}
-        for path in SETS:
-            ds = load_squad(path)
+        questions: list[tuple[str, str]] = []  # (question, gold doc id)
+        datasets = [load_squad(path) for path in SETS]
+        for ds in datasets:
             self.real += [(p.id, p.title, p.text) for p in ds.paragraphs]
-            self.questions += [(q.question, q.gold) for q in ds.questions if q.gold]
-            sentences = [s for p in ds.paragraphs for s in split_sentences(p.text) if len(s) > 40]
+            questions += [(q.question, q.gold) for q in ds.questions if q.gold]
+        first = {doc_id for doc_id, _, _ in self.real[:1000]}
+        candidates = [q for q in questions if q[1] in first]
+        self.questions = random.Random(seed).sample(candidates, min(planted, len(candidates)))
+        held = {gold for _, gold in self.questions}
+        self.pools: dict[str, tuple[list[str], list[str]]] = {}
+        for ds in datasets:
+            sentences = [
+                s
+                for p in ds.paragraphs
+                if p.id not in held
+                for s in split_sentences(p.text)
+                if len(s) > 40
+            ]
             self.pools[ds.language] = (sentences, sorted({p.title for p in ds.paragraphs}))
         self.n_distractors = 0
 
@@ -206,7 +223,9 @@ def main() -> None:
         "--store", choices=["chroma-embedded", "chroma-http"], default="chroma-embedded"
     )
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose code runs")
-    parser.add_argument("--questions", type=int, default=300, help="planted questions per size")
+    parser.add_argument(
+        "--questions", type=int, default=300, help="planted questions, the same at every size"
+    )
     parser.add_argument("--encode-sample", type=int, default=1000)
     parser.add_argument(
         "--sentences",
@@ -262,14 +281,12 @@ def main() -> None:
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-    corpus = Corpus()
+    corpus = Corpus(args.questions)
+    questions = corpus.questions
     rng = random.Random(5)
     rows, n, stored = [], 0, 0
     if args.serve_only:  # measure the server again on a kept store, no ingestion
-        present = {p.name.removesuffix(".txt") for p in work.glob("add-*/*.txt")}
-        planted = [q for q in corpus.questions if q[1] in present]
         size = max(int(p.name.split("-")[1]) for p in work.glob("add-*"))
-        questions = random.Random(size).sample(planted, min(args.questions, len(planted)))
         try:
             print(json.dumps({"size": size, **measure_server(args.repo, env, questions)}))
         finally:
@@ -297,9 +314,6 @@ def main() -> None:
             wall = time.monotonic() - t
             if run.returncode != 0:
                 raise SystemExit(run.stderr[-3000:])
-            present = {p.name.removesuffix(".txt") for p in work.glob("add-*/*.txt")}
-            planted = [q for q in corpus.questions if q[1] in present]
-            questions = random.Random(size).sample(planted, min(args.questions, len(planted)))
             served = measure_server(args.repo, env, questions)
             added, stored = served["passages"] - stored, served["passages"]
             row = {
