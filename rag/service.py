@@ -36,6 +36,7 @@ from rag.highlights import sentence_highlights
 from rag.language import detect_language
 from rag.llm import count_prompt_tokens, to_chat_messages
 from rag.memory import release_free_memory
+from rag.off_task import REFUSAL, off_task
 from rag.prompting import (
     EMPTY_CORPUS,
     NO_ANSWER,
@@ -224,6 +225,18 @@ class AnswerService:
         language = detect_language(question)
         if self.store.count() == 0:
             answer = Answer(question, EMPTY_CORPUS[language], [], language, True, question)
+            answer.timings = {"total_ms": _ms(t0)}
+            yield Event("meta", searched=question, language=language)
+            yield Event("token", answer.answer)
+            yield Event("citations", answer=answer)
+            yield Event("done", answer=answer)
+            return
+
+        reason = off_task(question)
+        if reason:
+            # refused before retrieval: no passage reaches the model, so none can be dumped
+            log.info("request refused: %s", reason)
+            answer = Answer(question, REFUSAL[language], [], language, True, question)
             answer.timings = {"total_ms": _ms(t0)}
             yield Event("meta", searched=question, language=language)
             yield Event("token", answer.answer)
