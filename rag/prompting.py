@@ -115,6 +115,12 @@ def is_abstention(answer: str, language: str) -> bool:
 def _says_sources_lack_it(claim: str) -> bool:
     if _CONTRAST.search(claim):
         return False
+    # "…do not give the date; the mine reopens in 2027": a clause that states something
+    for clause in re.split(r"[;:,]", claim):
+        if len(clause.split()) >= 4 and not (
+            _NO_INFORMATION.search(clause) or re.search(_NEGATION, clause)
+        ):
+            return False
     if _NO_INFORMATION.search(claim):
         return True
     return bool(re.search(_SOURCES, claim) and re.search(_NEGATION, claim))

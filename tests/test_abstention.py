@@ -20,6 +20,7 @@ ABSTENTIONS = [
     ("Aucune information sur le coût du projet n’est donnée [1].", "fr"),
     ("Il n’y a pas d’information sur ce point dans les sources.", "fr"),
     ("Je ne sais pas.", "fr"),
+    ("Le texte ne précise pas la date d’ouverture, ni le coût.", "fr"),
     ("Les sources n’indiquent pas le montant. Le contexte ne le précise pas non plus [2].", "fr"),
 ]
 
@@ -32,6 +33,8 @@ ANSWERS = [
     ("La mine rouvrira en 2027 [1]. Les sources ne donnent pas le coût [1].", "fr"),
     ("Aucun accord n’a été signé [1].", "fr"),
     ("No agreement was reached at the summit [2].", "en"),
+    ("The sources do not give the exact date; the mine reopens in 2027 [1].", "en"),
+    ("Les sources ne donnent pas le jour, la mine rouvrira en 2027 [1].", "fr"),
 ]
 
 
