@@ -235,6 +235,13 @@ def main() -> None:
         "the passage's own forward pass (RAG_SENTENCE_VECTORS=pooled), or none (older code "
         "computed them at query time)",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="RAG_X=VALUE",
+        help="a setting for the code under test (repeatable), e.g. RAG_CANDIDATES=60",
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-scale"))
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "scale")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -259,6 +266,7 @@ def main() -> None:
     }
     if args.sentences == "pooled":
         env["RAG_SENTENCE_VECTORS"] = "pooled"
+    env |= dict(item.split("=", 1) for item in args.env)
     chroma = None
     if args.store == "chroma-http":
         port = free_port()
@@ -288,7 +296,8 @@ def main() -> None:
     if args.serve_only:  # measure the server again on a kept store, no ingestion
         size = max(int(p.name.split("-")[1]) for p in work.glob("add-*"))
         try:
-            print(json.dumps({"size": size, **measure_server(args.repo, env, questions)}))
+            served = measure_server(args.repo, env, questions)
+            print(json.dumps({"size": size, "env": args.env, **served}))
         finally:
             if chroma is not None:
                 chroma.terminate()
