@@ -30,7 +30,14 @@ def make_embedder(settings: Settings) -> Embedder:
 def make_store(settings: Settings, embedder: Embedder):
     from rag.store import ChunkStore, make_client
 
-    return ChunkStore(make_client(settings), settings.collection, embedder.name, embedder.dim)
+    hnsw = {
+        "max_neighbors": settings.hnsw_max_neighbors,
+        "ef_construction": settings.hnsw_ef_construction,
+        "ef_search": settings.hnsw_ef_search,
+    }
+    return ChunkStore(
+        make_client(settings), settings.collection, embedder.name, embedder.dim, hnsw=hnsw
+    )
 
 
 def make_passage_index(settings: Settings):

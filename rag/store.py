@@ -85,12 +85,22 @@ def make_client(settings: Settings):
 
 
 class ChunkStore:
-    def __init__(self, client, collection: str, embedder_name: str, dim: int) -> None:
+    def __init__(
+        self,
+        client,
+        collection: str,
+        embedder_name: str,
+        dim: int,
+        hnsw: dict[str, int] | None = None,
+    ) -> None:
         self._client = client
         self.name = collection
+        # `hnsw` (max_neighbors, ef_construction, ef_search) shapes a new collection's graph;
+        # an existing collection keeps its own
         self._chunks = client.get_or_create_collection(
             collection,
-            metadata={"hnsw:space": "cosine", "embedder": embedder_name, "dim": dim},
+            metadata={"embedder": embedder_name, "dim": dim},
+            configuration={"hnsw": {"space": "cosine", **(hnsw or {})}},
             embedding_function=None,
         )
         meta = self._chunks.metadata or {}

@@ -103,3 +103,28 @@ def test_a_second_process_is_told_the_embedded_store_is_taken(settings, tmp_path
     assert run.returncode == 2
     assert f"in use by another process (pid {os.getpid()})" in run.stderr
     assert "rag ingest --url" in run.stderr
+
+
+def test_a_new_passage_collection_gets_the_configured_graph(settings, tmp_path: Path):
+    import chromadb
+
+    tuned = settings.model_copy(update={"hnsw_ef_search": 321})
+    store = make_store(tuned, make_embedder(tuned))
+    hnsw = store._chunks.configuration["hnsw"]
+    assert hnsw["space"] == "cosine"
+    assert (hnsw["max_neighbors"], hnsw["ef_construction"], hnsw["ef_search"]) == (32, 200, 321)
+    store._client.clear_system_cache()
+
+    # a collection an earlier version made keeps its graph, and its passages stay answerable
+    path = tmp_path / "old"
+    client = chromadb.PersistentClient(path=str(path / "chroma"))
+    client.get_or_create_collection(
+        "articles", metadata={"hnsw:space": "cosine", "embedder": "hashing", "dim": 256}
+    )
+    client.clear_system_cache()
+    old = settings.model_copy(update={"data_dir": path})
+    service = make_test_service(old)
+    ingest_into(service, old, [SEED])
+    hnsw = service.store._chunks.configuration["hnsw"]
+    assert (hnsw["space"], hnsw["max_neighbors"]) == ("cosine", 16)
+    assert service.retriever.retrieve("objectifs de l’accord", 3)
