@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     chroma_port: int = 8001
     # HNSW graph of a new passage collection (an existing one keeps the graph it was built
     # with). Chroma's defaults (16 neighbours, ef 100) lose the gold passage among 30k
-    # near-duplicate news passages: dense recall@5 0.513 against 0.687 for exact search;
-    # 32 / 200 / 500 give 0.670 for ~5 ms more a query (scripts/bench_hnsw.py).
+    # near-duplicate news passages: dense recall@5 0.540 against 0.687 for exact search;
+    # 32 / 200 / 500 give 0.667 for a few ms more a query (scripts/bench_hnsw.py).
     hnsw_max_neighbors: int = Field(32, ge=4, le=256)
     hnsw_ef_construction: int = Field(200, ge=10)
     hnsw_ef_search: int = Field(500, ge=10)
