@@ -223,20 +223,13 @@ class AnswerService:
         question = messages[-1]["content"].strip()
         history = list(messages[:-1])
         language = detect_language(question)
-        if self.store.count() == 0:
-            answer = Answer(question, EMPTY_CORPUS[language], [], language, True, question)
-            answer.timings = {"total_ms": _ms(t0)}
-            yield Event("meta", searched=question, language=language)
-            yield Event("token", answer.answer)
-            yield Event("citations", answer=answer)
-            yield Event("done", answer=answer)
-            return
-
-        reason = off_task(question)
+        # answered without retrieval or the model: nothing ingested, or a request to the
+        # assistant itself (no passage reaches the model, so none can be dumped)
+        reason = "empty corpus" if self.store.count() == 0 else off_task(question)
         if reason:
-            # refused before retrieval: no passage reaches the model, so none can be dumped
-            log.info("request refused: %s", reason)
-            answer = Answer(question, REFUSAL[language], [], language, True, question)
+            log.info("answered without the model: %s", reason)
+            text = (EMPTY_CORPUS if reason == "empty corpus" else REFUSAL)[language]
+            answer = Answer(question, text, [], language, True, question)
             answer.timings = {"total_ms": _ms(t0)}
             yield Event("meta", searched=question, language=language)
             yield Event("token", answer.answer)
