@@ -214,6 +214,19 @@ def measure_server(repo: Path, env: dict, questions: list[tuple[str, str]]) -> d
         log.close()
 
 
+def stored_passages(repo: Path, env: dict) -> int:
+    """Passages in the store, counted by the code under test in a process of its own (an
+    embedded store admits one process, and this one must not keep it)."""
+    code = (
+        "from rag.store import make_client; from rag.settings import Settings; s = Settings(); "
+        "print(make_client(s).get_collection(s.collection).count())"
+    )
+    run = subprocess.run(
+        [PY, "-c", code], cwd=repo, env=env, capture_output=True, text=True, check=True
+    )
+    return int(run.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -246,6 +259,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "scale")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the store a --keep run left: sizes it finished are skipped, the one it "
+        "stopped in is ingested again (files already stored are skipped as unchanged)",
+    )
+    parser.add_argument(
+        "--no-serve", action="store_true", help="ingest only (measure later with --serve-only)"
+    )
+    parser.add_argument(
         "--serve-only",
         action="store_true",
         help="measure the server again on the store a --keep run left (no ingestion)",
@@ -253,8 +275,9 @@ def main() -> None:
     args = parser.parse_args()
 
     work = args.work / f"{args.store}-{args.sentences}-{args.repo.name}"
-    if not args.serve_only:
+    if not (args.serve_only or args.resume):
         shutil.rmtree(work, ignore_errors=True)
+    begun = sorted(int(p.name.split("-")[1]) for p in work.glob("add-*")) if args.resume else []
     data = work / "data"
     data.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
@@ -305,7 +328,11 @@ def main() -> None:
     try:
         for size in sorted(args.sizes):
             folder = work / f"add-{size}"
-            n, texts = corpus.write(folder, n, size)
+            n, texts = corpus.write(folder, n, size)  # deterministic: a resumed run rewrites
+            if begun and size < begun[-1]:  # the same files; this size was finished before
+                continue
+            if begun and not stored:
+                stored = stored_passages(args.repo, env)
             sample = rng.sample(texts, min(args.encode_sample, len(texts)))
             # the same work as ingestion: passages, and their sentences as separate texts when
             # the code under test embeds them so (pooled ones come from the passage's own pass)
@@ -323,7 +350,11 @@ def main() -> None:
             wall = time.monotonic() - t
             if run.returncode != 0:
                 raise SystemExit(run.stderr[-3000:])
-            served = measure_server(args.repo, env, questions)
+            if args.no_serve:
+                total = stored_passages(args.repo, env)
+                served = {"passages": total}
+            else:
+                served = measure_server(args.repo, env, questions)
             added, stored = served["passages"] - stored, served["passages"]
             row = {
                 "size": size,
@@ -360,6 +391,7 @@ def main() -> None:
         "repeat_p95_ms",
         "recall_at_5",
     ]
+    cols = [c for c in cols if all(c in row for row in rows)]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for row in rows:
         print("| " + " | ".join(str(row[c]) for c in cols) + " |")
