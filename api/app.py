@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api import documents, openai_compat, routes
 from api.deps import key_digests
 from api.middleware import BodyLimit, WorkerHeader
+from rag.components import hnsw_settings
 from rag.gate import BusyError
 from rag.service import AnswerService
 from rag.settings import Settings, get_settings
@@ -40,6 +41,14 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         recovered = ingestor.recover()  # finish what a killed process left half-written
         if recovered.outcomes:
             log.warning("start-up recovery: %s", recovered.summary())
+        graph, wanted = app.state.service.store.graph(), hnsw_settings(settings)
+        if graph and graph != wanted:
+            log.warning(
+                "the vector graph was built with %s, not the configured %s: `rag reindex` "
+                "rebuilds it from the stored vectors (denser graphs find more at 30k+ passages)",
+                graph,
+                wanted,
+            )
         app.state.ingestor = ingestor
         app.state.jobs = JobStore(settings.index_path)
         app.state.jobs.forget_older_than(7 * 24 * 3600)

@@ -108,6 +108,42 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """Rebuild the vector graph with the current RAG_HNSW_* settings from the stored vectors."""
+    from rag.components import hnsw_settings, make_embedder, make_store
+    from rag.store import EmbedderMismatchError, StoreLockedError
+
+    settings = get_settings()
+    try:
+        store = make_store(settings, make_embedder(settings))
+    except (StoreLockedError, EmbedderMismatchError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    wanted, current = hnsw_settings(settings), store.graph()
+    if current == wanted and not args.force:
+        print(f"the graph already has {current}; nothing to do (--force rebuilds anyway)")
+        return 0
+    if settings.vector_store == "chroma-http":
+        print("note: no one may add or delete documents until this ends", file=sys.stderr)
+    t0 = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if not args.quiet:
+            print(f"\r{done}/{total} passages copied", end="", file=sys.stderr, flush=True)
+
+    try:
+        n = store.rebuild_graph(wanted, progress)
+    except RuntimeError as err:
+        print(f"\nerror: {err}", file=sys.stderr)
+        return 1
+    print(
+        f"\nrebuilt {settings.collection!r}: {n} passages, graph {current} -> {store.graph()}, "
+        f"{time.perf_counter() - t0:.1f} s (nothing embedded again)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def is_loopback(host: str) -> bool:
     import ipaddress
 
@@ -195,6 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print the full JSON response")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser(
+        "reindex", help="rebuild the vector graph with the RAG_HNSW_* settings (no re-embedding)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress")
+    p.add_argument("--force", action="store_true", help="even if the graph has these settings")
+    p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("serve", help="serve the HTTP API and the chat page")
     p.add_argument("--host", default=None)

@@ -27,16 +27,23 @@ def make_embedder(settings: Settings) -> Embedder:
     )
 
 
-def make_store(settings: Settings, embedder: Embedder):
-    from rag.store import ChunkStore, make_client
-
-    hnsw = {
+def hnsw_settings(settings: Settings) -> dict[str, int]:
+    return {
         "max_neighbors": settings.hnsw_max_neighbors,
         "ef_construction": settings.hnsw_ef_construction,
         "ef_search": settings.hnsw_ef_search,
     }
+
+
+def make_store(settings: Settings, embedder: Embedder):
+    from rag.store import ChunkStore, make_client
+
     return ChunkStore(
-        make_client(settings), settings.collection, embedder.name, embedder.dim, hnsw=hnsw
+        make_client(settings),
+        settings.collection,
+        embedder.name,
+        embedder.dim,
+        hnsw=hnsw_settings(settings),
     )
 
 

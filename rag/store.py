@@ -30,6 +30,8 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 SCHEMA = 2  # 2: records carry `state`, chunks carry `doc_hash`
+HNSW_KEYS = ("max_neighbors", "ef_construction", "ef_search")
+REBUILD_SUFFIX = "__rebuild"
 READY, WRITING, DELETING = "ready", "writing", "deleting"
 
 
@@ -95,6 +97,7 @@ class ChunkStore:
     ) -> None:
         self._client = client
         self.name = collection
+        self._finish_rebuild()
         # `hnsw` (max_neighbors, ef_construction, ef_search) shapes a new collection's graph;
         # an existing collection keeps its own
         self._chunks = client.get_or_create_collection(
@@ -118,6 +121,67 @@ class ChunkStore:
         self.batch = max(1, min(client.get_max_batch_size(), 5000))
         if (self._docs.metadata or {}).get("schema") != SCHEMA:
             self._migrate()
+
+    # --- the vector graph ---------------------------------------------------------------
+    def graph(self) -> dict[str, int]:
+        """The HNSW shape the chunk collection was built with."""
+        config = self._chunks.configuration_json.get("hnsw") or {}
+        return {k: int(config[k]) for k in HNSW_KEYS if k in config}
+
+    def rebuild_graph(self, hnsw: dict[str, int], progress=None) -> int:
+        """Copy the chunks, stored vectors included (nothing is embedded again), into a new
+        collection shaped by `hnsw`, then put it in place of the old one. Chroma cannot
+        reshape an existing graph. A crash before the swap leaves the old collection in
+        use; one during the swap is finished by the next open (`_finish_rebuild`)."""
+        temp = f"{self.name}{REBUILD_SUFFIX}"
+        if temp in {c.name for c in self._client.list_collections()}:
+            self._client.delete_collection(temp)  # an earlier rebuild that did not finish
+        started = time.time()
+        # legacy "hnsw:*" keys would fight the configuration that now holds the shape
+        meta = {k: v for k, v in (self._chunks.metadata or {}).items() if not k.startswith("hnsw:")}
+        target = self._client.create_collection(
+            temp,
+            metadata={**meta, "rebuild_complete": False},
+            configuration={"hnsw": {"space": "cosine", **hnsw}},
+            embedding_function=None,
+        )
+        total, done = self.count(), 0
+        for offset in range(0, total, self.batch):
+            got = self._chunks.get(
+                include=["embeddings", "documents", "metadatas"], limit=self.batch, offset=offset
+            )
+            target.add(
+                ids=got["ids"],
+                embeddings=got["embeddings"],
+                documents=got["documents"],
+                metadatas=got["metadatas"],
+            )
+            done += len(got["ids"])
+            if progress:
+                progress(done, total)
+        if self.changes_since(started) or target.count() != self.count():
+            self._client.delete_collection(temp)
+            raise RuntimeError(
+                "documents changed while the graph was rebuilt (another process wrote to the "
+                "store): nothing was replaced; run it again while no one adds or deletes"
+            )
+        target.modify(metadata={**meta, "rebuild_complete": True})
+        self._client.delete_collection(self.name)
+        self._finish_rebuild()
+        self._chunks = self._client.get_collection(self.name, embedding_function=None)
+        return done
+
+    def _finish_rebuild(self) -> None:
+        """A rebuild killed between dropping the old collection and renaming the new one
+        leaves only the complete copy: put it in place."""
+        names = {c.name for c in self._client.list_collections()}
+        temp = f"{self.name}{REBUILD_SUFFIX}"
+        if self.name in names or temp not in names:
+            return
+        copy = self._client.get_collection(temp, embedding_function=None)
+        meta = dict(copy.metadata or {})
+        if meta.pop("rebuild_complete", False):
+            copy.modify(name=self.name, metadata=meta)
 
     # --- chunks -------------------------------------------------------------------------
     def count(self) -> int:

@@ -128,3 +128,59 @@ def test_a_new_passage_collection_gets_the_configured_graph(settings, tmp_path: 
     hnsw = service.store._chunks.configuration["hnsw"]
     assert (hnsw["space"], hnsw["max_neighbors"]) == ("cosine", 16)
     assert service.retriever.retrieve("objectifs de l’accord", 3)
+
+    # `rag reindex` reshapes it from the stored vectors: same passages, same answers
+    before = [p.chunk.id for p in service.retriever.retrieve("objectifs de l’accord", 3)]
+    ids, n = set(service.store.all_ids()), service.store.count()
+    wanted = {"max_neighbors": 32, "ef_construction": 200, "ef_search": 500}
+    assert service.store.rebuild_graph(wanted) == n
+    assert service.store.graph() == wanted
+    assert set(service.store.all_ids()) == ids
+    assert service.store._chunks.metadata == {
+        "embedder": "hashing",
+        "dim": 256,
+    }
+    after = [p.chunk.id for p in service.retriever.retrieve("objectifs de l’accord", 3)]
+    assert after == before
+
+
+def test_a_rebuild_killed_during_the_swap_is_finished_by_the_next_open(settings):
+    from rag.store import REBUILD_SUFFIX
+
+    service = make_test_service(settings)
+    ingest_into(service, settings, [SEED])
+    store, n = service.store, service.store.count()
+    client = store._client
+    # what a process killed after dropping the old collection, before renaming the copy, leaves
+    got = store._chunks.get(include=["embeddings", "documents", "metadatas"])
+    copy = client.create_collection(
+        f"articles{REBUILD_SUFFIX}",
+        metadata={**store._chunks.metadata, "rebuild_complete": True},
+        configuration={"hnsw": {"space": "cosine", "max_neighbors": 24}},
+        embedding_function=None,
+    )
+    copy.add(
+        ids=got["ids"],
+        embeddings=got["embeddings"],
+        documents=got["documents"],
+        metadatas=got["metadatas"],
+    )
+    client.delete_collection("articles")
+    reopened = make_store(settings, make_embedder(settings))
+    assert reopened.count() == n and reopened.graph()["max_neighbors"] == 24
+    assert "rebuild_complete" not in (reopened._chunks.metadata or {})
+    assert {c.name for c in client.list_collections()} == {
+        "articles",
+        "articles__docs",
+        "articles__log",
+    }
+
+    # an unfinished copy (killed while copying) is never put in place, and the next rebuild
+    # starts it over
+    client.create_collection(
+        f"articles{REBUILD_SUFFIX}", metadata={"rebuild_complete": False}, embedding_function=None
+    )
+    again = make_store(settings, make_embedder(settings))
+    assert again.count() == n
+    again.rebuild_graph({"max_neighbors": 16, "ef_construction": 100, "ef_search": 100})
+    assert again.count() == n and again.graph()["max_neighbors"] == 16
