@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--k", type=int, default=30, help="candidates asked (RAG_CANDIDATES)")
     args = parser.parse_args()
-    conn = sqlite3.connect(f"file:{args.index}?mode=ro", uri=True)
+    conn = sqlite3.connect(args.index)
     n = conn.execute(f"SELECT count(*) FROM {T}").fetchone()[0]
     matches = []
     for question, _ in Corpus(300).questions:
