@@ -17,6 +17,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -251,7 +252,22 @@ class Ingestor:
                 disable=not progress or todo == 0,
                 file=sys.stderr,
             )
-            with bar:
+            # A group is written while the next one is embedded (one writer, one group
+            # ahead at most): the model rarely waits for Chroma and SQLite.
+            pending: tuple[Future[list[Outcome]], int] | None = None
+
+            def settle() -> None:
+                nonlocal done, pending
+                if pending is not None:
+                    future, n = pending
+                    pending = None
+                    report.outcomes.extend(future.result())
+                    done += n
+                    if on_progress:
+                        on_progress(done, todo)
+
+            # leaving the executor waits for a write under way, an error or not
+            with bar, ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer:
                 group: list[_Plan] = []
                 for i, plan in enumerate(plans):
                     group.append(plan)
@@ -259,11 +275,10 @@ class Ingestor:
                     if last or sum(len(p.new) for p in group) >= EMBED_GROUP:
                         new = [c for p in group for c in p.new]
                         vectors, sentences = self.embed(new, bar.update)
-                        report.outcomes += self._commit(group, vectors, sentences, report)
-                        done += len(new)
-                        if on_progress:
-                            on_progress(done, todo)
-                        group = []
+                        settle()
+                        future = writer.submit(self._commit, group, vectors, sentences, report)
+                        pending, group = (future, len(new)), []
+                settle()
         return report
 
     def _plan(
