@@ -134,12 +134,19 @@ class AnswerService:
 
     def warm_up(self) -> None:
         """Load the embedder and read the fixed prompt prefix once, so that the first
-        question costs what every other one does."""
+        question costs what every other one does. Chroma loads the vector graph at its first
+        query: that reading (seconds at 100k passages on a cold disk) overlaps the model's."""
+        dim = self.retriever.embedder.dim
+        graph = threading.Thread(
+            target=self.store.query, args=([dim**-0.5] * dim, 1), name="warm-graph", daemon=True
+        )
+        graph.start()
         warm = getattr(self.retriever.embedder, "warm_up", None)
         if warm:
             warm()
         prompt = to_chat_messages(build_messages("Warm-up?", [], "en"))
         self.llm.chat(prompt, max_tokens=1)
+        graph.join()
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.retriever.retrieve(question, top_k or self.top_k)
