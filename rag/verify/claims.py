@@ -14,6 +14,7 @@ from rag.citations import markers_before_punctuation
 from rag.grounding import claim_spans, mask
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_MARKER_AND_SPACE = re.compile(r"\s?\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class Claim:
 
     @property
     def says(self) -> str:
-        """What the claim says, on one line: for logs and the response."""
-        return " ".join(self.text.split())
+        """What the claim says, on one line, without markers: for logs and the response."""
+        return " ".join(_MARKER_AND_SPACE.sub("", mask(self.raw, markers=False)).split())
 
 
 def normalise(draft: str) -> str:
