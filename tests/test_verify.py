@@ -156,3 +156,23 @@ def test_verify_settings_are_one_group_with_the_old_defaults(monkeypatch):
         "uncited-claim",
         NEW_RULE,
     }
+
+
+def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
+    from evaluation.datasets import Question
+    from evaluation.runner import rule_ablations
+    from tests.conftest import make_test_service
+
+    service = make_test_service(settings)
+    rows = dict(rule_ablations(service))
+    assert list(rows) == [f"ours -{r}" for r in RULE_NAMES]
+    context = passages(PASSAGES_EN)
+    q = Question(id="q1", question="What will the tram line cost?", answers=("240 million",))
+    v = verify("The tram line will cost 240 million euros [1].", context, q.question, "en")
+    out = {"answer": v.text, "verified": v, "context_passages": context, "language": "en"}
+    out |= {"cited": [], "n_sources": 1, "abstained": False}
+    # switching a rule off that did nothing leaves the answer as it is, without re-presenting
+    assert rows["ours -words-in-sources"](out, q) is out
+    before = rows[f"ours -{NEW_RULE}"](out, q)
+    assert before["answer"] == "The tram line will cost 240 million euros [1]."
+    assert [c.doc_id for c in before["cited"]] == ["d1"]  # where the model's marker pointed
