@@ -76,6 +76,19 @@ class CitationOut(PassageOut):
     )
 
 
+class VerificationOut(BaseModel):
+    """What the verification stage (rag.verify) did to one claim of the model's draft, or to
+    the whole answer (`claim` empty, `action` "abstain")."""
+
+    rule: str
+    claim: str
+    action: Literal["keep", "drop", "recite", "abstain"]
+    reason: str = Field(
+        description="passage numbers in it are those of the prompt (retrieval rank), not the "
+        "answer's [n] markers"
+    )
+
+
 class AskResponse(BaseModel):
     answer: str
     citations: list[CitationOut]
@@ -84,6 +97,9 @@ class AskResponse(BaseModel):
     searched: str
     condensed: bool = False
     timings: dict[str, float | int | None]
+    verification: list[VerificationOut] = Field(
+        default_factory=list, description="claims the grounding checks dropped or re-cited"
+    )
 
 
 class ErrorOut(BaseModel):

@@ -137,11 +137,8 @@ class OursInProcess:
         a = self.service.ask(question)
         _, read = counter.take_prompt_tokens() if counter else (None, None)
         return {
-            "answer": a.answer,
+            **_answer_fields(a),
             "draft": a.draft,
-            "cited": [CitedPassage(c.doc_id, c.text) for c in a.citations],
-            "n_sources": len(a.citations),  # markers are renumbered 1..m over the citations
-            "abstained": a.abstained,
             "passages": [p.chunk.doc_id for p in a.passages],
             "total_ms": a.timings.get("total_ms"),
             "retrieval_ms": a.timings.get("retrieval_ms"),
@@ -150,7 +147,18 @@ class OursInProcess:
             "prompt_tokens_read": read,
             "context_passages": a.passages,
             "language": a.language,
+            "verified": a.verified,  # the verification stage's input and result
         }
+
+
+def _answer_fields(a) -> dict:
+    """What scoring reads of an answer."""
+    return {
+        "answer": a.answer,
+        "cited": [CitedPassage(c.doc_id, c.text) for c in a.citations],
+        "n_sources": len(a.citations),  # markers are renumbered 1..m over the citations
+        "abstained": a.abstained,
+    }
 
 
 class OursRemote:
@@ -374,6 +382,39 @@ def run_answers(
 DERIVED: list[Derived] = []
 
 
+def rule_ablations(service) -> list[Derived]:
+    """One row per verification rule, `ours -<rule>`: the answer with that rule switched off,
+    from the same draft (rag.verify is a pure function of it). Only an answer that changes is
+    presented again (and translated when in the wrong language: one more generation)."""
+    from rag.verify import RULE_NAMES, verify
+
+    base_settings = service.verify_settings
+
+    def without(rule: str) -> Callable[[dict, Question], dict]:
+        settings = base_settings.model_copy(update={"rules_off": base_settings.rules_off | {rule}})
+
+        def transform(out: dict, q: Question) -> dict:
+            base = out.get("verified")
+            if base is None:
+                return out
+            question, passages, language = (
+                q.question.strip(),
+                out["context_passages"],
+                out["language"],
+            )
+            v = verify(
+                base.draft, passages, question, language, settings, service.retriever.embedder
+            )
+            if (v.text, v.cited, v.abstained) == (base.text, base.cited, base.abstained):
+                return out
+            a = service.present(question, v, passages, language, highlights=False)
+            return {**out, **_answer_fields(a), "verified": v}
+
+        return transform
+
+    return [(f"ours -{r}", without(r)) for r in RULE_NAMES if r not in base_settings.rules_off]
+
+
 @dataclass
 class EvalRun:
     config: EvalConfig
@@ -524,7 +565,9 @@ def run(config: EvalConfig) -> EvalRun:
         for p, own in zip(pipelines, list(results), strict=True):
             if not hasattr(p, "answer") or p.name.startswith("ours ("):
                 continue
-            derived = DERIVED if isinstance(p, OursInProcess) and config.derived else ()
+            derived: Sequence[Derived] = ()
+            if isinstance(p, OursInProcess) and config.derived:
+                derived = [*DERIVED, *rule_ablations(p.service)]
             rows = run_answers(p, answer_qs, config.progress, log, derived)
             for name, records in rows.items():
                 if name != p.name:

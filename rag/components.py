@@ -72,6 +72,7 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         min_passages=settings.min_passages,
         max_waiting=settings.queue_size,
         slots=settings.generation_slots,
+        verify_settings=settings.verify,
     )
     service.counters = SharedCounters(settings.index_path, settings.collection)
     return service

@@ -1,11 +1,8 @@
-"""Cheap checks that an answer stays inside its sources.
+"""The pieces the grounding checks are made of: claims, numbers, support, markers.
 
 A 1.5B model sometimes fills a gap with outside knowledge ("Kazakhstan has about 17 million
-inhabitants [2]", "La capitale du Pérou est Lima [1]"). A claim is dropped when
-- it holds a number found in no source (numbers are language-independent), or
-- answering in the sources' language, most of the words it adds to the question are found in
-  no source (stemmed, accents folded), or it names someone or something no source names.
-An answer left with no claim abstains.
+inhabitants [2]", "La capitale du Pérou est Lima [1]"). The checks themselves are the rules of
+rag.verify; this module splits an answer into claims and measures them against a source.
 """
 
 from __future__ import annotations
@@ -76,70 +73,23 @@ def claim_spans(text: str) -> list[tuple[int, int]]:
 
 def answer_claims(answer: str) -> list[tuple[int, int]]:
     """Non-blank claim spans of an answer, list numbering ("1. ") not counted as a sentence."""
-    masked = _LIST_NUMBER.sub(_blank, answer)
+    masked = mask(answer, markers=False)
     return [(a, b) for a, b in claim_spans(masked) if masked[a:b].strip()]
+
+
+def mask(text: str, markers: bool = True) -> str:
+    """`text` with list numbering ("1. ") and citation markers blanked: offsets are kept."""
+    masked = _LIST_NUMBER.sub(_blank, text)
+    return _MARKER.sub(_blank, masked) if markers else masked
 
 
 def _blank(m: re.Match[str]) -> str:
     return " " * len(m.group(0))
 
 
-def unsupported_claims(
-    answer: str,
-    sources: Sequence[str],
-    question: str = "",
-    language: str | None = None,
-    min_support: float = 0.5,
-) -> list[tuple[int, int]]:
-    """Spans of the claims (sentences or lines) of `answer` not supported by `sources`.
-
-    `language` is given when the answer and the sources share it: only then are words compared.
-    List numbering ("1. ") and citation markers are not part of a claim."""
-    from rag.text import analyse, fold
-
-    known: set[str] = set()
-    for s in sources:
-        known |= numbers_in(s)
-    words: set[str] = set()
-    names: set[str] = set()
-    if language:
-        for s in [*sources, question]:
-            words |= set(analyse(s, language))
-            names |= set(_WORD.findall(fold(s)))
-        asked = set(analyse(question, language))
-    masked = _MARKER.sub(_blank, _LIST_NUMBER.sub(_blank, answer))
-    bad = []
-    for span in claim_spans(masked):
-        claim = masked[span[0] : span[1]]
-        if {_digits(n) for n in _NUMBER.findall(claim)} - known:
-            bad.append(span)
-            continue
-        if not language:
-            continue
-        added = [w for w in analyse(claim, language) if w not in asked and not w.isdigit()]
-        support = sum(w in words for w in added) / len(added) if added else 1.0
-        # "DVB-S2", "San Diego-Carlsbad": every part of a name must be named somewhere
-        unknown_names = [
-            n for n in _names(claim) if any(p not in names for p in _WORD.findall(fold(n)))
-        ]
-        if support < min_support or unknown_names:
-            bad.append(span)
-    return bad
-
-
-_WORD = re.compile(r"\w+")
-_NAME = re.compile(r"(?<=[\w,;:] )[A-ZÀ-ÖØ-Þ][\w’'-]+")
-
-
-def _names(claim: str) -> list[str]:
-    """Capitalised words that do not start a sentence: people, places, organisations."""
-    return [n.split("’")[-1].split("'")[-1] for n in _NAME.findall(claim.strip())]
-
-
-def drop_claims(answer: str, spans: Sequence[tuple[int, int]]) -> str:
-    for start, end in sorted(spans, reverse=True):
-        answer = answer[:start] + answer[end:]
-    return re.sub(r"\n{3,}", "\n\n", answer).strip()
+def digit_numbers(claim: str) -> dict[str, str]:
+    """The numbers a claim writes in digits: {digits only: as written}."""
+    return {_digits(n): n for n in _NUMBER.findall(claim)}
 
 
 def is_repeating(text: str, window: int = 60, times: int = 3) -> bool:
@@ -150,19 +100,6 @@ def is_repeating(text: str, window: int = 60, times: int = 3) -> bool:
 
 
 _END_PUNCT = re.compile(r"[\s.!?;]*$")
-
-
-def uncited_claims(answer: str) -> list[tuple[int, int]]:
-    """Spans of claims with no citation marker: sentences or list items of 3+ words that do
-    not merely introduce a list (ending with ':')."""
-    masked = _LIST_NUMBER.sub(_blank, answer)
-    spans = []
-    for span in claim_spans(masked):
-        claim = masked[span[0] : span[1]]
-        if _MARKER.search(claim) or claim.rstrip().endswith(":") or len(claim.split()) < 3:
-            continue
-        spans.append(span)
-    return spans
 
 
 def lexical_support(claim: str, source: str, language: str) -> float:

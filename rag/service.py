@@ -17,21 +17,11 @@ from typing import Literal
 
 from llama_index.core.llms import LLM
 
-from rag.citations import MarkerFilter, clean_markers, markers_before_punctuation
+from rag.citations import MarkerFilter
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
 from rag.counters import SharedCounters
-from rag.embedding import Embedder
 from rag.gate import CancelledError, GenerationGate, Ticket
-from rag.grounding import (
-    answer_claims,
-    best_source,
-    drop_claims,
-    insert_marker,
-    is_repeating,
-    lexical_support,
-    uncited_claims,
-    unsupported_claims,
-)
+from rag.grounding import answer_claims, insert_marker, is_repeating
 from rag.highlights import sentence_highlights
 from rag.language import detect_language
 from rag.llm import count_prompt_tokens, to_chat_messages
@@ -39,15 +29,16 @@ from rag.memory import release_free_memory
 from rag.off_task import REFUSAL, off_task
 from rag.prompting import (
     EMPTY_CORPUS,
-    NO_ANSWER,
     build_messages,
-    is_abstention,
     make_citation_resolver,
     translation_messages,
 )
 from rag.retrieval import HybridRetriever, keep_close_to_best
 from rag.schema import Passage
+from rag.settings import VerifySettings
 from rag.store import ChunkStore
+from rag.verify import Verified, verify
+from rag.verify.claims import to_passage_numbers
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +69,9 @@ class Answer:
     passages: list[Passage] = field(default_factory=list, repr=False)
     condensed: bool = False
     draft: str = field(default="", repr=False)  # the model's text before the grounding checks
+    # what the verification stage did to the draft: rule, claim, action, reason
+    verification: list[dict] = field(default_factory=list)
+    verified: Verified | None = field(default=None, repr=False)  # the stage's whole result
 
     def to_dict(self) -> dict:
         return {
@@ -88,6 +82,7 @@ class Answer:
             "searched": self.searched,
             "condensed": self.condensed,
             "timings": self.timings,
+            "verification": self.verification,
         }
 
 
@@ -113,6 +108,7 @@ class AnswerService:
         relative_score: float = 0.0,
         min_passages: int = 2,
         slots: int = 1,
+        verify_settings: VerifySettings | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -120,6 +116,7 @@ class AnswerService:
         self.top_k = top_k
         self.relative_score = relative_score
         self.min_passages = min_passages
+        self.verify_settings = verify_settings or VerifySettings()
         self.gate = GenerationGate(max_waiting, slots)
         self.generations_started = 0
         self.generations_finished = 0
@@ -329,33 +326,29 @@ class AnswerService:
         language: str,
         cancel: threading.Event | None = None,
     ) -> Answer:
-        answer_text = markers_before_punctuation(text).strip()
-        # A small model sometimes answers in the sources' language: check it in the language
-        # it actually used (words can then be compared), and translate it at the end.
-        used = detect_language(answer_text, default=language)
-        if len(answer_text.split()) < 4:
-            used = language
-        sources = [f"{p.chunk.title}\n{p.chunk.text}" for p in passages]
-        same_language = all(p.chunk.language == used for p in passages)
-        bad = unsupported_claims(answer_text, sources, question, used if same_language else None)
-        if bad:
-            log.info("dropped %d claim(s) with numbers found in no source", len(bad))
-            answer_text = drop_claims(answer_text, bad)
-        abstained = is_abstention(answer_text, language)
-        if abstained:
-            answer_text, cited = NO_ANSWER[language], []
-        else:
-            if bad:
-                # markers may have gone with the dropped claims: renumber what is left
-                restored = _restore_numbers(answer_text, cited)
-                answer_text, cited = clean_markers(restored, len(passages))
-            answer_text, cited = _attribute_claims(
-                self.retriever.embedder, answer_text, cited, passages, used
-            )
-            if is_abstention(answer_text, language):
-                answer_text, cited, abstained = NO_ANSWER[language], [], True
-            elif used != language:
-                answer_text = self._translate(answer_text, language, cancel)
+        """The answer from the streamed text (client numbering; `cited` maps it back)."""
+        draft = to_passage_numbers(text, cited)
+        verified = verify(
+            draft, passages, question, language, self.verify_settings, self.retriever.embedder
+        )
+        answer = self.present(question, verified, passages, language, cancel)
+        answer.draft = text
+        return answer
+
+    def present(
+        self,
+        question: str,
+        verified: Verified,
+        passages: list[Passage],
+        language: str,
+        cancel: threading.Event | None = None,
+        highlights: bool = True,
+    ) -> Answer:
+        """The Answer of a verified draft: translated when written in the wrong language,
+        with its citations and their highlighted sentences."""
+        answer_text, cited = verified.text, verified.cited
+        if not verified.abstained and verified.used_language != language:
+            answer_text = self._translate(answer_text, language, cancel)
         citations = [
             Citation(
                 n=i,
@@ -369,7 +362,7 @@ class AnswerService:
             )
             for i, n in enumerate(cited, 1)
         ]
-        if citations:
+        if citations and highlights:
             chunks = [passages[n - 1].chunk for n in cited]
             stored = getattr(self.retriever, "index", None)
             found = sentence_highlights(
@@ -382,7 +375,15 @@ class AnswerService:
             for citation, spans in zip(citations, found, strict=True):
                 citation.highlights = [{"start": a, "end": b} for a, b in spans]
         return Answer(
-            question, answer_text, citations, language, abstained, passages=passages, draft=text
+            question,
+            answer_text,
+            citations,
+            language,
+            verified.abstained,
+            passages=passages,
+            draft=verified.draft,
+            verification=verified.report(),
+            verified=verified,
         )
 
 
@@ -406,62 +407,6 @@ def _restore_markers(original: str, translated: str) -> str | None:
         out.append(translated[last:c] + body + tail)
         last = d
     return "".join(out) + translated[last:]
-
-
-def _attribute_claims(
-    embedder: Embedder,
-    answer: str,
-    cited: list[int],
-    passages: list[Passage],
-    language: str,
-) -> tuple[str, list[int]]:
-    """Cite the source of claims the model left uncited. In the sources' language, a claim
-    most of whose words one passage holds cites the best such passage, and a claim no passage
-    supports is dropped (every claim must carry a citation). Across languages, a claim is cited
-    only when one passage has a clearly higher multilingual-e5 similarity; otherwise it stays."""
-    spans = uncited_claims(answer)
-    if not spans or not passages:
-        return answer, cited
-    claims = [answer[s:e] for s, e in spans]
-    sources = [f"{p.chunk.title}\n{p.chunk.text}" for p in passages]
-    if all(p.chunk.language == language for p in passages):
-        scores = [[lexical_support(c, s, language) for s in sources] for c in claims]
-        picks = [best_source(row, minimum=0.6, margin=0.0) for row in scores]
-        unsupported = [span for span, pick in zip(spans, picks, strict=True) if pick is None]
-        if unsupported:
-            log.info("dropped %d uncited claim(s) no passage supports", len(unsupported))
-            answer = _restore_numbers(drop_claims(answer, unsupported), cited)
-            answer, cited = clean_markers(answer, len(passages))
-            return _attribute_claims(embedder, answer, cited, passages, language)
-    else:
-        claim_vectors = embedder.embed_queries(claims)
-        source_vectors = embedder.embed_passages(sources)
-        scores = [
-            [sum(a * b for a, b in zip(cv, sv, strict=True)) for sv in source_vectors]
-            for cv in claim_vectors
-        ]
-        picks = [best_source(row, minimum=0.8, margin=0.02) for row in scores]
-    # Insert from the end so that earlier spans stay valid; number as first use in the text.
-    for span, pick in sorted(zip(spans, picks, strict=True), reverse=True):
-        if pick is not None:
-            answer = insert_marker(answer, span, f"[{len(cited) + 1 + pick}]")  # placeholder
-    restored = re.sub(
-        r"\[(\d+)\]",
-        lambda m: f"[{_passage_number(int(m.group(1)), cited)}]",
-        answer,
-    )
-    return clean_markers(restored, len(passages))
-
-
-def _passage_number(number: int, cited: list[int]) -> int:
-    """Client numbers 1..len(cited) map to cited passages; placeholders above map to
-    passage `number - len(cited)`."""
-    return cited[number - 1] if number <= len(cited) else number - len(cited)
-
-
-def _restore_numbers(text: str, cited: list[int]) -> str:
-    """Map client numbering (1..m) back to passage numbers so it can be renumbered."""
-    return re.sub(r"\[(\d+)\]", lambda m: f"[{cited[int(m.group(1)) - 1]}]", text)
 
 
 def _ms(start: float, end: float | None = None) -> float:

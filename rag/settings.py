@@ -10,10 +10,31 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class VerifySettings(BaseModel):
+    """Thresholds of the verification stage (rag.verify): what a draft's claims must meet."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # share of a claim's own words (those not in the question) some passage must hold
+    min_support: float = Field(0.5, ge=0.0, le=1.0)
+    # an uncited claim cites the passage holding most of its words, if at least this share...
+    lexical_minimum: float = Field(0.6, ge=0.0, le=1.0)
+    # ...and at least this much more than the runner-up
+    lexical_margin: float = Field(0.0, ge=0.0, le=1.0)
+    # across languages: multilingual-e5 similarity of the best passage, and its lead
+    crosslingual_minimum: float = Field(0.8, ge=-1.0, le=1.0)
+    crosslingual_margin: float = Field(0.02, ge=0.0, le=2.0)
+    # rule names (rag.verify.rules.ORDER) not applied: for ablations
+    rules_off: frozenset[str] = frozenset()
+
+
+_VERIFY = VerifySettings()
 
 
 class Settings(BaseSettings):
@@ -76,6 +97,14 @@ class Settings(BaseSettings):
     candidates: int = Field(30, ge=1, description="Per-retriever pool before fusion")
     max_question_chars: int = Field(2000, ge=1)
 
+    # Verification of the model's draft (rag.verify), read as one group: `Settings.verify`
+    verify_min_support: float = Field(_VERIFY.min_support, ge=0.0, le=1.0)
+    verify_lexical_minimum: float = Field(_VERIFY.lexical_minimum, ge=0.0, le=1.0)
+    verify_lexical_margin: float = Field(_VERIFY.lexical_margin, ge=0.0, le=1.0)
+    verify_crosslingual_minimum: float = Field(_VERIFY.crosslingual_minimum, ge=-1.0, le=1.0)
+    verify_crosslingual_margin: float = Field(_VERIFY.crosslingual_margin, ge=0.0, le=2.0)
+    verify_rules_off: str = Field("", description="Comma-separated rule names to switch off")
+
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -97,6 +126,18 @@ class Settings(BaseSettings):
     inline_upload_kb: int = Field(
         256, ge=0, description="Uploads up to this size are ingested before the response"
     )
+
+    @field_validator("verify_rules_off")
+    @classmethod
+    def _known_rules(cls, value: str) -> str:
+        from rag.verify.rules import RULE_NAMES
+
+        unknown = sorted(set(_names(value)) - set(RULE_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown rule(s) {', '.join(unknown)}; the rules are {', '.join(RULE_NAMES)}"
+            )
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -123,6 +164,17 @@ class Settings(BaseSettings):
             )
         self.api_key_list()  # a missing key file or a short key fails at start-up
         return self
+
+    @property
+    def verify(self) -> VerifySettings:
+        return VerifySettings(
+            min_support=self.verify_min_support,
+            lexical_minimum=self.verify_lexical_minimum,
+            lexical_margin=self.verify_lexical_margin,
+            crosslingual_minimum=self.verify_crosslingual_minimum,
+            crosslingual_margin=self.verify_crosslingual_margin,
+            rules_off=frozenset(_names(self.verify_rules_off)),
+        )
 
     def api_key_list(self) -> list[str]:
         """The accepted API keys (none: the service is open)."""
@@ -155,6 +207,10 @@ class Settings(BaseSettings):
     @property
     def llm_model_path(self) -> Path:
         return self.models_dir / f"{self.llm_model}.gguf"
+
+
+def _names(value: str) -> list[str]:
+    return [n.strip() for n in value.split(",") if n.strip()]
 
 
 def describe_settings_error(err: ValidationError) -> str:

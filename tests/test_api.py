@@ -40,6 +40,27 @@ def test_ask_returns_only_cited_passages_renumbered(settings):
     assert body["timings"]["prompt_tokens"] > 0
 
 
+def test_a_made_up_number_is_dropped_and_reported(settings):
+    def script(messages) -> str:
+        n = objectives_or_edf(messages)
+        return (
+            f"EDF could build the first nuclear power plant [{n}]. "
+            f"Kazakhstan has 17 million inhabitants [{n}]."
+        )
+
+    client = client_for(settings, script)
+    body = client.post("/v1/ask", json={"question": "What role could EDF play?"}).json()
+    assert body["answer"] == "EDF could build the first nuclear power plant [1]."
+    assert body["verification"] == [
+        {
+            "rule": "number-in-sources",
+            "claim": "Kazakhstan has 17 million inhabitants.",
+            "action": "drop",
+            "reason": "number 17 found in no passage",
+        }
+    ]
+
+
 def test_abstention_cites_nothing(settings):
     client = client_for(settings, lambda m: "Les sources ne le disent pas. [2]")
     r = client.post("/v1/ask", json={"question": "Quelle est la capitale du Pérou ?"})

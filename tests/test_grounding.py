@@ -1,26 +1,56 @@
-from rag.grounding import (
-    claim_spans,
-    drop_claims,
-    is_repeating,
-    uncited_claims,
-    unsupported_claims,
-)
+from rag.grounding import claim_spans, is_repeating
+from rag.settings import VerifySettings
+from rag.verify.claims import normalise, parse
+from rag.verify.render import render
+from rag.verify.rules import Decision, Evidence, number_in_sources, words_in_sources
 
 SOURCES = ["Un fonds de 2 milliards d’euros a été lancé en novembre 2023.", "Le titane."]
 
 
+def evidence(answer: str, sources, question: str = "", language: str | None = None) -> Evidence:
+    """`language` given: the answer and the sources share it, so words are compared."""
+    text = normalise(answer)
+    return Evidence(
+        draft=text,
+        claims=tuple(parse(text)),
+        sources=tuple(sources),
+        question=question,
+        language=language or "en",
+        used=language or "en",
+        same_language=language is not None,
+        settings=VerifySettings(),
+    )
+
+
+def unsupported(answer: str, sources, question: str = "", language: str | None = None):
+    """The decisions of the two rules that were `unsupported_claims`: numbers, then words."""
+    ev = evidence(answer, sources, question, language)
+    drops = number_in_sources(ev.claims, ev)
+    gone = {d.claim for d in drops}
+    return drops + words_in_sources([c for c in ev.claims if c.index not in gone], ev)
+
+
+def dropped(answer: str, sources, question: str = "", language: str | None = None) -> list[str]:
+    ev = evidence(answer, sources, question, language)
+    decisions = unsupported(answer, sources, question, language)
+    return [ev.claims[d.claim].raw.strip() for d in decisions if d.claim is not None]
+
+
 def test_numbers_absent_from_the_sources_are_flagged():
     answer = "Le fonds est de 2 milliards [1]. Le pays compte 17 millions d'habitants [2]."
-    spans = unsupported_claims(answer, SOURCES)
-    assert [answer[s:e].strip() for s, e in spans] == [
-        "Le pays compte 17 millions d'habitants [2]."
-    ]
-    assert drop_claims(answer, spans) == "Le fonds est de 2 milliards [1]."
+    decisions: list[Decision] = unsupported(answer, SOURCES)
+    assert dropped(answer, SOURCES) == ["Le pays compte 17 millions d'habitants [2]."]
+    assert decisions[0].reason == "number 17 found in no passage"
+    ev = evidence(answer, SOURCES)
+    assert render(ev.draft, ev.claims, decisions, 2, "fr") == (
+        "Le fonds est de 2 milliards [1].",
+        [1],
+    )
 
 
 def test_list_numbering_and_markers_are_not_claims():
     answer = "Les objectifs :\n1. La géologie [1]\n2. Le titane [2]\n3. Les capitaux [12]"
-    assert unsupported_claims(answer, SOURCES) == []
+    assert dropped(answer, SOURCES) == []
 
 
 def test_repetition_detector():
@@ -32,13 +62,13 @@ def test_same_language_claims_need_words_from_the_sources():
     sources = ["Benjamin Gallezot a évoqué la coopération en géologie et exploration."]
     q = "Quelle est la capitale du Pérou ?"
     bad = "La capitale du Pérou est Lima [1]."
-    assert unsupported_claims(bad, sources, q, "fr") == [(0, len(bad))]
+    assert dropped(bad, sources, q, "fr") == [bad]
     good = "L’accord porte sur la coopération en géologie et exploration [1]."
-    assert unsupported_claims(good, sources, "Sur quoi porte l'accord ?", "fr") == []
+    assert dropped(good, sources, "Sur quoi porte l'accord ?", "fr") == []
     named = "Elle a été évoquée par Emmanuel Macron [1]."
-    assert unsupported_claims(named, sources, "Qui a évoqué la coopération ?", "fr") != []
+    assert dropped(named, sources, "Qui a évoqué la coopération ?", "fr") != []
     # across languages only numbers are checked: words cannot be compared
-    assert unsupported_claims("Cooperation in geology [1].", sources, "What?", None) == []
+    assert dropped("Cooperation in geology [1].", sources, "What?", None) == []
 
 
 def test_hyphenated_names_are_checked_part_by_part():
@@ -48,17 +78,12 @@ def test_hyphenated_names_are_checked_part_by_part():
         "Region."
     )
     q = "What does most of the HD material use as a standard?"
-    assert (
-        unsupported_claims(
-            "Most of the HD material uses the DVB-S2 standard [1].", [source], q, "en"
-        )
-        == []
-    )
+    assert dropped("Most of the HD material uses the DVB-S2 standard [1].", [source], q, "en") == []
     ok = "El Centro and San Diego-Carlsbad form the Southern Border Region [1]."
-    assert unsupported_claims(ok, [source], "What do they form?", "en") == []
+    assert dropped(ok, [source], "What do they form?", "en") == []
     # a part no source names still gives the claim away
     invented = "Most of the HD material uses the DVB-T2 standard [1]."
-    assert unsupported_claims(invented, [source], q, "en") != []
+    assert dropped(invented, [source], q, "en") != []
 
 
 def test_initials_and_abbreviations_do_not_end_a_claim():
@@ -68,21 +93,22 @@ def test_initials_and_abbreviations_do_not_end_a_claim():
         "Selon M. Dupont, oui.",
         "Next",
     ]
-    assert uncited_claims("Two clades of the Y. pestis genome were found [1].") == []
+    claims = parse("Two clades of the Y. pestis genome were found [1].")
+    assert [c for c in claims if c.needs_citation] == []
 
 
 def test_a_number_the_source_spells_out_is_supported():
     source = ["Piquet termine dix des quinze courses de la saison."]
     q = "Combien de courses Piquet finit-il ?"
-    assert unsupported_claims("Piquet finit 10 des 15 courses [1].", source, q, "fr") == []
-    assert unsupported_claims("Piquet finit 11 des 15 courses [1].", source, q, "fr") != []
-    assert unsupported_claims("It has 20 members [1].", ["It has twenty members."]) == []
+    assert dropped("Piquet finit 10 des 15 courses [1].", source, q, "fr") == []
+    assert dropped("Piquet finit 11 des 15 courses [1].", source, q, "fr") != []
+    assert dropped("It has 20 members [1].", ["It has twenty members."]) == []
 
 
 def test_an_uncited_claim_no_single_passage_supports_is_dropped():
     from rag.embedding import HashingEmbedder
     from rag.schema import Chunk, Passage
-    from rag.service import _attribute_claims
+    from rag.verify import verify
 
     def passage(i: int, text: str) -> Passage:
         chunk = Chunk(id=f"c{i}", doc_id=f"d{i}", text=text, start=0, end=len(text), title="")
@@ -94,9 +120,10 @@ def test_an_uncited_claim_no_single_passage_supports_is_dropped():
     ]
     # half of its words in each passage, most in none: it has no source
     answer = "Le port accueille des croisières [1]. Marseille organise croisières et festival."
-    text, cited = _attribute_claims(HashingEmbedder(), answer, [1], passages, "fr")
-    assert (text, cited) == ("Le port accueille des croisières [1].", [1])
+    v = verify(answer, passages, "", "fr", embedder=HashingEmbedder())
+    assert (v.text, v.cited) == ("Le port accueille des croisières [1].", [1])
     # a claim one passage supports gets its marker instead
     answer = "Le port accueille des croisières [1]. Lyon organise un festival des lumières."
-    text, cited = _attribute_claims(HashingEmbedder(), answer, [1], passages, "fr")
+    v = verify(answer, passages, "", "fr", embedder=HashingEmbedder())
+    text, cited = v.text, v.cited
     assert text.endswith("Lyon organise un festival des lumières [2].") and cited == [1, 2]

@@ -1,0 +1,178 @@
+"""The verification stage (rag.verify): rules in order, decisions, settings, rendering."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from pydantic import ValidationError
+
+from rag.embedding import HashingEmbedder
+from rag.schema import Chunk, Passage
+from rag.settings import Settings, VerifySettings
+from rag.verify import RULE_NAMES, verify
+from rag.verify.claims import parse, to_passage_numbers
+
+PASSAGES_EN = [
+    "The city council met on Monday to discuss the new tram line.",
+    "The tram line will cost 240 million euros and open in 2027.",
+]
+NEW_RULE = "number-in-cited-passage"
+
+
+def passages(texts: list[str], language: str = "en") -> list[Passage]:
+    return [
+        Passage(Chunk(f"c{i}", f"d{i}", t, 0, len(t), f"T{i}", language=language), 1.0)
+        for i, t in enumerate(texts, 1)
+    ]
+
+
+def run(draft: str, texts=PASSAGES_EN, question="What will the tram line cost?", **settings):
+    return verify(
+        draft, passages(texts), question, "en", VerifySettings(**settings), HashingEmbedder()
+    )
+
+
+def test_a_number_cites_the_passage_that_holds_it():
+    # the claim cites passage 1, but only passage 2 holds 240
+    draft = "The tram line will cost 240 million euros [1]."
+    v = run(draft)
+    assert v.cited == [2] and v.text == "The tram line will cost 240 million euros [1]."
+    (d,) = v.decisions
+    assert (d.rule, d.action, d.cites) == (NEW_RULE, "recite", (2,))
+    assert d.reason == "number 240 is in passage 2, not in cited passage 1"
+    # before this rule, a number anywhere in the sources was enough: the claim kept [1]
+    before = run(draft, rules_off=frozenset({NEW_RULE}))
+    assert before.cited == [1] and before.decisions == []
+
+
+def test_a_number_in_a_cited_passage_is_left_alone():
+    v = run("The line opens in 2027 [1][2]. The council met on Monday [1].")
+    assert v.decisions == [] and v.cited == [1, 2]
+    assert v.text == "The line opens in 2027 [1][2]. The council met on Monday [1]."
+
+
+def test_a_number_the_cited_passage_spells_out_counts():
+    texts = ["The club has twenty members.", "The club was founded in 20 BC, said nobody."]
+    v = run("The club has 20 members [1].", texts, "How many members?")
+    assert v.decisions == [] and v.cited == [1]
+
+
+def test_a_number_in_no_passage_is_dropped_by_either_number_rule():
+    draft = "The line opens in 2027 [2]. The city has 17 tram stops [2]."
+    v = run(draft)
+    assert v.text == "The line opens in 2027 [1]." and v.cited == [2]
+    (d,) = v.decisions
+    assert (d.rule, d.action, d.reason) == (
+        "number-in-sources",
+        "drop",
+        "number 17 found in no passage",
+    )
+    # with the older rule off, the new one still finds 17 in no passage
+    off = run(draft, rules_off=frozenset({"number-in-sources"}))
+    assert off.text == v.text
+    assert [(d.rule, d.action) for d in off.decisions] == [(NEW_RULE, "drop")]
+
+
+def test_numbers_spread_over_passages_add_the_missing_one():
+    texts = ["Works start in 2025.", "The line opens in 2027.", "Nothing here."]
+    v = run("Works start in 2025 and the line opens in 2027 [1].", texts, "When?")
+    (d,) = v.decisions
+    assert (d.action, d.cites) == ("recite", (1, 2))
+    assert v.text == "Works start in 2025 and the line opens in 2027 [1][2]." and v.cited == [1, 2]
+
+
+def test_an_uncited_claim_is_cited_then_checked_for_its_numbers():
+    v = run("The tram line will cost 240 million euros.", question="How much?")
+    assert [(d.rule, d.action) for d in v.decisions] == [("uncited-claim", "recite")]
+    assert v.text == "The tram line will cost 240 million euros [1]." and v.cited == [2]
+
+
+def test_abstention_and_no_claim_left():
+    v = run("The sources do not say [2].")
+    assert v.abstained and v.text == "The sources do not say." and v.cited == []
+    # its words are in no passage either (as before): dropped, then nothing is left
+    assert [(d.rule, d.claim, d.action) for d in v.decisions] == [
+        ("words-in-sources", 0, "drop"),
+        ("abstention", None, "abstain"),
+    ]
+    # across languages words are not compared: the abstention itself is recognised
+    fr = verify("Les sources ne le disent pas. [1]", passages(PASSAGES_EN), "Qui ?", "fr")
+    assert fr.abstained and fr.text == "Les sources ne le disent pas."
+    assert [(d.rule, d.reason) for d in fr.decisions] == [
+        ("abstention", "the answer says the sources do not answer")
+    ]
+    gone = run("Paris has 17 bridges [1].")
+    assert gone.abstained and gone.decisions[-1].reason == "no claim is left"
+    assert gone.report()[0] == {
+        "rule": "number-in-sources",
+        "claim": "Paris has 17 bridges.",
+        "action": "drop",
+        "reason": "number 17 found in no passage",
+    }
+
+
+def test_non_keep_decisions_are_logged(caplog):
+    with caplog.at_level(logging.INFO, logger="rag.verify"):
+        run("The tram line will cost 240 million euros [1]. The city has 17 tram stops [1].")
+    lines = [r.getMessage() for r in caplog.records if r.name == "rag.verify"]
+    assert len(lines) == 2
+    assert lines[0].startswith("number-in-sources: drop 'The city has 17 tram stops.'")
+    assert lines[1].startswith(f"{NEW_RULE}: recite")
+
+
+def test_claims_are_parsed_once_in_the_models_numbering():
+    text = "Les objectifs :\n1. La géologie [3]\n2. Selon M. Dupont, le titane [1][3]."
+    claims = parse(text)
+    assert [c.says for c in claims] == [
+        "Les objectifs :",
+        "La géologie",
+        "Selon M. Dupont, le titane.",
+    ]
+    assert [c.cites for c in claims] == [(), (3,), (1, 3)]
+    assert not any(c.needs_citation for c in claims)  # introduces a list, or cites
+    assert (
+        to_passage_numbers("A [1]. B [2][1]. Year [2024].", [3, 1])
+        == "A [3]. B [1][3]. Year [2024]."
+    )
+
+
+def test_verify_settings_are_one_group_with_the_old_defaults(monkeypatch):
+    assert Settings().verify == VerifySettings()
+    d = VerifySettings()
+    assert (d.min_support, d.lexical_minimum, d.lexical_margin) == (0.5, 0.6, 0.0)
+    assert (d.crosslingual_minimum, d.crosslingual_margin, d.rules_off) == (0.8, 0.02, frozenset())
+    monkeypatch.setenv("RAG_VERIFY_RULES_OFF", f"{NEW_RULE}, abstention")
+    monkeypatch.setenv("RAG_VERIFY_MIN_SUPPORT", "0.7")
+    s = Settings().verify
+    assert s.rules_off == {NEW_RULE, "abstention"} and s.min_support == 0.7
+    monkeypatch.setenv("RAG_VERIFY_RULES_OFF", "no-such-rule")
+    with pytest.raises(ValidationError, match="unknown rule"):
+        Settings()
+    assert set(RULE_NAMES) == {
+        "number-in-sources",
+        "words-in-sources",
+        "abstention",
+        "uncited-claim",
+        NEW_RULE,
+    }
+
+
+def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
+    from evaluation.datasets import Question
+    from evaluation.runner import rule_ablations
+    from tests.conftest import make_test_service
+
+    service = make_test_service(settings)
+    rows = dict(rule_ablations(service))
+    assert list(rows) == [f"ours -{r}" for r in RULE_NAMES]
+    context = passages(PASSAGES_EN)
+    q = Question(id="q1", question="What will the tram line cost?", answers=("240 million",))
+    v = verify("The tram line will cost 240 million euros [1].", context, q.question, "en")
+    out = {"answer": v.text, "verified": v, "context_passages": context, "language": "en"}
+    out |= {"cited": [], "n_sources": 1, "abstained": False}
+    # switching a rule off that did nothing leaves the answer as it is, without re-presenting
+    assert rows["ours -words-in-sources"](out, q) is out
+    before = rows[f"ours -{NEW_RULE}"](out, q)
+    assert before["answer"] == "The tram line will cost 240 million euros [1]."
+    assert [c.doc_id for c in before["cited"]] == ["d1"]  # where the model's marker pointed
