@@ -37,7 +37,7 @@ from rag.retrieval import HybridRetriever, keep_close_to_best
 from rag.schema import Passage
 from rag.settings import VerifySettings
 from rag.store import ChunkStore
-from rag.verify import Verified, verify
+from rag.verify import ClaimStream, Verified
 from rag.verify.claims import to_passage_numbers
 
 log = logging.getLogger(__name__)
@@ -265,8 +265,13 @@ class AnswerService:
             markers = MarkerFilter(
                 len(passages), make_citation_resolver(passages, searched, language)
             )
-            text = ""
+            # Claims are released once verified, so what streams is the answer (rag.verify)
+            claims = ClaimStream(
+                passages, question, language, self.verify_settings, self.retriever.embedder
+            )
+            text = ""  # the draft as the markers filter gives it (client numbering)
             first_token: float | None = None
+            first_text: float | None = None
             pieces = 0
             t_gen = time.perf_counter()
             self._count("started")
@@ -280,17 +285,35 @@ class AnswerService:
                     out = markers.feed(response.delta or "")
                     if out:
                         text += out
-                        yield Event("token", out)
+                        ready = claims.feed(to_passage_numbers(out, markers.order))
+                        if ready:
+                            first_text = first_text or time.perf_counter()
+                            yield Event("token", ready)
+                    if claims.stopped:
+                        log.info("generation stopped: the answer abstained")
+                        break
                     if is_repeating(text):
                         log.warning("generation stopped: the model is repeating itself")
                         break
                 tail = markers.flush()
                 if tail:
                     text += tail
-                    yield Event("token", tail)
+                    claims.feed(to_passage_numbers(tail, markers.order))
             finally:
                 responses.close()  # stops llama.cpp mid-generation when we leave early
-            answer = self._finish(question, text, markers.order, passages, language, cancel)
+            verified = claims.finish()
+            final = verified.text
+            if verified.abstained:
+                rest = final  # nothing was released before an abstention
+            elif verified.used_language != language:  # held whole: released translated
+                final = rest = self._translate(verified.text, language, cancel)
+            else:
+                rest = claims.tail
+            if rest:
+                first_text = first_text or time.perf_counter()
+                yield Event("token", rest)
+            answer = self.present(question, verified, passages, language, text=final)
+            answer.draft = text
             self._count("finished")
         finally:
             ticket.release()
@@ -300,6 +323,8 @@ class AnswerService:
         answer.timings = {
             **timings,
             "first_token_ms": _ms(t0, first_token) if first_token else None,
+            # the first verified text the client sees (claims are held until checked)
+            "first_text_ms": _ms(t0, first_text) if first_text else None,
             "generation_ms": _ms(t_gen, t_end),
             "completion_pieces": pieces,
             "total_ms": _ms(t0, t_end),
@@ -317,24 +342,6 @@ class AnswerService:
                 log.info("translation changed the citation markers; keeping the original answer")
         return translated or text
 
-    def _finish(
-        self,
-        question: str,
-        text: str,
-        cited: list[int],
-        passages: list[Passage],
-        language: str,
-        cancel: threading.Event | None = None,
-    ) -> Answer:
-        """The answer from the streamed text (client numbering; `cited` maps it back)."""
-        draft = to_passage_numbers(text, cited)
-        verified = verify(
-            draft, passages, question, language, self.verify_settings, self.retriever.embedder
-        )
-        answer = self.present(question, verified, passages, language, cancel)
-        answer.draft = text
-        return answer
-
     def present(
         self,
         question: str,
@@ -343,11 +350,13 @@ class AnswerService:
         language: str,
         cancel: threading.Event | None = None,
         highlights: bool = True,
+        text: str | None = None,
     ) -> Answer:
-        """The Answer of a verified draft: translated when written in the wrong language,
-        with its citations and their highlighted sentences."""
-        answer_text, cited = verified.text, verified.cited
-        if not verified.abstained and verified.used_language != language:
+        """The Answer of a verified draft, with its citations and their highlighted
+        sentences; `text` is its final text when the caller has it (already translated),
+        else a draft written in the wrong language is translated here."""
+        answer_text, cited = verified.text if text is None else text, verified.cited
+        if text is None and not verified.abstained and verified.used_language != language:
             answer_text = self._translate(answer_text, language, cancel)
         citations = [
             Citation(

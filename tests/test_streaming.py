@@ -60,11 +60,16 @@ def test_sse_framing_and_identical_citations(app_and_llm):
     events = parse_sse(r.text)
     names = [n for n, _ in events]
     assert names[0] == "meta" and names[-2:] == ["citations", "done"]
-    assert set(names[1:-2]) == {"token"} and len(names) > 5
+    assert set(names[1:-2]) == {"token"}
     tokens = [d["text"] for n, d in events if n == "token"]
+    # released claim by claim once verified: what streams is the answer, never taken back
+    assert tokens == [
+        "Geology and exploration [1], then mining [1], capital [2].",
+        " Nothing else.",
+    ]
     for t in tokens:  # no invalid marker ever reaches the client, even mid-stream
         assert not re.search(r"\[(0|7)\]", t) and "[7" not in t and "[0" not in t
-    streamed = "".join(tokens).strip()
+    streamed = "".join(tokens)
     done = events[-1][1]
     assert streamed == done["answer"] == plain["answer"]
     assert (
@@ -171,10 +176,11 @@ def test_queue_is_bounded(settings):
 
 
 def test_client_disconnect_stops_generation(settings):
-    """A real uvicorn server; the client reads two tokens and hangs up."""
+    """A real uvicorn server; the client reads two tokens (verified claims) and hangs up."""
     from rag.components import make_service
 
-    llm = ScriptedLLM(lambda m: "word " * 400, delay=0.02, piece_size=5)
+    body = SEED.read_text().split("\n\n", 1)[1]  # sentences the sources hold: released
+    llm = ScriptedLLM(lambda m: body * 3, delay=0.02, piece_size=5)
     service = make_service(settings, llm=llm)
     ingest_into(service, settings, [SEED])
     with serving(create_app(settings, service)) as url:
@@ -193,7 +199,7 @@ def test_client_disconnect_stops_generation(settings):
         assert health["cancelled"] == 1 and health["finished"] == 0
         emitted = llm.pieces_emitted
         time.sleep(0.5)
-        assert llm.pieces_emitted == emitted < 400  # nothing more is generated
+        assert llm.pieces_emitted == emitted < len(body) // 5  # nothing more is generated
         assert health["running"] == 0
 
 
@@ -221,8 +227,8 @@ def test_a_failure_mid_stream_ends_the_openai_stream_with_an_error_and_done(sett
 
     class Failing(ScriptedLLM):
         def _deltas(self, messages, **kwargs):
-            yield "Geology "
-            yield "and "
+            yield "Le titane est crucial pour l’industrie aéronautique [1]. "
+            yield "Benjamin "
             raise RuntimeError("the model crashed")
 
     service = make_service(settings, llm=Failing())
@@ -235,9 +241,9 @@ def test_a_failure_mid_stream_ends_the_openai_stream_with_an_error_and_done(sett
     assert (
         "".join(
             c["choices"][0]["delta"].get("content", "") for _, c in events[:-2] if "choices" in c
-        ).strip()
-        == "Geology and"
-    )
+        )
+        == "Le titane est crucial pour l’industrie aéronautique [1]."
+    )  # the verified claim streamed; the unfinished one never reached the client
     ask = parse_sse(client.post("/v1/ask", json={"question": "Quoi ?", "stream": True}).text)
     assert ask[-1][0] == "error" and "the model crashed" in ask[-1][1]["detail"]
     assert service.gate.running == service.gate.waiting == 0

@@ -8,16 +8,19 @@ same draft with a rule switched off (evaluation.runner).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from rag.citations import MarkerFilter, markers_before_punctuation
 from rag.embedding import Embedder
 from rag.language import detect_language
+from rag.prompting import NO_ANSWER, is_abstention
 from rag.schema import Passage
 from rag.settings import VerifySettings
 from rag.verify.claims import Claim, normalise, parse
-from rag.verify.render import render
-from rag.verify.rules import ORDER, Decision, Evidence
+from rag.verify.render import recite
+from rag.verify.rules import ABSTENTION, ORDER, Decision, Evidence
 
 log = logging.getLogger("rag.verify")
 
@@ -53,41 +56,191 @@ def verify(
     settings: VerifySettings | None = None,
     embedder: Embedder | None = None,
 ) -> Verified:
-    """Check `draft` (markers are the model's passage numbers 1..n) against `passages` with
-    the rules of rag.verify.rules.ORDER, in that order, then render it once."""
-    settings = settings or VerifySettings()
-    text = normalise(draft)
-    claims = parse(text)
-    # A small model sometimes answers in the sources' language: check it in the language it
-    # actually used (words can then be compared); the caller translates it at the end.
-    used = detect_language(text, default=language) if len(text.split()) >= 4 else language
-    ev = Evidence(
-        draft=text,
-        claims=tuple(claims),
-        sources=tuple(f"{p.chunk.title}\n{p.chunk.text}" for p in passages),
-        question=question,
-        language=language,
-        used=used,
-        same_language=all(p.chunk.language == used for p in passages),
-        settings=settings,
-        embedder=embedder,
-    )
-    live = {c.index: c for c in claims}
-    decisions: list[Decision] = []
-    for name, rule in ORDER:
-        if name in settings.rules_off:
-            continue
-        for d in rule(list(live.values()), ev):
-            decisions.append(d)
-            if d.action != "keep":
-                said = f" {claims[d.claim].says!r}" if d.claim is not None else ""
-                log.info("%s: %s%s: %s", d.rule, d.action, said, d.reason)
-            if d.action == "drop" and d.claim is not None:
-                del live[d.claim]
-            elif d.action == "recite" and d.claim is not None:
-                live[d.claim] = replace(live[d.claim], cites=d.cites)
-        if any(d.action == "abstain" for d in decisions):
-            break
-    final, cited = render(text, claims, decisions, len(passages), language)
-    abstained = any(d.action == "abstain" for d in decisions)
-    return Verified(final, cited, abstained, decisions, used, text, tuple(claims))
+    """Check a whole `draft` (markers are the model's passage numbers 1..n): what a stream
+    releases claim by claim (ClaimStream), all at once. Evaluation re-runs it with a rule off."""
+    stream = ClaimStream(passages, question, language, settings, embedder)
+    stream.feed(draft)
+    return stream.finish()
+
+
+class ClaimStream:
+    """Verifies a draft as it is generated and releases a claim only once it has passed the
+    rules: what was released is never taken back, so the streamed text is the answer.
+
+    Feed the model's text (model numbering); `feed` and `finish` return the text that is now
+    final, in client numbering. A claim is complete when text follows it. Two things wait:
+    - the answer's language, decided on its first 4+ words; a draft in another language than
+      the question's is held whole and translated at the end (by the caller);
+    - claims that only say the sources lack something: the answer abstains when every claim
+      says so, so they are released with the first claim that says something.
+    """
+
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        question: str,
+        language: str,
+        settings: VerifySettings | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings or VerifySettings()
+        self.sources = tuple(f"{p.chunk.title}\n{p.chunk.text}" for p in passages)
+        self.passage_languages = {p.chunk.language for p in passages}
+        self.question, self.language, self.embedder = question, language, embedder
+        self.draft = ""  # everything fed, model numbering
+        self.used: str | None = None  # the draft's language, once decided
+        self.claims: list[Claim] = []  # complete claims, as parsed
+        self.decisions: list[Decision] = []
+        self.abstained = False
+        self.released = ""  # client numbering
+        self._markers = MarkerFilter(len(passages))
+        # (gap before it, rendered claim, says only that the sources lack something)
+        self._held: list[tuple[str, str, bool]] = []
+        self._end = 0  # where the last complete claim ends in the normalised draft
+        self.tail = ""  # what `finish` released
+
+    @property
+    def held_whole(self) -> bool:
+        """The draft is in another language than the question: nothing is released early."""
+        return self.used is not None and self.used != self.language
+
+    @property
+    def stopped(self) -> bool:
+        """The answer abstained: the rest of the draft cannot change it (stop generating)."""
+        return self.abstained
+
+    def feed(self, text: str) -> str:
+        self.draft += text
+        if self.abstained:
+            return ""
+        return self._advance(final=False)
+
+    def finish(self) -> Verified:
+        """Every claim is complete now: the whole result. Its text is everything released;
+        `self.tail` is what this call released (not to be streamed when the draft was held
+        whole: the caller translates it)."""
+        if not self.abstained:
+            self._advance(final=True)
+        if not self.abstained and not self.released.strip():
+            self._abstain(None, "no claim is left")
+        text = self.released if not self.abstained else NO_ANSWER[self.language]
+        cited = [] if self.abstained else list(self._markers.order)
+        return Verified(
+            text,
+            cited,
+            self.abstained,
+            self.decisions,
+            self.used or self.language,
+            normalise(self.draft),
+            tuple(self.claims),
+        )
+
+    # --- internals ---------------------------------------------------------------------
+    def _advance(self, final: bool) -> str:
+        # the same offsets at every call: only the end of the draft ever changes
+        text = markers_before_punctuation(self.draft).lstrip()
+        text = text.rstrip() if final else text
+        parsed = parse(text)
+        complete = parsed if final else parsed[:-1]  # the last one may still grow
+        before = len(self.released)
+        for c in complete[len(self.claims) :]:
+            claim = replace(c, index=len(self.claims))
+            gap = text[self._end : c.start]
+            self._end = c.end
+            self.claims.append(claim)
+            self._check(claim, gap)
+            if self.abstained:
+                return ""
+        if self.used is None and (final or self._words() >= 4):
+            self._decide_language(text)
+        if final and self.used is None:
+            self.used = self.language
+        if final or (self.used is not None and not self.held_whole):
+            self._release(final)
+        out = self.released[before:]
+        if final:
+            self.tail = out
+        return out
+
+    def _words(self) -> int:
+        return sum(len(c.text.split()) for c in self.claims)
+
+    def _decide_language(self, text: str) -> None:
+        said = " ".join(c.text for c in self.claims)
+        self.used = detect_language(said, default=self.language) if said.strip() else None
+
+    def _check(self, claim: Claim, gap: str) -> None:
+        rules_off = self.settings.rules_off
+        if not self.claims[:-1] and ABSTENTION not in rules_off and _opens_with_no_answer(claim):
+            self._abstain(claim.index, "the answer says the sources do not answer")
+            return
+        used = self.used or self._provisional_language(claim)
+        ev = Evidence(
+            draft=claim.raw,
+            claims=(claim,),
+            sources=self.sources,
+            question=self.question,
+            language=self.language,
+            used=used,
+            same_language=self.passage_languages <= {used},
+            settings=self.settings,
+            embedder=self.embedder,
+        )
+        live: Claim | None = claim
+        for name, rule in ORDER:
+            if name == ABSTENTION or name in rules_off or live is None:
+                continue
+            for d in rule([live], ev):
+                self._decide(d, claim)
+                if d.action == "drop":
+                    live = None
+                elif d.action == "recite":
+                    live = replace(live, cites=d.cites)
+        if live is None:
+            return
+        rendered = recite(live.raw, live.cites) if live.cites != claim.cites else live.raw
+        lacks = ABSTENTION not in rules_off and is_abstention(live.raw, self.language)
+        self._held.append((gap, rendered, lacks))
+
+    def _provisional_language(self, claim: Claim) -> str:
+        """The language to check a claim in before the answer's is decided: the draft's
+        so far when it has 4+ words, else the question's."""
+        said = " ".join(c.text for c in self.claims)
+        if len(said.split()) >= 4:
+            return detect_language(said, default=self.language)
+        return self.language
+
+    def _release(self, final: bool) -> None:
+        """Release held claims up to the last one that says something (claims saying only
+        that the sources lack something wait for one that does not); at the end, all of
+        them, unless nothing but such claims is left: then the answer abstains."""
+        says = [i for i, (_, _, lacks) in enumerate(self._held) if not lacks]
+        if final and self._held and not says and not self.released:
+            self._abstain(None, "every claim says the sources do not answer")
+            return
+        upto = len(self._held) if final else (says[-1] + 1 if says else 0)
+        for gap, rendered, _ in self._held[:upto]:
+            if self.released:
+                piece = re.sub(r"\n{3,}", "\n\n", gap) + rendered
+            else:
+                piece = rendered.lstrip()
+            self.released += self._markers.feed(piece) + self._markers.flush()
+        del self._held[:upto]
+
+    def _decide(self, d: Decision, claim: Claim) -> None:
+        self.decisions.append(d)
+        if d.action != "keep":
+            log.info("%s: %s %r: %s", d.rule, d.action, claim.says, d.reason)
+
+    def _abstain(self, claim: int | None, reason: str) -> None:
+        d = Decision(ABSTENTION, claim, "abstain", reason)
+        self.decisions.append(d)
+        log.info("%s: abstain: %s", d.rule, reason)
+        self.abstained = True
+        self._held.clear()
+
+
+def _opens_with_no_answer(claim: Claim) -> bool:
+    """The answer starts with the service's own no-answer sentence (in either language)."""
+    text = " ".join(claim.says.lower().split())
+    return any(text.startswith(p.lower().rstrip(".")) for p in NO_ANSWER.values())
