@@ -61,8 +61,9 @@ ANSWER_RESPONSES: dict[int | str, dict] = {
 STREAM_DOC = (
     'With `"stream": true` the response is `text/event-stream`: one `meta` event '
     '(`{"searched", "language"}`), `token` events (`{"text"}`), one `citations` event, then '
-    "one `done` event carrying the full response (its `answer` is authoritative: a claim that "
-    "failed the grounding check, or an abstention, replaces the streamed text)."
+    "one `done` event carrying the full response. Text is released claim by claim once each "
+    "claim has passed the checks (`verification`), so the `token` texts joined are exactly "
+    "`done.answer`: nothing streamed is ever taken back."
 )
 
 

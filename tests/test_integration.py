@@ -183,3 +183,49 @@ def test_reingesting_the_seed_keeps_the_chunk_count(tmp_path):
     assert first.added == count > 0
     assert second.added == third.added == 0 and second.unchanged == third.unchanged == 1
     assert store.count() == count
+
+
+def _sse(response: httpx.Response) -> list[tuple[str, str]]:
+    events, name = [], "message"
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            events.append((name, line[5:].strip()))
+            name = "message"
+    return events
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What are the agreement's four objectives?",
+        "Quels sont les quatre objectifs de l’accord ?",
+        "Combien la France a-t-elle investi dans le titane kazakh ?",
+    ],
+)
+def test_streamed_text_is_the_answer(live_server, question: str):
+    """Real answers: the streamed pieces joined are exactly the final answer, on the three
+    streaming endpoints (claims are released only once verified)."""
+    import json
+
+    url = live_server.url
+    messages = [{"role": "user", "content": question}]
+    finals = []
+    for path, body in [
+        ("/v1/ask", {"question": question, "stream": True}),
+        ("/v1/chat", {"messages": messages, "stream": True}),
+    ]:
+        with httpx.stream("POST", f"{url}{path}", json=body, timeout=TIMEOUT) as r:
+            events = _sse(r)
+        tokens = "".join(json.loads(d)["text"] for n, d in events if n == "token")
+        done = json.loads(events[-1][1])
+        assert events[-1][0] == "done" and tokens == done["answer"], (path, tokens, done)
+        finals.append(done["answer"])
+    body = {"model": "ragkit", "stream": True, "messages": messages}
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=TIMEOUT) as r:
+        chunks = [json.loads(d) for _, d in _sse(r) if d != "[DONE]"]
+    deltas = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert deltas == chunks[-1]["answer"], (deltas, chunks[-1])
+    finals.append(deltas)
+    assert finals[0] == finals[1] == finals[2]  # greedy: the same answer everywhere
