@@ -152,6 +152,9 @@ def test_verify_settings_are_one_group_with_the_old_defaults(monkeypatch):
         "abstention",
         "uncited-claim",
         NEW_RULE,
+        "restates-question",
+        "polarity",
+        "answer-kind",
     }
 
 
@@ -173,3 +176,88 @@ def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
     before = rows[f"ours -{NEW_RULE}"](out, q)
     assert before["answer"] == "The tram line will cost 240 million euros [1]."
     assert [c.doc_id for c in before["cited"]] == ["d1"]  # where the model's marker pointed
+
+
+SEED_FR = [
+    "Outre le titane, Benjamin Gallezot a refusé de commenter les possibilités d’expansion de "
+    "la coopération dans le secteur de l’uranium.",
+    "La France envisage d’élargir sa collaboration avec le Kazakhstan dans le secteur du "
+    "titane, essentiel pour l’aviation.",
+    "La nouvelle ligne coûtera 240 millions d’euros. Elle est financée par la région.",
+]
+
+
+def run_fr(draft: str, question: str, **settings):
+    return verify(draft, passages(SEED_FR, "fr"), question, "fr", VerifySettings(**settings), None)
+
+
+def test_a_claim_that_says_the_opposite_of_its_citation_is_dropped():
+    q = "Qu’a dit Benjamin Gallezot sur l’uranium ?"
+    v = run_fr("Benjamin Gallezot a commenté l’expansion de la coopération dans l’uranium [1].", q)
+    assert v.abstained  # its only claim contradicted the passage it cites
+    d = next(d for d in v.decisions if d.rule == "polarity")
+    assert d.action == "drop" and "refusé de commenter" in d.reason
+    kept = run_fr("Benjamin Gallezot a refusé de commenter l’expansion dans l’uranium [1].", q)
+    assert not kept.abstained and "polarity" not in [d.rule for d in kept.decisions]
+    # the reverse: a negated claim against an affirmative sentence
+    q2 = "La France veut-elle élargir sa collaboration avec le Kazakhstan ?"
+    neg = run_fr("La France n’envisage pas d’élargir sa collaboration avec le Kazakhstan [2].", q2)
+    assert [d.rule for d in neg.decisions if d.action == "drop"] == ["polarity"]
+    off = run_fr(
+        "La France n’envisage pas d’élargir sa collaboration avec le Kazakhstan [2].",
+        q2,
+        rules_off=frozenset({"polarity"}),
+    )
+    assert not off.abstained
+
+
+def test_a_negation_in_another_clause_is_not_a_contradiction():
+    texts = ["Although it did not rain, the festival attracted ten thousand people."]
+    v = run("The festival attracted ten thousand people [1].", texts, "How many came?")
+    assert not v.abstained and v.text == "The festival attracted ten thousand people [1]."
+
+
+def test_a_claim_that_restates_the_question_is_no_answer():
+    q = "When does the new tram line open?"
+    v = run("The new tram line opens when the tram line opens [1].", question=q)
+    assert v.abstained
+    assert v.decisions[0].rule == "restates-question"
+    # a list's opening line is not a claim of its own
+    ok = run(
+        "The tram line will cost:\n1. 240 million euros [2].",
+        question="What will the tram line cost?",
+    )
+    assert not ok.abstained and "restates-question" not in [d.rule for d in ok.decisions]
+
+
+def test_an_answer_of_the_wrong_kind_abstains():
+    q = "Combien coûtera la nouvelle ligne ?"
+    v = run_fr("La nouvelle ligne est essentielle pour la région [3].", q)
+    assert v.abstained and v.decisions[-1].rule == "answer-kind"
+    assert v.decisions[-1].reason == "the question asks for a figure; the answer gives none"
+    assert not run_fr("La nouvelle ligne coûtera 240 millions d’euros [3].", q).abstained
+    off = run_fr(
+        "La nouvelle ligne est essentielle pour la région [3].",
+        q,
+        rules_off=frozenset({"answer-kind"}),
+    )
+    assert not off.abstained
+    who = "Qui a refusé de commenter l’uranium ?"
+    assert run_fr("Le délégué a refusé de commenter l’uranium [1].", who).abstained
+    assert not run_fr("Benjamin Gallezot a refusé de commenter l’uranium [1].", who).abstained
+
+
+def test_claims_wait_for_the_asked_kind_then_stream_unchanged():
+    from rag.verify import ClaimStream
+
+    q = "Combien coûtera la nouvelle ligne ?"
+    stream = ClaimStream(passages(SEED_FR, "fr"), q, "fr")
+    first = stream.feed("La nouvelle ligne est financée par la région [3]. Elle ")
+    assert first == ""  # no figure yet: held
+    second = stream.feed("coûtera 240 millions d’euros [3]. Voilà")
+    # the figure came: both claims go, as they will stay
+    assert second == (
+        "La nouvelle ligne est financée par la région [1]. Elle coûtera 240 millions d’euros [1]."
+    )
+    v = stream.finish()
+    assert v.text == second + stream.tail and not v.abstained

@@ -198,6 +198,134 @@ def number_in_cited_passage(claims: Sequence[Claim], ev: Evidence) -> list[Decis
     return out
 
 
+RESTATES_QUESTION = "restates-question"
+POLARITY = "polarity"
+ANSWER_KIND = "answer-kind"
+
+
+def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
+    """A claim whose every word (stemmed, accents folded, stop words out) is already in the
+    question adds nothing: "The new line opens when the line opens [1]" answers nothing. A
+    line that introduces a list (ending with ':') is not a claim of its own."""
+    asked = set(analyse(ev.question, ev.used)) | set(analyse(ev.question, ev.language))
+    out = []
+    for c in claims:
+        if c.text.rstrip().endswith(":"):
+            continue
+        own = set(analyse(c.text, ev.used))
+        if own and own <= asked:
+            reason = "says nothing the question does not already say"
+            out.append(Decision(RESTATES_QUESTION, c.index, "drop", reason))
+    return out
+
+
+# Negation and refusal, accents folded: "ne … pas", "n'a jamais", aucun, sans, refuse,
+# décline, dément; not, never, no, without, refused, declined, denied.
+_NEGATION = re.compile(
+    r"\b(?:n|ne)\b[^.;:]{0,40}?\b(?:pas|plus|jamais|rien|aucun|aucune|guere|nullement)\b"
+    r"|\b(?:aucun|aucune|jamais|sans|ni|non|nul|nulle)\b|\brefus\w*|\bdeclin\w*|\bdement\w*"
+    r"|\bdementi\w*|\bnie\b|\bnient\b"
+    r"|\b(?:not|no|never|none|nobody|nothing|neither|nor|without)\b|n't\b|\brefus\w*"
+    r"|\bdeclin\w*|\bden(?:y|ied|ies)\b"
+)
+_CLAUSE = re.compile(r"[.;:!?]|,\s+(?:mais|but|while|alors que|tandis que|although|bien que)\b|,")
+
+
+def _negated(text: str) -> bool:
+    return bool(_NEGATION.search(" " + re.sub(r"[’'`]", " ", fold(text)) + " "))
+
+
+def polarity(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
+    """A claim must not say the opposite of the clause it cites: the cited passages' clause
+    sharing most of its words (at least half of them) is negated ("a refusé de commenter",
+    "did not", "aucun") while the claim is not, or the reverse. Words are compared in the
+    sources' language only."""
+    if not ev.same_language:
+        return []
+    out = []
+    for c in claims:
+        words = set(analyse(c.text, ev.used))
+        cites = [k for k in c.cites if 1 <= k <= len(ev.sources)]
+        if len(words) < 2 or not cites:
+            continue
+        best, overlap = "", 0.0
+        for k in cites:
+            for clause in _CLAUSE.split(ev.sources[k - 1]):
+                shared = len(words & set(analyse(clause, ev.used))) / len(words)
+                if shared > overlap:
+                    best, overlap = clause, shared
+        if overlap < 0.5 or _negated(best) == _negated(c.text):
+            continue
+        said = "says the opposite of" if _negated(best) else "denies what"
+        reason = f"{said} its cited passage: “{' '.join(best.split())[:120]}”"
+        out.append(Decision(POLARITY, c.index, "drop", reason))
+    return out
+
+
+_QUANTITY_Q = re.compile(
+    r"\b(?:combien|how (?:much|many)|quel(?:le)?s? (?:est|sont|etait|etaient) (?:le|la|les) "
+    r"(?:montant|nombre|prix|cout|somme|taux|chiffre|pourcentage|part)|what (?:is|was|are|were) "
+    r"the (?:amount|number|price|cost|sum|rate|figure|percentage|share))\b"
+)
+_DATE_Q = re.compile(
+    r"\b(?:quand|a quelle date|en quelle annee|depuis quand|when|what year|in which year|"
+    r"what date|on which date)\b"
+)
+_PERSON_Q = re.compile(r"^\s*(?:qui|who|whom|by whom|par qui)\b")
+_MONTHS = (
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
+    "january february march april may june july august september october november december "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche monday tuesday wednesday thursday "
+    "friday saturday sunday hier demain aujourd siecle yesterday tomorrow today century "
+    "printemps ete automne hiver spring summer autumn winter"
+).split()
+_DATE = re.compile(r"\b\d{1,4}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b[XVI]{1,5}e\b")
+_PROPER = re.compile(r"(?:^|[\s(«\"“])(?:[A-ZÀ-ÖØ-Þ][\w’'-]+|[A-Z]{2,})")
+_OPENERS = {
+    "le", "la", "les", "l", "un", "une", "des", "il", "elle", "ils", "elles", "ce", "cette",
+    "the", "a", "an", "he", "she", "they", "it", "this", "that", "selon", "according", "en",
+    "in", "on", "au", "aux", "du", "de", "d",
+}  # fmt: skip
+
+
+def asked_kind(question: str) -> str | None:
+    """What the question asks for: "quantity", "date", "person", or None (anything)."""
+    q = fold(question)
+    if _QUANTITY_Q.search(q):
+        return "quantity"
+    if _DATE_Q.search(q):
+        return "date"
+    if _PERSON_Q.search(q):
+        return "person"
+    return None
+
+
+def gives_kind(text: str, kind: str | None) -> bool:
+    """The text holds an answer of that kind: a number (digits or words) for a quantity; a
+    year, date, month, day or century for a date; a name for a person or organisation."""
+    if kind is None:
+        return True
+    if kind == "quantity":
+        return bool(numbers_in(text))
+    if kind == "date":
+        return bool(_DATE.search(fold(text)))
+    names = [m.group(0).strip(' («"“') for m in _PROPER.finditer(text)]
+    return any(fold(n).split("’")[0].split("'")[0] not in _OPENERS for n in names)
+
+
+def answer_kind(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
+    """An answer of another kind than the question asks for (no figure for "combien", no date
+    for "when", no name for "who") abstains: a cited sentence of the wrong kind is not an
+    answer. Answer-level: the stage holds claims until one gives the asked kind."""
+    kind = asked_kind(ev.question)
+    said = [c for c in claims if c.text.strip()]
+    if kind is None or not said or any(gives_kind(c.text, kind) for c in said):
+        return []
+    what = {"quantity": "a figure", "date": "a date", "person": "a name"}[kind]
+    reason = f"the question asks for {what}; the answer gives none"
+    return [Decision(ANSWER_KIND, None, "abstain", reason)]
+
+
 # The fixed order. Made-up content goes first, so that an answer left with nothing but "the
 # sources do not say" abstains before attribution drops or cites what remains (as before);
 # numbers are checked against the cited passage once every claim cites one; the answer
@@ -206,8 +334,12 @@ ORDER: tuple[tuple[str, Rule], ...] = (
     (NUMBER_IN_SOURCES, number_in_sources),
     (WORDS_IN_SOURCES, words_in_sources),
     (ABSTENTION, abstention),
+    (RESTATES_QUESTION, restates_question),
     (UNCITED_CLAIM, uncited_claim),
     (NUMBER_IN_CITED, number_in_cited_passage),
+    (POLARITY, polarity),
     (ABSTENTION, abstention),
 )
-RULE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(name for name, _ in ORDER))
+# answer-level rules: the stage applies them to the claims as a whole (rag.verify.stage)
+ANSWER_RULES = (ABSTENTION, ANSWER_KIND)
+RULE_NAMES: tuple[str, ...] = tuple(dict.fromkeys([*(name for name, _ in ORDER), ANSWER_KIND]))

@@ -20,7 +20,17 @@ from rag.schema import Passage
 from rag.settings import VerifySettings
 from rag.verify.claims import Claim, normalise, parse
 from rag.verify.render import recite
-from rag.verify.rules import ABSTENTION, ORDER, Decision, Evidence
+from rag.verify.rules import (
+    ABSTENTION,
+    ANSWER_KIND,
+    ANSWER_RULES,
+    ORDER,
+    Decision,
+    Evidence,
+    answer_kind,
+    asked_kind,
+    gives_kind,
+)
 
 log = logging.getLogger("rag.verify")
 
@@ -95,7 +105,10 @@ class ClaimStream:
         self.released = ""  # client numbering
         self._markers = MarkerFilter(len(passages))
         # (gap before it, rendered claim, says only that the sources lack something)
-        self._held: list[tuple[str, str, bool]] = []
+        self._held: list[tuple[str, str, bool, Claim]] = []
+        # a question that asks for a figure, a date or a name: claims wait for one giving it
+        self.kind = None if ANSWER_KIND in self.settings.rules_off else asked_kind(question)
+        self.kind_met = self.kind is None
         self._end = 0  # where the last complete claim ends in the normalised draft
         self.tail = ""  # what `finish` released
 
@@ -174,21 +187,10 @@ class ClaimStream:
         if not self.claims[:-1] and ABSTENTION not in rules_off and _opens_with_no_answer(claim):
             self._abstain(claim.index, "the answer says the sources do not answer")
             return
-        used = self.used or self._provisional_language(claim)
-        ev = Evidence(
-            draft=claim.raw,
-            claims=(claim,),
-            sources=self.sources,
-            question=self.question,
-            language=self.language,
-            used=used,
-            same_language=self.passage_languages <= {used},
-            settings=self.settings,
-            embedder=self.embedder,
-        )
+        ev = self._evidence(claim, self.used or self._provisional_language(claim))
         live: Claim | None = claim
         for name, rule in ORDER:
-            if name == ABSTENTION or name in rules_off or live is None:
+            if name in ANSWER_RULES or name in rules_off or live is None:
                 continue
             for d in rule([live], ev):
                 self._decide(d, claim)
@@ -200,7 +202,22 @@ class ClaimStream:
             return
         rendered = recite(live.raw, live.cites) if live.cites != claim.cites else live.raw
         lacks = ABSTENTION not in rules_off and is_abstention(live.raw, self.language)
-        self._held.append((gap, rendered, lacks))
+        self._held.append((gap, rendered, lacks, live))
+        if not lacks and not self.kind_met and gives_kind(live.text, self.kind):
+            self.kind_met = True
+
+    def _evidence(self, claim: Claim, used: str) -> Evidence:
+        return Evidence(
+            draft=claim.raw,
+            claims=(claim,),
+            sources=self.sources,
+            question=self.question,
+            language=self.language,
+            used=used,
+            same_language=self.passage_languages <= {used},
+            settings=self.settings,
+            embedder=self.embedder,
+        )
 
     def _provisional_language(self, claim: Claim) -> str:
         """The language to check a claim in before the answer's is decided: the draft's
@@ -214,12 +231,20 @@ class ClaimStream:
         """Release held claims up to the last one that says something (claims saying only
         that the sources lack something wait for one that does not); at the end, all of
         them, unless nothing but such claims is left: then the answer abstains."""
-        says = [i for i, (_, _, lacks) in enumerate(self._held) if not lacks]
+        says = [i for i, (_, _, lacks, _) in enumerate(self._held) if not lacks]
+        if not self.kind_met and says:
+            if not final:
+                return
+            said = [c for *_, lacks, c in self._held if not lacks]
+            ev = self._evidence(said[0], self.used or self.language)
+            for d in answer_kind(said, ev):
+                self._abstain(None, d.reason, d.rule)
+                return
         if final and self._held and not says and not self.released:
             self._abstain(None, "every claim says the sources do not answer")
             return
         upto = len(self._held) if final else (says[-1] + 1 if says else 0)
-        for gap, rendered, _ in self._held[:upto]:
+        for gap, rendered, *_ in self._held[:upto]:
             if self.released:
                 piece = re.sub(r"\n{3,}", "\n\n", gap) + rendered
             else:
@@ -232,8 +257,8 @@ class ClaimStream:
         if d.action != "keep":
             log.info("%s: %s %r: %s", d.rule, d.action, claim.says, d.reason)
 
-    def _abstain(self, claim: int | None, reason: str) -> None:
-        d = Decision(ABSTENTION, claim, "abstain", reason)
+    def _abstain(self, claim: int | None, reason: str, rule: str = ABSTENTION) -> None:
+        d = Decision(rule, claim, "abstain", reason)
         self.decisions.append(d)
         log.info("%s: abstain: %s", d.rule, reason)
         self.abstained = True
