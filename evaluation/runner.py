@@ -390,8 +390,9 @@ def rule_ablations(service) -> list[Derived]:
 
     base_settings = service.verify_settings
 
-    def without(rule: str) -> Callable[[dict, Question], dict]:
-        settings = base_settings.model_copy(update={"rules_off": base_settings.rules_off | {rule}})
+    def without(*rules: str) -> Callable[[dict, Question], dict]:
+        off = base_settings.rules_off | set(rules)
+        settings = base_settings.model_copy(update={"rules_off": off})
 
         def transform(out: dict, q: Question) -> dict:
             base = out.get("verified")
@@ -412,7 +413,12 @@ def rule_ablations(service) -> list[Derived]:
 
         return transform
 
-    return [(f"ours -{r}", without(r)) for r in RULE_NAMES if r not in base_settings.rules_off]
+    rows = [(f"ours -{r}", without(r)) for r in RULE_NAMES if r not in base_settings.rules_off]
+    # the four rules added together (2026-11-29): the post-processing as it was before them
+    return [*rows, ("ours -new rules", without(*NEW_RULES))]
+
+
+NEW_RULES = ("number-in-cited-passage", "restates-question", "polarity", "answer-kind")
 
 
 @dataclass

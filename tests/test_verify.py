@@ -165,7 +165,7 @@ def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
 
     service = make_test_service(settings)
     rows = dict(rule_ablations(service))
-    assert list(rows) == [f"ours -{r}" for r in RULE_NAMES]
+    assert list(rows) == [*(f"ours -{r}" for r in RULE_NAMES), "ours -new rules"]
     context = passages(PASSAGES_EN)
     q = Question(id="q1", question="What will the tram line cost?", answers=("240 million",))
     v = verify("The tram line will cost 240 million euros [1].", context, q.question, "en")
