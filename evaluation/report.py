@@ -32,6 +32,7 @@ COST_COLUMNS = [
     ("retrieval_p50_ms", "retrieval p50 ms"),
     ("retrieval_p95_ms", "retrieval p95 ms"),
     ("first_token_p50_ms", "first token p50 ms"),
+    ("first_text_p50_ms", "first verified text p50 ms"),
     ("latency_p50_ms", "answer p50 ms"),
     ("latency_p95_ms", "answer p95 ms"),
     ("prompt_tokens_mean", "prompt tokens"),

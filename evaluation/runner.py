@@ -143,6 +143,7 @@ class OursInProcess:
             "total_ms": a.timings.get("total_ms"),
             "retrieval_ms": a.timings.get("retrieval_ms"),
             "first_token_ms": a.timings.get("first_token_ms"),
+            "first_text_ms": a.timings.get("first_text_ms"),
             "prompt_tokens": a.timings.get("prompt_tokens"),
             "prompt_tokens_read": read,
             "context_passages": a.passages,
@@ -212,6 +213,7 @@ class OursRemote:
             "total_ms": _ms(t0),
             "retrieval_ms": timings.get("retrieval_ms"),
             "first_token_ms": timings.get("first_token_ms"),
+            "first_text_ms": timings.get("first_text_ms"),
             "prompt_tokens": timings.get("prompt_tokens"),
         }
 
@@ -277,6 +279,8 @@ def summarize_answers(records: Sequence[dict]) -> dict[str, Any]:
         "retrieval_p50_ms": percentile([r["retrieval_ms"] for r in ok], 50),
         "retrieval_p95_ms": percentile([r["retrieval_ms"] for r in ok], 95),
         "first_token_p50_ms": percentile([r["first_token_ms"] for r in ok], 50),
+        # the first verified text a client sees (claims are released once checked)
+        "first_text_p50_ms": percentile([r.get("first_text_ms") for r in ok], 50),
         "latency_p50_ms": percentile(total, 50),
         "latency_p95_ms": percentile(total, 95),
         "prompt_tokens_mean": mean(r["prompt_tokens"] for r in ok),
@@ -332,6 +336,7 @@ def _record(name: str, q: Question, out: dict) -> dict:
                 "total_ms",
                 "retrieval_ms",
                 "first_token_ms",
+                "first_text_ms",
                 "prompt_tokens",
                 "prompt_tokens_read",
             )
