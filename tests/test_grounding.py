@@ -1,7 +1,8 @@
 from rag.grounding import claim_spans, is_repeating
+from rag.schema import Chunk, Passage
 from rag.settings import VerifySettings
+from rag.verify import verify
 from rag.verify.claims import normalise, parse
-from rag.verify.render import render
 from rag.verify.rules import Decision, Evidence, number_in_sources, words_in_sources
 
 SOURCES = ["Un fonds de 2 milliards d’euros a été lancé en novembre 2023.", "Le titane."]
@@ -41,11 +42,12 @@ def test_numbers_absent_from_the_sources_are_flagged():
     decisions: list[Decision] = unsupported(answer, SOURCES)
     assert dropped(answer, SOURCES) == ["Le pays compte 17 millions d'habitants [2]."]
     assert decisions[0].reason == "number 17 found in no passage"
-    ev = evidence(answer, SOURCES)
-    assert render(ev.draft, ev.claims, decisions, 2, "fr") == (
-        "Le fonds est de 2 milliards [1].",
-        [1],
-    )
+    passages = [
+        Passage(Chunk(f"c{i}", f"d{i}", t, 0, len(t), "T", language="fr"), 1.0)
+        for i, t in enumerate(SOURCES)
+    ]
+    v = verify(answer, passages, "", "fr")
+    assert (v.text, v.cited) == ("Le fonds est de 2 milliards [1].", [1])
 
 
 def test_list_numbering_and_markers_are_not_claims():

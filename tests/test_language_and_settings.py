@@ -118,10 +118,14 @@ def test_concurrent_questions_share_forward_passes():
     from rag.embedding import Combiner
 
     calls: list[list[str]] = []
+    arrived: list[int] = []
 
     def embed(texts):
         calls.append(list(texts))
-        time.sleep(0.05)  # a forward pass
+        if len(calls) == 2:  # the first pass of the crowd lasts until every caller has come
+            while len(arrived) < 30:
+                time.sleep(0.01)
+        time.sleep(0.1)  # a forward pass (the others queue meanwhile, even on a busy CPU)
         return np.asarray([[float(len(t))] for t in texts])
 
     combine = Combiner(embed)
@@ -129,6 +133,7 @@ def test_concurrent_questions_share_forward_passes():
     results: dict[int, list] = {}
 
     def ask(i: int) -> None:
+        arrived.append(i)
         results[i] = combine(["x" * i, "y" * (i + 100)]).tolist()
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(1, 31)]

@@ -14,10 +14,9 @@ from typing import Literal
 
 from rag.embedding import Embedder
 from rag.grounding import best_source, digit_numbers, lexical_support, numbers_in
-from rag.prompting import is_abstention
 from rag.settings import VerifySettings
 from rag.text import analyse, fold
-from rag.verify.claims import Claim, splice
+from rag.verify.claims import Claim
 
 Action = Literal["keep", "drop", "recite", "abstain"]
 
@@ -106,20 +105,6 @@ def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
             continue
         out.append(Decision(WORDS_IN_SOURCES, c.index, "drop", reason))
     return out
-
-
-def abstention(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
-    """An answer that only says the sources lack the answer, or has no claim left, is the
-    plain no-answer sentence, with no citation."""
-    live = {c.index for c in claims}
-    text = splice(ev.draft, ev.claims, {c.index: None for c in ev.claims if c.index not in live})
-    if not is_abstention(text, ev.language):
-        return []
-    if any(c.text.strip() for c in claims):
-        reason = "the answer says the sources do not answer"
-    else:
-        reason = "no claim is left"
-    return [Decision(ABSTENTION, None, "abstain", reason)]
 
 
 def uncited_claim(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
@@ -326,20 +311,17 @@ def answer_kind(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     return [Decision(ANSWER_KIND, None, "abstain", reason)]
 
 
-# The fixed order. Made-up content goes first, so that an answer left with nothing but "the
-# sources do not say" abstains before attribution drops or cites what remains (as before);
-# numbers are checked against the cited passage once every claim cites one; the answer
-# abstains again when attribution left no claim.
+# The claim rules, in their fixed order: made-up content goes first, then a claim that only
+# restates the question; attribution gives every claim a citation; numbers and polarity are
+# checked against the passage a claim cites once it cites one.
 ORDER: tuple[tuple[str, Rule], ...] = (
     (NUMBER_IN_SOURCES, number_in_sources),
     (WORDS_IN_SOURCES, words_in_sources),
-    (ABSTENTION, abstention),
     (RESTATES_QUESTION, restates_question),
     (UNCITED_CLAIM, uncited_claim),
     (NUMBER_IN_CITED, number_in_cited_passage),
     (POLARITY, polarity),
-    (ABSTENTION, abstention),
 )
 # answer-level rules: the stage applies them to the claims as a whole (rag.verify.stage)
 ANSWER_RULES = (ABSTENTION, ANSWER_KIND)
-RULE_NAMES: tuple[str, ...] = tuple(dict.fromkeys([*(name for name, _ in ORDER), ANSWER_KIND]))
+RULE_NAMES: tuple[str, ...] = (*(name for name, _ in ORDER), *ANSWER_RULES)
