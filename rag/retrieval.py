@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -48,6 +49,10 @@ class BM25Index:
         scores = self._bm25.get_scores(tokens)
         top = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
         return [(self.chunks[i].id, float(scores[i])) for i in top if scores[i] > 0]
+
+
+# Threads for the keyword half of concurrent queries (each query uses one at a time).
+_SIDE = ThreadPoolExecutor(4, thread_name_prefix="keyword-search")
 
 
 class KeywordSearch(Protocol):
@@ -93,13 +98,22 @@ class HybridRetriever:
         sparse: list[Passage] = []
         vector: list[float] | None = None
         pool = max(k, self.candidates)
+
+        def keyword_hits() -> list[Passage]:
+            hits = self.keywords.search(query, language, pool)
+            by_id = {c.id: c for c in self.store.get_chunks([cid for cid, _ in hits])}
+            return [Passage(by_id[cid], score) for cid, score in hits if cid in by_id]
+
+        # keyword search (SQLite) runs while the question is embedded and the vectors
+        # searched: both release the GIL, and together they are most of a query's time
+        keywords = _SIDE.submit(keyword_hits) if self.mode == "hybrid" else None
         if self.mode in ("hybrid", "dense"):
             vector = self.embedder.embed_queries([query])[0]
             dense = self.store.query(vector, pool)
-        if self.mode in ("hybrid", "bm25"):
-            hits = self.keywords.search(query, language, pool)
-            by_id = {c.id: c for c in self.store.get_chunks([cid for cid, _ in hits])}
-            sparse = [Passage(by_id[cid], score) for cid, score in hits if cid in by_id]
+        if keywords is not None:
+            sparse = keywords.result()
+        elif self.mode == "bm25":
+            sparse = keyword_hits()
         # what an interrupted write or deletion left behind is never retrieved
         visible = {p.chunk.id for p in self.store.visible(dense + sparse)}
         dense = [p for p in dense if p.chunk.id in visible]
