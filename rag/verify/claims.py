@@ -7,7 +7,6 @@ claim; list numbering ("1. ") is not a claim. Every rule reads these claims; non
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.citations import markers_before_punctuation
@@ -59,25 +58,6 @@ def parse(draft: str) -> list[Claim]:
         cites = tuple(dict.fromkeys(int(n) for n in _MARKER.findall(draft[a:b])))
         claims.append(Claim(len(claims), a, b, draft[a:b], masked[a:b], cites))
     return claims
-
-
-def splice(draft: str, claims: Sequence[Claim], new: Mapping[int, str | None]) -> str:
-    """`draft` with claim `i` replaced by `new[i]`, or cut out when that is None. The text
-    between claims (line breaks, blank lines) stays; cutting tidies the blank lines left."""
-    out: list[str] = []
-    last = 0
-    for c in claims:
-        if c.index not in new:
-            continue
-        out.append(draft[last : c.start])
-        replacement = new[c.index]
-        if replacement is not None:
-            out.append(replacement)
-        last = c.end
-    text = "".join(out) + draft[last:]
-    if any(v is None for v in new.values()):
-        text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return text
 
 
 def to_passage_numbers(text: str, order: list[int]) -> str:
