@@ -229,7 +229,7 @@ class AnswerService:
         language = detect_language(question)
         # answered without retrieval or the model: nothing ingested, or a request to the
         # assistant itself (no passage reaches the model, so none can be dumped)
-        reason = "empty corpus" if self.store.count() == 0 else off_task(question)
+        reason = "empty corpus" if self.store.is_empty() else off_task(question)
         if reason:
             log.info("answered without the model: %s", reason)
             text = (EMPTY_CORPUS if reason == "empty corpus" else REFUSAL)[language]

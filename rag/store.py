@@ -187,6 +187,9 @@ class ChunkStore:
     def count(self) -> int:
         return self._chunks.count()
 
+    def is_empty(self) -> bool:
+        return not self._chunks.get(limit=1, include=[])["ids"]
+
     def all_ids(self) -> list[str]:
         ids: list[str] = []
         for offset in range(0, self.count(), self.batch):
@@ -251,12 +254,13 @@ class ChunkStore:
         return chunks
 
     def query(self, vector: Sequence[float], k: int) -> list[Passage]:
-        total = self.count()
-        if k <= 0 or total == 0:
+        # no count() first: it costs 7 ms at 109k passages, a seventh of a query, and Chroma
+        # returns fewer than k results (or none) from a smaller (or empty) collection
+        if k <= 0:
             return []
         got = self._chunks.query(
             query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=min(k, total),
+            n_results=k,
             include=["documents", "metadatas", "distances"],
         )
         return [
