@@ -117,6 +117,14 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, default=None, help="write report.json, report.md and PNG plots here"
     )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:RAG_X=V[,RAG_Y=W]",
+        help="another row of ours with these settings, on the same questions in the same run "
+        "(repeatable), e.g. 'quote:RAG_PROMPT_STYLE=quote'",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
     return p
@@ -149,7 +157,22 @@ def _config(args: argparse.Namespace):
         chunk_overlap=args.chunk_overlap,
         progress=not args.quiet,
         log=(args.out / "answers.jsonl") if args.out else None,
+        variants=[parse_variant(v) for v in args.variant],
     )
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """'name:RAG_X=V,RAG_Y=W' -> ("name", {"x": "V", "y": "W"}) (settings field names)."""
+    name, sep, pairs = text.partition(":")
+    updates: dict[str, str] = {}
+    for pair in filter(None, pairs.split(",")):
+        key, eq, value = pair.partition("=")
+        if not eq or not key.upper().startswith("RAG_"):
+            raise SystemExit(f"--variant {text!r}: expected NAME:RAG_X=VALUE[,RAG_Y=VALUE]")
+        updates[key[4:].lower()] = value
+    if not name or not sep or not updates:
+        raise SystemExit(f"--variant {text!r}: expected NAME:RAG_X=VALUE[,RAG_Y=VALUE]")
+    return name, updates
 
 
 def cmd_ingest_only(config) -> int:

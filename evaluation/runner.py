@@ -71,6 +71,8 @@ class EvalConfig:
     progress: bool = True
     log: Path | None = None  # one JSON line per answered question, written as they finish
     derived: bool = True  # add rows computed from our generations (proposed post-processing)
+    # other rows of ours, each with its settings changed: (name, {field: value})
+    variants: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def settings(self) -> Settings:
         overrides: dict[str, Any] = {"data_dir": self.data_dir or default_data_dir()}
@@ -533,6 +535,13 @@ def run(config: EvalConfig) -> EvalRun:
         if config.fusion is not None:
             service.retriever.fusion = config.fusion
         pipelines.append(OursInProcess("ours", service))
+        for name, updates in config.variants:
+            # validated like the environment would be (a typo fails here, not mid-run)
+            changed = type(settings)(**{**settings.model_dump(), **updates})
+            variant = make_service(
+                changed, embedder=embedder, llm=CountingLLM(llm) if llm else ScriptedLLM()
+            )
+            pipelines.append(OursInProcess(f"ours, {name}", variant))
         if config.ablation:
             from rag.retrieval import BM25Index
 
@@ -577,7 +586,7 @@ def run(config: EvalConfig) -> EvalRun:
             if not hasattr(p, "answer") or p.name.startswith("ours ("):
                 continue
             derived: Sequence[Derived] = ()
-            if isinstance(p, OursInProcess) and config.derived:
+            if isinstance(p, OursInProcess) and config.derived and p.name == "ours":
                 derived = [*DERIVED, *rule_ablations(p.service)]
             rows = run_answers(p, answer_qs, config.progress, log, derived)
             for name, records in rows.items():

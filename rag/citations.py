@@ -87,10 +87,10 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text)
 
 
-_MARKERS_AFTER_END = re.compile(r"([.!?])((?:[ \t]*\[\d+\])+)(?=\s|$)")
+_MARKERS_AFTER_END = re.compile(r"([.!?])((?:[ \t]*\[\d+\])+)(?:[ \t]*\1)?(?=\s|$)")
 
 
 def markers_before_punctuation(text: str) -> str:
-    """ "died. [1]" -> "died [1].": a marker belongs to the sentence it follows, and claims are
-    split at their final punctuation."""
+    """ "died. [1]" (or "died. [1].") -> "died [1].": a marker belongs to the sentence it
+    follows, and claims are split at their final punctuation."""
     return _MARKERS_AFTER_END.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)

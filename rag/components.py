@@ -73,6 +73,9 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         max_waiting=settings.queue_size,
         slots=settings.generation_slots,
         verify_settings=settings.verify,
+        prompt_style=settings.prompt_style,
+        context=settings.context,
+        context_window=settings.context_window,
     )
     service.counters = SharedCounters(settings.index_path, settings.collection)
     return service

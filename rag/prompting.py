@@ -48,27 +48,72 @@ _EXAMPLES = [
 ]
 
 
-def format_sources(passages: Sequence[Passage]) -> str:
-    return "\n\n".join(
-        f"[{i}] {p.chunk.title}\n{p.chunk.text.strip()}" for i, p in enumerate(passages, 1)
+def format_sources(passages: Sequence[Passage], texts: Sequence[str] | None = None) -> str:
+    """Numbered sources; `texts` replaces each passage's text (rag.focus: its best sentences)."""
+    bodies = texts if texts is not None else [p.chunk.text.strip() for p in passages]
+    pairs = zip(passages, bodies, strict=True)
+    return "\n\n".join(f"[{i}] {p.chunk.title}\n{body}" for i, (p, body) in enumerate(pairs, 1))
+
+
+def _user_turn(sources: str, question: str, language: str, style: str = "cited") -> str:
+    ask = (
+        f"Copy the sentence that answers, then answer in {LANGUAGE_NAME[language]} after "
+        f'"{ANSWER_LABEL}".'
+        if style == "quote"
+        else f"Answer in {LANGUAGE_NAME[language]}, with a source number after every sentence "
+        "or list item."
     )
+    return f"Sources:\n{sources}\n\nQuestion: {question.strip()}\n{ask}"
 
 
-def _user_turn(sources: str, question: str, language: str) -> str:
-    return (
-        f"Sources:\n{sources}\n\nQuestion: {question.strip()}\n"
-        f"Answer in {LANGUAGE_NAME[language]}, with a source number after every sentence or "
-        "list item."
-    )
+# Quote first (`RAG_PROMPT_STYLE=quote`): the model copies the answering sentence, then
+# answers from it. Copying points a 1.5B model at the right words before it writes; the quote
+# is never shown (rag.quote.QuoteFilter keeps what follows "Answer:").
+QUOTE_LABEL, ANSWER_LABEL = "Quote", "Answer:"
+SYSTEM_QUOTE = (
+    "You answer questions using only the numbered sources. First write "
+    f'"{QUOTE_LABEL} [n]:" and copy, word for word, the sentence of source n that answers the '
+    f'question. Then write "{ANSWER_LABEL}" and answer briefly, ending with the source number '
+    'in brackets, like [2]. If no sentence answers the question, reply only "{no_en}" '
+    '(in French: "{no_fr}")'
+).format(no_en=NO_ANSWER["en"], no_fr=NO_ANSWER["fr"])
+_QUOTE_EXAMPLES = [
+    (
+        "Quand ouvrira la ligne de bus ?",
+        "fr",
+        f"{QUOTE_LABEL} [2]: Une nouvelle ligne de bus ouvrira en mars.\n"
+        f"{ANSWER_LABEL} La nouvelle ligne de bus ouvrira en mars [2].",
+    ),
+    ("Qui est le maire ?", "fr", NO_ANSWER["fr"]),
+    (
+        "What will the city's budget pay for?",
+        "en",
+        f"{QUOTE_LABEL} [1]: La ville a voté un budget de 3 millions d’euros pour deux projets : "
+        f"une école et un parc.\n{ANSWER_LABEL} A school and a park [1].",
+    ),
+]
+_STYLES = {"cited": (SYSTEM, _EXAMPLES), "quote": (SYSTEM_QUOTE, _QUOTE_EXAMPLES)}
 
 
-def build_messages(question: str, passages: Sequence[Passage], language: str) -> list[dict]:
-    messages = [{"role": "system", "content": SYSTEM}]
-    for q, lang, answer in _EXAMPLES:
-        messages.append({"role": "user", "content": _user_turn(_EXAMPLE_SOURCES, q, lang)})
+def build_messages(
+    question: str,
+    passages: Sequence[Passage],
+    language: str,
+    style: str = "cited",
+    texts: Sequence[str] | None = None,
+) -> list[dict]:
+    """`style`: "cited" (answer with a marker after every claim) or "quote" (copy the
+    answering sentence, then answer). `texts`: what to show of each passage (default: all)."""
+    system, examples = _STYLES[style]
+    messages = [{"role": "system", "content": system}]
+    for q, lang, answer in examples:
+        messages.append({"role": "user", "content": _user_turn(_EXAMPLE_SOURCES, q, lang, style)})
         messages.append({"role": "assistant", "content": answer})
     messages.append(
-        {"role": "user", "content": _user_turn(format_sources(passages), question, language)}
+        {
+            "role": "user",
+            "content": _user_turn(format_sources(passages, texts), question, language, style),
+        }
     )
     return messages
 

@@ -20,6 +20,7 @@ from llama_index.core.llms import LLM
 from rag.citations import MarkerFilter
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
 from rag.counters import SharedCounters
+from rag.focus import focus_texts
 from rag.gate import CancelledError, GenerationGate, Ticket
 from rag.grounding import answer_claims, insert_marker, is_repeating
 from rag.highlights import sentence_highlights
@@ -33,6 +34,7 @@ from rag.prompting import (
     make_citation_resolver,
     translation_messages,
 )
+from rag.quote import QuoteFilter
 from rag.retrieval import HybridRetriever, keep_close_to_best
 from rag.schema import Passage
 from rag.settings import VerifySettings
@@ -109,8 +111,14 @@ class AnswerService:
         min_passages: int = 2,
         slots: int = 1,
         verify_settings: VerifySettings | None = None,
+        prompt_style: str = "cited",
+        context: str = "passages",
+        context_window: int = 1,
     ) -> None:
         self.store = store
+        self.prompt_style = prompt_style  # rag.prompting.build_messages
+        self.context_mode = context  # "passages" whole, or "sentences" (rag.focus)
+        self.context_window = context_window
         self.retriever = retriever
         self.llm = llm
         self.top_k = top_k
@@ -257,7 +265,11 @@ class AnswerService:
             passages = self.context(searched, top_k)
             timings["retrieval_ms"] = _ms(t_retrieve)
             # The model sees the standalone question: it does not see the conversation.
-            prompt = to_chat_messages(build_messages(searched, passages, language))
+            prompt = to_chat_messages(
+                build_messages(
+                    searched, passages, language, self.prompt_style, self._shown(searched, passages)
+                )
+            )
             timings["prompt_tokens"] = count_prompt_tokens(self.llm, prompt)
 
             # A marker goes to the passage that best supports its claim (a 1.5B model cites
@@ -269,6 +281,8 @@ class AnswerService:
             claims = ClaimStream(
                 passages, question, language, self.verify_settings, self.retriever.embedder
             )
+            # a quote-first draft shows only what follows "Answer:" (rag.quote)
+            quotes = QuoteFilter() if self.prompt_style == "quote" else None
             text = ""  # the draft as the markers filter gives it (client numbering)
             first_token: float | None = None
             first_text: float | None = None
@@ -282,7 +296,8 @@ class AnswerService:
                         raise CancelledError("the client went away")
                     pieces += 1
                     first_token = first_token or time.perf_counter()
-                    out = markers.feed(response.delta or "")
+                    delta = response.delta or ""
+                    out = markers.feed(quotes.feed(delta) if quotes else delta)
                     if out:
                         text += out
                         ready = claims.feed(to_passage_numbers(out, markers.order))
@@ -295,7 +310,9 @@ class AnswerService:
                     if is_repeating(text):
                         log.warning("generation stopped: the model is repeating itself")
                         break
-                tail = markers.flush()
+                tail = (markers.feed(quotes.flush()) if quotes else "") + markers.flush()
+                if quotes and quotes.quote:
+                    log.info("quoted before answering: %s", quotes.quote[:300])
                 if tail:
                     text += tail
                     claims.feed(to_passage_numbers(tail, markers.order))
@@ -331,6 +348,14 @@ class AnswerService:
         }
         yield Event("citations", answer=answer)
         yield Event("done", answer=answer)
+
+    def _shown(self, question: str, passages: list[Passage]) -> list[str] | None:
+        """What the model reads of each passage: all of it, or its best sentences."""
+        if self.context_mode != "sentences" or not passages:
+            return None
+        vector = self.retriever.embedder.embed_queries([question])[0]
+        stored = self.retriever.index.sentences([p.chunk.id for p in passages])
+        return focus_texts(passages, vector, stored, self.context_window)
 
     def _translate(self, text: str, language: str, cancel: threading.Event | None) -> str:
         """Translate an answer written in the wrong language, keeping its markers; keep the

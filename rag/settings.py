@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
     candidates: int = Field(30, ge=1, description="Per-retriever pool before fusion")
     max_question_chars: int = Field(2000, ge=1)
+    # How the model is asked (docs/EVALUATION.md, "The quality push"): "cited" answers with a
+    # marker after every claim; "quote" copies the answering sentence first, then answers.
+    prompt_style: Literal["cited", "quote"] = "cited"
+    # What it reads of each passage: all of it, or its best sentence and `context_window`
+    # sentences either side ("sentences": rag.focus)
+    context: Literal["passages", "sentences"] = "passages"
+    context_window: int = Field(1, ge=0, le=10)
 
     # Verification of the model's draft (rag.verify), read as one group: `Settings.verify`
     verify_min_support: float = Field(_VERIFY.min_support, ge=0.0, le=1.0)

@@ -50,6 +50,8 @@ def test_markers_after_the_full_stop_move_before_it():
 
     assert markers_before_punctuation("It died. [1]") == "It died [1]."
     assert markers_before_punctuation("A. [1][2] B! [3]\nC [4].") == "A [1][2]. B [3]!\nC [4]."
+    # the model closed the sentence twice, around its marker: one claim, one marker
+    assert markers_before_punctuation("Un hibou. [1].") == "Un hibou [1]."
     assert markers_before_punctuation("Version 2.[1]x") == "Version 2.[1]x"
 
 

@@ -1,0 +1,84 @@
+"""Quote-first drafts show only their answer; sentence-focused context keeps the best sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.focus import focus_texts
+from rag.prompting import build_messages
+from rag.quote import QuoteFilter
+from rag.schema import Chunk, Passage
+
+
+def _feed(pieces: list[str]) -> tuple[str, QuoteFilter]:
+    f = QuoteFilter()
+    shown = "".join(f.feed(p) for p in pieces) + f.flush()
+    return shown, f
+
+
+def test_the_quote_is_held_and_the_answer_streams():
+    f = QuoteFilter()
+    pieces = [
+        "Qu",
+        "ote [2",
+        "]: La ligne ouvrira",
+        " en mars.",
+        "\nAns",
+        "wer",
+        ":",
+        " La",
+        " ligne",
+    ]
+    shown = [f.feed(p) for p in pieces]
+    assert shown[:-2] == [""] * (len(pieces) - 2)  # nothing before "Answer:" is visible
+    assert "".join(shown) == "La ligne"  # and the blank after the label is dropped
+    assert f.feed(" ouvrira en mars [2].") == " ouvrira en mars [2]."
+    assert f.quote == "Quote [2]: La ligne ouvrira en mars."
+
+
+@pytest.mark.parametrize(
+    "draft",
+    ["Les sources ne le disent pas.", "The sources do not say.", "Le 3 mars [1]."],
+)
+def test_a_draft_without_a_quote_passes_through(draft):
+    assert _feed([draft[:3], draft[3:]])[0] == draft
+
+
+def test_a_french_answer_label_is_understood():
+    shown, f = _feed(["Citation [1] : Il a 3 ans.\n", "Réponse : Trois ans [1]."])
+    assert shown == "Trois ans [1]."
+    assert f.quote.startswith("Citation [1]")
+
+
+def test_a_quote_never_answered_becomes_the_cited_answer():
+    assert _feed(["Quote [3]: Le pont mesure 40 m."])[0] == "Le pont mesure 40 m. [3]"
+
+
+def test_quote_style_prompt_demonstrates_the_format():
+    messages = build_messages("Quand ?", [], "fr", style="quote")
+    assert "Quote [n]:" in messages[0]["content"]
+    assert any(m["content"].startswith("Quote [2]:") for m in messages if m["role"] == "assistant")
+
+
+def _passage(text: str) -> Passage:
+    chunk = Chunk(id="d#0", doc_id="d", title="T", text=text, start=0, end=len(text))
+    return Passage(chunk, 1.0)
+
+
+def test_focus_keeps_the_best_sentence_and_its_neighbours():
+    sentences = [f"Phrase numéro {i} ici." for i in range(6)]
+    p = _passage(" ".join(sentences))
+    vectors = np.zeros((6, 4), dtype=np.float16)
+    vectors[3, 0] = 1.0  # sentence 3 is the one closest to the question
+    (text,) = focus_texts([p], [1.0, 0.0, 0.0, 0.0], {"d#0": vectors}, window=1)
+    assert text == "… Phrase numéro 2 ici. Phrase numéro 3 ici. Phrase numéro 4 ici. …"
+
+
+def test_focus_keeps_short_or_unvectored_passages_whole():
+    short = _passage("Une phrase. Deux phrases. Trois.")
+    long = _passage("A un. B deux. C trois. D quatre. E cinq.")
+    texts = focus_texts(
+        [short, long], [1.0, 0.0], {"d#0": np.ones((3, 2), dtype=np.float16)}, window=1
+    )
+    assert texts == [short.chunk.text, long.chunk.text]  # 3 sentences; 3 vectors for 5 sentences
