@@ -76,6 +76,7 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         prompt_style=settings.prompt_style,
         context=settings.context,
         context_window=settings.context_window,
+        prompt_examples=settings.prompt_examples,
     )
     service.counters = SharedCounters(settings.index_path, settings.collection)
     return service

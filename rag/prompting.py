@@ -101,12 +101,15 @@ def build_messages(
     language: str,
     style: str = "cited",
     texts: Sequence[str] | None = None,
+    examples: int = 3,
 ) -> list[dict]:
     """`style`: "cited" (answer with a marker after every claim) or "quote" (copy the
-    answering sentence, then answer). `texts`: what to show of each passage (default: all)."""
-    system, examples = _STYLES[style]
+    answering sentence, then answer). `texts`: what to show of each passage (default: all).
+    `examples`: how many demonstrated turns precede the question (at most 3)."""
+    system, demonstrated = _STYLES[style]
     messages = [{"role": "system", "content": system}]
-    for q, lang, answer in examples:
+    # the last `examples` demonstrated turns (cited style: the English list goes first)
+    for q, lang, answer in demonstrated[len(demonstrated) - max(0, examples) :]:
         messages.append({"role": "user", "content": _user_turn(_EXAMPLE_SOURCES, q, lang, style)})
         messages.append({"role": "assistant", "content": answer})
     messages.append(

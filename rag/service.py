@@ -114,11 +114,13 @@ class AnswerService:
         prompt_style: str = "cited",
         context: str = "passages",
         context_window: int = 1,
+        prompt_examples: int = 3,
     ) -> None:
         self.store = store
         self.prompt_style = prompt_style  # rag.prompting.build_messages
         self.context_mode = context  # "passages" whole, or "sentences" (rag.focus)
         self.context_window = context_window
+        self.prompt_examples = prompt_examples
         self.retriever = retriever
         self.llm = llm
         self.top_k = top_k
@@ -149,7 +151,9 @@ class AnswerService:
         warm = getattr(self.retriever.embedder, "warm_up", None)
         if warm:
             warm()
-        prompt = to_chat_messages(build_messages("Warm-up?", [], "en"))
+        prompt = to_chat_messages(
+            build_messages("Warm-up?", [], "en", self.prompt_style, examples=self.prompt_examples)
+        )
         self.llm.chat(prompt, max_tokens=1)
         graph.join()
 
@@ -267,7 +271,12 @@ class AnswerService:
             # The model sees the standalone question: it does not see the conversation.
             prompt = to_chat_messages(
                 build_messages(
-                    searched, passages, language, self.prompt_style, self._shown(searched, passages)
+                    searched,
+                    passages,
+                    language,
+                    self.prompt_style,
+                    self._shown(searched, passages),
+                    self.prompt_examples,
                 )
             )
             timings["prompt_tokens"] = count_prompt_tokens(self.llm, prompt)

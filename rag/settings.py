@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     # How the model is asked (docs/EVALUATION.md, "The quality push"): "cited" answers with a
     # marker after every claim; "quote" copies the answering sentence first, then answers.
     prompt_style: Literal["cited", "quote"] = "cited"
+    prompt_examples: int = Field(3, ge=0, le=3, description="Demonstrated turns in the prompt")
     # What it reads of each passage: all of it, or its best sentence and `context_window`
     # sentences either side ("sentences": rag.focus)
     context: Literal["passages", "sentences"] = "passages"

@@ -82,3 +82,11 @@ def test_focus_keeps_short_or_unvectored_passages_whole():
         [short, long], [1.0, 0.0], {"d#0": np.ones((3, 2), dtype=np.float16)}, window=1
     )
     assert texts == [short.chunk.text, long.chunk.text]  # 3 sentences; 3 vectors for 5 sentences
+
+
+def test_fewer_demonstrations_drop_the_first_ones():
+    full = build_messages("Quand ?", [], "fr")
+    two = build_messages("Quand ?", [], "fr", examples=2)
+    none = build_messages("Quand ?", [], "fr", examples=0)
+    assert len(full) - len(two) == 2 and len(none) == 2  # system + the question
+    assert two[1:] == full[3:]  # the English list demonstration went first
