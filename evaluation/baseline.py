@@ -62,9 +62,7 @@ class CountingLLM(CustomLLM):
             if n is not None:
                 self._calls.append((n, n))
             return
-        from rag.llm import chatml
-
-        ids = llama.tokenize(chatml(messages).encode(), add_bos=False, special=True)
+        ids = self._inner.prompt_ids(messages)
         shared = 0
         for a, b in zip(ids, self._last, strict=False):
             if a != b:

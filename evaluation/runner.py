@@ -383,12 +383,6 @@ def run_answers(
     return rows
 
 
-# Rows computed from our own generations, to try a post-processing before it enters the
-# service. Empty: the last one (moving a marker to the passage that best supports its claim)
-# is now the service's own (rag.prompting.make_citation_resolver).
-DERIVED: list[Derived] = []
-
-
 def rule_ablations(service) -> list[Derived]:
     """One row per verification rule, `ours -<rule>`: the answer with that rule switched off,
     from the same draft (rag.verify is a pure function of it). Only an answer that changes is
@@ -499,8 +493,8 @@ def ingest_dataset(dataset: Dataset, settings: Settings, embedder, progress: boo
 
 
 def run(config: EvalConfig) -> EvalRun:
-    from rag.components import make_embedder, make_service
-    from rag.llm import ScriptedLLM, make_llm
+    from rag.components import make_embedder, make_llm, make_service
+    from rag.llm import ScriptedLLM
     from rag.retrieval import HybridRetriever
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -587,7 +581,7 @@ def run(config: EvalConfig) -> EvalRun:
                 continue
             derived: Sequence[Derived] = ()
             if isinstance(p, OursInProcess) and config.derived and p.name == "ours":
-                derived = [*DERIVED, *rule_ablations(p.service)]
+                derived = rule_ablations(p.service)
             rows = run_answers(p, answer_qs, config.progress, log, derived)
             for name, records in rows.items():
                 if name != p.name:

@@ -1,4 +1,6 @@
-"""Builds the swappable components from settings (PrivateGPT-style): embedder, store, LLM."""
+"""Every component built from settings, in one place (PrivateGPT-style): embedder, vector
+store client, passage index, LLM, retriever, answer service. (Ingestion builds its own
+chunker and ingestor from these, in ingest.pipeline: rag never imports ingest.)"""
 
 from __future__ import annotations
 
@@ -35,8 +37,58 @@ def hnsw_settings(settings: Settings) -> dict[str, int]:
     }
 
 
+def make_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.vector_store == "chroma-http":
+        return chromadb.HttpClient(
+            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+        )
+    path = settings.data_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    from rag.store import lock_embedded
+
+    lock_embedded(path)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def make_llm(settings: Settings):
+    from rag.llm import LlamaCppChat, ScriptedLLM
+
+    if settings.llm == "scripted":
+        return ScriptedLLM()
+    if settings.llm == "openai-like":
+        from llama_index.llms.openai_like import OpenAILike
+
+        return OpenAILike(
+            model=settings.openai_model,
+            api_base=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            is_chat_model=True,
+            context_window=settings.llm_context_window,
+            max_tokens=settings.llm_max_new_tokens,
+            temperature=settings.llm_temperature,
+        )
+    path = settings.llm_model_path
+    if not path.exists():
+        raise FileNotFoundError(
+            f"LLM {settings.llm_model!r} not found at {path}: run scripts/setup.sh"
+        )
+    return LlamaCppChat(
+        model_path=str(path),
+        context_window=settings.llm_context_window,
+        max_new_tokens=settings.llm_max_new_tokens,
+        temperature=settings.llm_temperature,
+        n_threads=settings.llm_threads,
+        prompt_cache=settings.llm_prompt_cache,
+        prompt_cache_mb=settings.llm_prompt_cache_mb,
+    )
+
+
 def make_store(settings: Settings, embedder: Embedder):
-    from rag.store import ChunkStore, make_client
+    from rag.store import ChunkStore
 
     return ChunkStore(
         make_client(settings),
@@ -55,7 +107,6 @@ def make_passage_index(settings: Settings):
 
 def make_service(settings: Settings, embedder: Embedder | None = None, llm=None):
     from rag.counters import SharedCounters
-    from rag.llm import make_llm
     from rag.retrieval import HybridRetriever
     from rag.service import AnswerService
 

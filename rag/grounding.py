@@ -2,7 +2,7 @@
 
 A 1.5B model sometimes fills a gap with outside knowledge ("Kazakhstan has about 17 million
 inhabitants [2]", "La capitale du Pérou est Lima [1]"). The checks themselves are the rules of
-rag.verify; this module splits an answer into claims and measures them against a source.
+rag.verify; this module measures claims (split by rag.text) against a source.
 """
 
 from __future__ import annotations
@@ -10,16 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_LIST_NUMBER = re.compile(r"(?m)^\s*\d{1,2}[.)]\s")
+from rag.text import LIST_NUMBER
+
 _NUMBER = re.compile(r"\d+(?:[  .,]\d{3})*(?:[.,]\d+)?")
-_CLAIM_END = re.compile(r"[.!?](?=\s|$)|\n")
-# A full stop after an initial ("Y. pestis", "M. Kearney") or a common abbreviation does not
-# end a claim; cutting there would cite half a sentence.
-_NOT_AN_END = re.compile(
-    r"(?:^|[\s(])(?:[A-ZÀ-Þ]|St|Dr|Mr|Mrs|Ms|Mme|Mgr|Jr|Sr|Prof|av|env|etc|vs|cf|No|n°|p|pp|vol|"
-    r"[A-Z][a-z]?\.[A-Z])$"
-)
-_MARKER = re.compile(r"\[\d+\]")
 
 
 def _digits(number: str) -> str:
@@ -50,41 +43,12 @@ _SPELLED = re.compile(r"[a-zéè]+(?:-[a-zéè]+)*", re.IGNORECASE)
 
 
 def numbers_in(text: str) -> set[str]:
-    found = {_digits(n) for n in _NUMBER.findall(_LIST_NUMBER.sub(" ", text))}
+    found = {_digits(n) for n in _NUMBER.findall(LIST_NUMBER.sub(" ", text))}
     for word in _SPELLED.findall(text.lower()):
         for part in (word, *word.split("-")):
             if part in _NUMBER_WORDS:
                 found.add(_NUMBER_WORDS[part])
     return found
-
-
-def claim_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the claims of `text`: sentences or lines, each with its end punctuation."""
-    spans, start = [], 0
-    for m in _CLAIM_END.finditer(text):
-        if m.group(0) == "." and _NOT_AN_END.search(text[start : m.start()]):
-            continue
-        spans.append((start, m.end()))
-        start = m.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans
-
-
-def answer_claims(answer: str) -> list[tuple[int, int]]:
-    """Non-blank claim spans of an answer, list numbering ("1. ") not counted as a sentence."""
-    masked = mask(answer, markers=False)
-    return [(a, b) for a, b in claim_spans(masked) if masked[a:b].strip()]
-
-
-def mask(text: str, markers: bool = True) -> str:
-    """`text` with list numbering ("1. ") and citation markers blanked: offsets are kept."""
-    masked = _LIST_NUMBER.sub(_blank, text)
-    return _MARKER.sub(_blank, masked) if markers else masked
-
-
-def _blank(m: re.Match[str]) -> str:
-    return " " * len(m.group(0))
 
 
 def digit_numbers(claim: str) -> dict[str, str]:

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.grounding import answer_claims
 from rag.schema import Chunk
-from rag.text import analyse, sentence_spans
+from rag.text import analyse, answer_claims, sentence_spans
 
 _MARKER = re.compile(r"\[(\d+)\]")
 LEXICAL_WEIGHT = 0.5

@@ -25,17 +25,9 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms import LLM, CustomLLM
 from pydantic import Field, PrivateAttr
 
-from rag.settings import Settings
-
 
 def to_chat_messages(messages: Sequence[dict]) -> list[ChatMessage]:
     return [ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in messages]
-
-
-def chatml(messages: Sequence[ChatMessage]) -> str:
-    """Qwen2.5's chat template, used to count prompt tokens exactly."""
-    text = "".join(f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages)
-    return text + "<|im_start|>assistant\n"
 
 
 class DeltaChatLLM(CustomLLM):
@@ -89,6 +81,7 @@ class LlamaCppChat(DeltaChatLLM):
     prompt_cache: bool = True
     prompt_cache_mb: int = 256
     _llama: Any = PrivateAttr(default=None)
+    _formatter: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
@@ -113,6 +106,7 @@ class LlamaCppChat(DeltaChatLLM):
         # never read with logits_all=False (sampling happens inside llama.cpp), yet restoring
         # a cached state writes all of it. One row is all `load_state` and `save_state` need.
         self._llama.scores = np.zeros((1, self._llama.n_vocab()), dtype=np.single)
+        self._formatter = _gguf_chat_formatter(self._llama)
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -123,8 +117,16 @@ class LlamaCppChat(DeltaChatLLM):
             model_name=self.model_path.rsplit("/", 1)[-1],
         )
 
+    def prompt_ids(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The tokens llama.cpp reads for `messages`: the GGUF's own chat template, applied as
+        create_chat_completion applies it."""
+        prompt = self._formatter(
+            messages=[{"role": m.role.value, "content": m.content} for m in messages]
+        ).prompt
+        return self._llama.tokenize(prompt.encode(), add_bos=False, special=True)
+
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        return len(self._llama.tokenize(chatml(messages).encode(), add_bos=False, special=True))
+        return len(self.prompt_ids(messages))
 
     def _deltas(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
         # One generation at a time per model: llama.cpp contexts are not thread-safe.
@@ -145,6 +147,21 @@ class LlamaCppChat(DeltaChatLLM):
                         yield delta
             finally:
                 chunks.close()  # stops generation when the consumer goes away
+
+
+def _gguf_chat_formatter(llama: Any) -> Any:
+    """The chat template the GGUF file carries, as llama-cpp-python builds it when no chat
+    format is given (Llama.__init__)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text(token: int) -> str:
+        return llama._model.token_get_text(token) if token != -1 else ""
+
+    return Jinja2ChatFormatter(
+        template=llama.metadata["tokenizer.chat_template"],
+        eos_token=text(llama.token_eos()),
+        bos_token=text(llama.token_bos()),
+    )
 
 
 Script = Callable[[Sequence[ChatMessage]], str]
@@ -181,37 +198,6 @@ class ScriptedLLM(DeltaChatLLM):
                 time.sleep(self.delay)
             self.pieces_emitted += 1
             yield text[i : i + self.piece_size]
-
-
-def make_llm(settings: Settings) -> LLM:
-    if settings.llm == "scripted":
-        return ScriptedLLM()
-    if settings.llm == "openai-like":
-        from llama_index.llms.openai_like import OpenAILike
-
-        return OpenAILike(
-            model=settings.openai_model,
-            api_base=settings.openai_base_url,
-            api_key=settings.openai_api_key,
-            is_chat_model=True,
-            context_window=settings.llm_context_window,
-            max_tokens=settings.llm_max_new_tokens,
-            temperature=settings.llm_temperature,
-        )
-    path = settings.llm_model_path
-    if not path.exists():
-        raise FileNotFoundError(
-            f"LLM {settings.llm_model!r} not found at {path}: run scripts/setup.sh"
-        )
-    return LlamaCppChat(
-        model_path=str(path),
-        context_window=settings.llm_context_window,
-        max_new_tokens=settings.llm_max_new_tokens,
-        temperature=settings.llm_temperature,
-        n_threads=settings.llm_threads,
-        prompt_cache=settings.llm_prompt_cache,
-        prompt_cache_mb=settings.llm_prompt_cache_mb,
-    )
 
 
 def count_prompt_tokens(llm: LLM, messages: Sequence[ChatMessage]) -> int | None:

@@ -145,8 +145,7 @@ def is_abstention(answer: str, language: str) -> bool:
     no-answer sentence, or every claim of it says only that the sources lack the answer
     ("… is not provided in the given sources [1]", "Le texte ne précise pas la date.")."""
     from rag.citations import strip_markers
-    from rag.grounding import answer_claims
-    from rag.text import fold
+    from rag.text import answer_claims, fold
 
     text = " ".join(strip_markers(answer).lower().split()).rstrip(".! ")
     if not text:
@@ -186,15 +185,6 @@ def translation_messages(text: str, language: str) -> list[dict]:
     ]
 
 
-_CLAIM_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+|\[\d+\]")
-
-
-def last_claim(text: str) -> str:
-    """The sentence, list item or phrase that a marker placed at the end of `text` backs."""
-    parts = [p for p in _CLAIM_BREAK.split(text) if p.strip()]
-    return parts[-1].strip() if parts else ""
-
-
 def make_citation_resolver(
     passages: Sequence[Passage], question: str, language: str
 ) -> Callable[[str, int], int]:
@@ -203,7 +193,7 @@ def make_citation_resolver(
     A 1.5B model cites [1] by habit. A marker moves to another passage only when that passage
     holds strictly more of the claim's own words (stemmed, accents folded, question words
     left out) than the cited one; otherwise the model's choice stands."""
-    from rag.text import analyse
+    from rag.text import analyse, last_phrase
 
     asked = set(analyse(question, language))
     vocab = [set(analyse(f"{p.chunk.title}\n{p.chunk.text}", language)) for p in passages]
@@ -211,7 +201,7 @@ def make_citation_resolver(
     def resolve(text: str, n: int) -> int:
         if not 1 <= n <= len(passages):
             return n
-        words = [w for w in dict.fromkeys(analyse(last_claim(text), language)) if w not in asked]
+        words = [w for w in dict.fromkeys(analyse(last_phrase(text), language)) if w not in asked]
         if not words:
             return n
         support = [sum(w in v for w in words) for v in vocab]

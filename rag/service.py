@@ -22,7 +22,7 @@ from rag.conversation import clean_condensed, condense_messages, needs_condensin
 from rag.counters import SharedCounters
 from rag.focus import focus_texts
 from rag.gate import CancelledError, GenerationGate, Ticket
-from rag.grounding import answer_claims, insert_marker, is_repeating
+from rag.grounding import insert_marker, is_repeating
 from rag.highlights import sentence_highlights
 from rag.language import detect_language
 from rag.llm import count_prompt_tokens, to_chat_messages
@@ -39,6 +39,7 @@ from rag.retrieval import HybridRetriever, keep_close_to_best
 from rag.schema import Passage
 from rag.settings import VerifySettings
 from rag.store import ChunkStore
+from rag.text import answer_claims
 from rag.verify import ClaimStream, Verified
 from rag.verify.claims import to_passage_numbers
 

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from rag.schema import Chunk, Document, Passage
-from rag.settings import Settings
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -47,7 +46,7 @@ _held_locks: dict[Path, int] = {}
 _held_guard = threading.Lock()
 
 
-def _lock_embedded(path: Path) -> None:
+def lock_embedded(path: Path) -> None:
     """One process at a time per embedded store: a second one would keep a stale in-memory
     index and race on the same files. The lock dies with its process (kill -9 included)."""
     lock_path = path / "ragkit.lock"
@@ -69,21 +68,6 @@ def _lock_embedded(path: Path) -> None:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         _held_locks[lock_path] = fd
-
-
-def make_client(settings: Settings):
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.vector_store == "chroma-http":
-        return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-        )
-    path = settings.data_dir / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    _lock_embedded(path)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
 class ChunkStore:

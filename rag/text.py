@@ -1,4 +1,14 @@
-"""Text analysis shared by every stage: accent folding, stop words, Snowball stems, sentences."""
+"""Text analysis shared by every stage: accent folding, stop words, Snowball stems, and every
+way a text is cut into pieces.
+
+Three cuts, one per purpose, all here:
+- `sentence_spans` / `split_sentences`: the sentences of a source passage. Their vectors are
+  stored at ingestion (one per sentence), so this cut is fixed by the stored data: changing it
+  misaligns every stored passage until it is ingested again.
+- `claim_spans` / `answer_claims`: the claims of a model's answer: sentences or lines, never
+  cut after an initial or an abbreviation ("Y. pestis"), list numbering left out.
+- `last_phrase`: the phrase a citation marker backs, inside a claim (cut at ; and : too).
+"""
 
 from __future__ import annotations
 
@@ -69,3 +79,53 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if m:
             pos = m.end()
     return spans or [(0, len(text))]
+
+
+# --- claims of an answer -----------------------------------------------------------
+LIST_NUMBER = re.compile(r"(?m)^\s*\d{1,2}[.)]\s")
+_CLAIM_END = re.compile(r"[.!?](?=\s|$)|\n")
+# A full stop after an initial ("Y. pestis", "M. Kearney") or a common abbreviation does not
+# end a claim; cutting there would cite half a sentence.
+_NOT_AN_END = re.compile(
+    r"(?:^|[\s(])(?:[A-ZÀ-Þ]|St|Dr|Mr|Mrs|Ms|Mme|Mgr|Jr|Sr|Prof|av|env|etc|vs|cf|No|n°|p|pp|vol|"
+    r"[A-Z][a-z]?\.[A-Z])$"
+)
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def claim_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the claims of `text`: sentences or lines, each with its end punctuation."""
+    spans, start = [], 0
+    for m in _CLAIM_END.finditer(text):
+        if m.group(0) == "." and _NOT_AN_END.search(text[start : m.start()]):
+            continue
+        spans.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def answer_claims(answer: str) -> list[tuple[int, int]]:
+    """Non-blank claim spans of an answer, list numbering ("1. ") not counted as a sentence."""
+    masked = mask(answer, markers=False)
+    return [(a, b) for a, b in claim_spans(masked) if masked[a:b].strip()]
+
+
+def mask(text: str, markers: bool = True) -> str:
+    """`text` with list numbering ("1. ") and citation markers blanked: offsets are kept."""
+    masked = LIST_NUMBER.sub(_blank, text)
+    return _MARKER.sub(_blank, masked) if markers else masked
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
+
+
+_CLAIM_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+|\[\d+\]")
+
+
+def last_phrase(text: str) -> str:
+    """The sentence, list item or phrase that a marker placed at the end of `text` backs."""
+    parts = [p for p in _CLAIM_BREAK.split(text) if p.strip()]
+    return parts[-1].strip() if parts else ""

@@ -128,7 +128,7 @@ def main() -> int:
         worker(args.worker, args.texts, args.out, args.threads, args.batch)
         return 0
     if not (args.model_dir / "model.safetensors").is_file():
-        sys.exit(f"{args.model_dir}: no converted model (python -m rag.models.e5_convert DIR)")
+        sys.exit(f"{args.model_dir}: no converted model (python -m provision.e5_convert DIR)")
 
     rates: dict[tuple[str, str], float] = {}
     cos_lines = []

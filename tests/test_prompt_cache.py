@@ -63,3 +63,22 @@ def test_a_restored_state_broadcasts_the_kept_logits_row():
     scores = np.zeros((512, VOCAB), dtype=np.single)
     scores[:600, :] = cache[(1,)].scores.copy()  # what Llama.load_state does
     assert scores[0, 7] == scores[511, 7] == 3.5
+
+
+@pytest.mark.integration
+def test_prompt_tokens_are_counted_with_the_template_the_gguf_carries():
+    """Counted prompt tokens (timings, `rag eval`) are the tokens llama.cpp reads."""
+    from rag.components import make_llm
+    from rag.llm import to_chat_messages
+    from rag.prompting import build_messages
+    from rag.settings import Settings
+
+    settings = Settings(llm="llama-cpp", llm_prompt_cache=False)
+    if not settings.llm_model_path.exists():
+        pytest.skip(f"no model at {settings.llm_model_path}: run scripts/setup.sh")
+    llm = make_llm(settings)
+    messages = to_chat_messages(build_messages("Quand ouvrira la ligne ?", [], "fr"))
+    read = llm._llama.create_chat_completion(
+        messages=[{"role": m.role.value, "content": m.content} for m in messages], max_tokens=1
+    )["usage"]["prompt_tokens"]
+    assert llm.count_tokens(messages) == read > 300

