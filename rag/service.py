@@ -113,7 +113,7 @@ class AnswerService:
         slots: int = 1,
         verify_settings: VerifySettings | None = None,
         prompt_style: str = "cited",
-        context: str = "passages",
+        context: str = "sentences",
         context_window: int = 1,
         prompt_examples: int = 3,
     ) -> None:
