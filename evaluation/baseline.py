@@ -56,13 +56,13 @@ class CountingLLM(CustomLLM):
         return sum(c[0] for c in calls), sum(c[1] for c in calls)
 
     def _count(self, messages: Sequence[ChatMessage]) -> None:
-        llama = getattr(self._inner, "_llama", None)
-        if llama is None:
+        prompt_ids = getattr(self._inner, "prompt_ids", None)  # llama.cpp's own tokens
+        if prompt_ids is None:
             n = self.count_tokens(messages)
             if n is not None:
                 self._calls.append((n, n))
             return
-        ids = self._inner.prompt_ids(messages)
+        ids = prompt_ids(messages)
         shared = 0
         for a, b in zip(ids, self._last, strict=False):
             if a != b:

@@ -229,13 +229,11 @@ def test_prompt_tokens_read_exclude_the_prefix_shared_with_the_previous_prompt()
     from evaluation.baseline import CountingLLM
     from rag.llm import ScriptedLLM
 
-    class FakeLlama:
-        def tokenize(self, text: bytes, add_bos: bool = False, special: bool = True):
-            return list(text.split())
+    class TokenizingLLM(ScriptedLLM):
+        def prompt_ids(self, messages):  # what llama.cpp would read: one token per word
+            return " ".join(m.content for m in messages).split()
 
-    inner = ScriptedLLM(lambda messages: "ok")
-    inner._llama = FakeLlama()  # what llama.cpp would tokenize
-    llm = CountingLLM(inner)
+    llm = CountingLLM(TokenizingLLM(lambda messages: "ok"))
     system = ChatMessage(role="system", content="one two three four")
     llm.chat([system, ChatMessage(content="first question")])
     total, read = llm.take_prompt_tokens()
