@@ -115,7 +115,7 @@ class AnswerService:
         prompt_style: str = "cited",
         context: str = "sentences",
         context_window: int = 1,
-        prompt_examples: int = 3,
+        prompt_examples: int = 2,
     ) -> None:
         self.store = store
         self.prompt_style = prompt_style  # rag.prompting.build_messages

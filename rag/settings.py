@@ -99,7 +99,9 @@ class Settings(BaseSettings):
     # How the model is asked (docs/EVALUATION.md, "The quality push"): "cited" answers with a
     # marker after every claim; "quote" copies the answering sentence first, then answers.
     prompt_style: Literal["cited", "quote"] = "cited"
-    prompt_examples: int = Field(3, ge=0, le=3, description="Demonstrated turns in the prompt")
+    # Two demonstrated turns (a French answer, a French abstention), not three: the English
+    # list demonstration cost French answers and abstentions (docs/EVALUATION.md)
+    prompt_examples: int = Field(2, ge=0, le=3, description="Demonstrated turns in the prompt")
     # What it reads of each passage: its best sentence and `context_window` sentences either
     # side ("sentences", rag.focus), or all of it ("passages"). Sentences won on PIAF: answers
     # +0.04, cites gold +0.04, false abstentions -0.05, first token -1.9 s, for 2 of 30
