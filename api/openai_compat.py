@@ -127,7 +127,7 @@ async def chat_completions(
         except ClientGoneError:
             return Response(status_code=499)
         finally:
-            ticket.release()
+            ticket.abandon()
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -179,4 +179,4 @@ async def chat_completions(
             yield {"data": json.dumps({"error": error}, ensure_ascii=False)}
         yield {"data": "[DONE]"}
 
-    return EventSourceResponse(frames(events), ping=10, background=BackgroundTask(ticket.release))
+    return EventSourceResponse(frames(events), ping=10, background=BackgroundTask(ticket.abandon))

@@ -84,14 +84,14 @@ async def _answer(
     if stream:
         # If the stream never starts (client gone first), the reserved place must not leak.
         return EventSourceResponse(
-            rag_events(events), ping=10, background=BackgroundTask(ticket.release)
+            rag_events(events), ping=10, background=BackgroundTask(ticket.abandon)
         )
     try:
         answer = await final_answer(events, request.is_disconnected)
     except ClientGoneError:
         return Response(status_code=499)  # nobody is listening any more
     finally:
-        ticket.release()
+        ticket.abandon()
     return AskResponse(**answer.to_dict())
 
 

@@ -67,6 +67,15 @@ class Ticket:
         with self._gate._cond:
             self._release_locked()
 
+    def abandon(self) -> None:
+        """What the HTTP side calls when its response ends: give back a place whose
+        generation never started. A running generation gives its own back once its thread
+        has stopped (AnswerService.stream), so the count of running generations never drops
+        while a model call is still going."""
+        with self._gate._cond:
+            if self.state != "running":
+                self._release_locked()
+
     def _release_locked(self) -> None:
         gate = self._gate
         if self.state == "waiting":

@@ -161,3 +161,19 @@ def test_the_translation_holds_the_slot_and_stops_when_the_client_leaves(setting
         time.sleep(0.3)
         assert llm.pieces_emitted == emitted < 200  # it stopped with the client
         assert service.generations_cancelled == 1 and service.gate.running == 0
+
+
+def test_the_http_side_gives_back_only_places_whose_generation_never_started():
+    """A response that ends (client gone) frees a waiting place at once; a running one stays
+    counted until its generation thread has stopped and released it (it used to drop to 0
+    while the model was still producing its current piece)."""
+    gate = GenerationGate(max_waiting=2, slots=1)
+    running = gate.reserve().enter()
+    waiting = gate.reserve()
+    running.abandon()
+    waiting.abandon()
+    assert (gate.running, gate.waiting) == (1, 0)
+    with pytest.raises(CancelledError):
+        waiting.enter()  # its request is gone: it never takes the slot
+    running.release()  # the generation thread, once stopped
+    assert gate.running == 0
