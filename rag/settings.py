@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     prompt_examples: int = Field(2, ge=0, le=3, description="Demonstrated turns in the prompt")
     # What it reads of each passage: its best sentence and `context_window` sentences either
     # side ("sentences", rag.focus), or all of it ("passages"). Sentences won on PIAF: answers
-    # +0.04, cites gold +0.04, false abstentions -0.05, first token -1.9 s, for 2 of 30
+    # +0.04, cites gold +0.04, false abstentions -0.05, first token -1.8 s, for 2 of 30
     # unanswerable questions (docs/EVALUATION.md, "The quality push").
     context: Literal["passages", "sentences"] = "sentences"
     context_window: int = Field(1, ge=0, le=10)
