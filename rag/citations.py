@@ -90,7 +90,17 @@ def strip_markers(text: str) -> str:
 _MARKERS_AFTER_END = re.compile(r"([.!?])((?:[ \t]*\[\d+\])+)(?:[ \t]*\1)?(?=\s|$)")
 
 
+# A marker that opens a list item written inline ("sont : [1] la coopération ; [1] le …"):
+# the model put it before the words it backs, not after them as it was asked to.
+_MARKERS_OPENING_ITEM = re.compile(
+    r"(?<=[:;] )((?:\[\d+\])+) ([^\[\];:.!?\n]*[^\[\];:.!?\n\s])(?=\s*(?:[;.!?\n]|$))"
+)
+
+
 def markers_before_punctuation(text: str) -> str:
     """ "died. [1]" (or "died. [1].") -> "died [1].": a marker belongs to the sentence it
-    follows, and claims are split at their final punctuation."""
+    follows, and claims are split at their final punctuation. A marker that opens an inline
+    list item goes to the item's end: "sont : [1] la coopération ;" -> "sont : la coopération
+    [1] ;" (same length, so offsets into a growing draft stay put)."""
+    text = _MARKERS_OPENING_ITEM.sub(lambda m: f"{m.group(2)} {m.group(1)}", text)
     return _MARKERS_AFTER_END.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)

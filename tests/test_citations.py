@@ -53,6 +53,15 @@ def test_markers_after_the_full_stop_move_before_it():
     # the model closed the sentence twice, around its marker: one claim, one marker
     assert markers_before_punctuation("Un hibou. [1].") == "Un hibou [1]."
     assert markers_before_punctuation("Version 2.[1]x") == "Version 2.[1]x"
+    # a marker written before an inline list item goes after it (seen on the seed, FR)
+    draft = "Les objectifs sont : [1] la géologie, essentielle; [1] le minier; les capitaux."
+    fixed = "Les objectifs sont : la géologie, essentielle [1]; le minier [1]; les capitaux."
+    assert markers_before_punctuation(draft) == fixed and len(fixed) == len(draft)
+    # a marker closing the line that introduces a list, or one already after its item, stays
+    assert markers_before_punctuation("Two projects: [1]\n- a school [1]") == (
+        "Two projects: [1]\n- a school [1]"
+    )
+    assert markers_before_punctuation("A : [1] x [2]; y") == "A : [1] x [2]; y"
 
 
 def test_a_marker_moves_to_the_passage_that_supports_its_claim():

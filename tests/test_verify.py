@@ -153,6 +153,7 @@ def test_verify_settings_are_one_group_with_the_old_defaults(monkeypatch):
         "uncited-claim",
         NEW_RULE,
         "restates-question",
+        "copies-heading",
         "polarity",
         "answer-kind",
     }
@@ -228,6 +229,25 @@ def test_a_claim_that_restates_the_question_is_no_answer():
         question="What will the tram line cost?",
     )
     assert not ok.abstained and "restates-question" not in [d.rule for d in ok.decisions]
+
+
+def test_a_claim_that_copies_a_heading_is_no_answer():
+    texts = [
+        "Stratégie et opportunités dans le titane\n\nBenjamin Gallezot a refusé de commenter.",
+        "Le titane est crucial pour l’industrie aéronautique.",
+    ]
+    q = "Qu’a dit Benjamin Gallezot sur l’uranium ?"
+    v = verify(
+        "Stratégie et opportunités dans le titane [1].",
+        passages(texts, "fr"), q, "fr", VerifySettings(), None,
+    )  # fmt: skip
+    assert v.abstained and v.decisions[0].rule == "copies-heading"
+    # the passage's title line counts as a heading; a sentence of the passage does not
+    title = verify("T2 [2].", passages(texts, "fr"), q, "fr", VerifySettings(), None)
+    assert "copies-heading" in [d.rule for d in title.decisions]
+    said = "Benjamin Gallezot a refusé de commenter [1]."
+    ok = verify(said, passages(texts, "fr"), q, "fr", VerifySettings(), None)
+    assert not ok.abstained and "copies-heading" not in [d.rule for d in ok.decisions]
 
 
 def test_an_answer_of_the_wrong_kind_abstains():

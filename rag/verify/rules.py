@@ -184,6 +184,7 @@ def number_in_cited_passage(claims: Sequence[Claim], ev: Evidence) -> list[Decis
 
 
 RESTATES_QUESTION = "restates-question"
+COPIES_HEADING = "copies-heading"
 POLARITY = "polarity"
 ANSWER_KIND = "answer-kind"
 
@@ -201,6 +202,33 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         if own and own <= asked:
             reason = "says nothing the question does not already say"
             out.append(Decision(RESTATES_QUESTION, c.index, "drop", reason))
+    return out
+
+
+def _headings(source: str) -> set[str]:
+    """The title line and the section headings of a source ("title\ntext"): short lines that
+    end without a sentence's punctuation."""
+    lines = [line.strip() for line in source.splitlines()]
+    return {
+        _bare(line)
+        for line in lines
+        if line and len(line.split()) <= 12 and not line.endswith((".", "!", "?", "…", ":", ";"))
+    }
+
+
+def _bare(text: str) -> str:
+    return " ".join(re.findall(r"\w+", fold(re.sub(r"\[\d+\]", " ", text))))
+
+
+def copies_heading(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
+    """A claim that is only a passage's title or section heading answers nothing: a small
+    model copies "Stratégie et opportunités dans le titane" when its greedy path slips."""
+    headings = set().union(*(_headings(s) for s in ev.sources)) if ev.sources else set()
+    out = []
+    for c in claims:
+        if _bare(c.text) and _bare(c.text) in headings:
+            reason = "copies a heading of the sources, not a sentence that answers"
+            out.append(Decision(COPIES_HEADING, c.index, "drop", reason))
     return out
 
 
@@ -319,6 +347,7 @@ ORDER: tuple[tuple[str, Rule], ...] = (
     (NUMBER_IN_SOURCES, number_in_sources),
     (WORDS_IN_SOURCES, words_in_sources),
     (RESTATES_QUESTION, restates_question),
+    (COPIES_HEADING, copies_heading),
     (UNCITED_CLAIM, uncited_claim),
     (NUMBER_IN_CITED, number_in_cited_passage),
     (POLARITY, polarity),
