@@ -10,6 +10,8 @@ fusion, analysis) comes from the retrieval table in docs/EVALUATION.md.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -91,12 +93,28 @@ class HybridRetriever:
         self.sentences = sentences
         if weights is not None:
             self.weights = weights
+        # the last questions' vectors: the answer path reads a question's vector again after
+        # retrieval (rag.focus), and embedding it twice costs ~15 ms
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
+
+    def query_vector(self, query: str) -> np.ndarray:
+        with self._vectors_lock:
+            if query in self._vectors:
+                self._vectors.move_to_end(query)
+                return self._vectors[query]
+        vector = self.embedder.embed_queries([query])[0]
+        with self._vectors_lock:
+            self._vectors[query] = vector
+            while len(self._vectors) > 64:
+                self._vectors.popitem(last=False)
+        return vector
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         language = detect_language(query)
         dense: list[Passage] = []
         sparse: list[Passage] = []
-        vector: list[float] | None = None
+        vector: np.ndarray | None = None
         pool = max(k, self.candidates)
 
         def keyword_hits() -> list[Passage]:
@@ -108,7 +126,7 @@ class HybridRetriever:
         # searched: both release the GIL, and together they are most of a query's time
         keywords = _SIDE.submit(keyword_hits) if self.mode == "hybrid" else None
         if self.mode in ("hybrid", "dense"):
-            vector = self.embedder.embed_queries([query])[0]
+            vector = self.query_vector(query)
             dense = self.store.query(vector, pool)
         if keywords is not None:
             sparse = keywords.result()

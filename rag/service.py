@@ -363,7 +363,7 @@ class AnswerService:
         """What the model reads of each passage: all of it, or its best sentences."""
         if self.context_mode != "sentences" or not passages:
             return None
-        vector = self.retriever.embedder.embed_queries([question])[0]
+        vector = self.retriever.query_vector(question)  # embedded once, by retrieval
         stored = self.retriever.index.sentences([p.chunk.id for p in passages])
         return focus_texts(passages, vector, stored, self.context_window)
 

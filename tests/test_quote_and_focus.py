@@ -90,3 +90,24 @@ def test_fewer_demonstrations_drop_the_first_ones():
     none = build_messages("Quand ?", [], "fr", examples=0)
     assert len(full) - len(two) == 2 and len(none) == 2  # system + the question
     assert two[1:] == full[3:]  # the English list demonstration went first
+
+
+def test_a_question_is_embedded_once_per_answer(settings):
+    """Focused context reads the question's vector again after retrieval: it is reused."""
+    from tests.conftest import SEED, ingest_into, make_test_service
+
+    service = make_test_service(settings.model_copy(update={"context": "sentences"}))
+    ingest_into(service, settings, [SEED])
+    embedded: list[str] = []
+    embed = service.retriever.embedder.embed_queries
+
+    def counting(texts):
+        embedded.extend(texts)
+        return embed(texts)
+
+    service.retriever.embedder.embed_queries = counting
+    question = "Quels sont les quatre objectifs de l’accord ?"
+    service.ask(question)
+    assert embedded.count(question) == 1
+    service.ask(question)  # asked again: its vector is still known
+    assert embedded.count(question) == 1
