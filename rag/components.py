@@ -128,6 +128,7 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         context=settings.context,
         context_window=settings.context_window,
         prompt_examples=settings.prompt_examples,
+        grammar=settings.grammar,
     )
     service.counters = SharedCounters(settings.index_path, settings.collection)
     return service

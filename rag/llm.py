@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -138,6 +139,7 @@ class LlamaCppChat(DeltaChatLLM):
                 temperature=kwargs.get("temperature", self.temperature),
                 max_tokens=kwargs.get("max_tokens", self.max_new_tokens),
                 repeat_penalty=1.1,
+                grammar=_grammar(kwargs.get("grammar")),
                 stream=True,
             )
             try:
@@ -147,6 +149,17 @@ class LlamaCppChat(DeltaChatLLM):
                         yield delta
             finally:
                 chunks.close()  # stops generation when the consumer goes away
+
+
+@lru_cache(maxsize=16)
+def _grammar(gbnf: str | None) -> Any:
+    """A GBNF text compiled for llama.cpp (rag.grammar), kept: prompts differ only in how
+    many passages they hold."""
+    if not gbnf:
+        return None
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(gbnf, verbose=False)
 
 
 def _gguf_chat_formatter(llama: Any) -> Any:

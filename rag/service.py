@@ -22,6 +22,7 @@ from rag.conversation import clean_condensed, condense_messages, needs_condensin
 from rag.counters import SharedCounters
 from rag.focus import focus_texts
 from rag.gate import CancelledError, GenerationGate, Ticket
+from rag.grammar import cited_grammar
 from rag.grounding import insert_marker, is_repeating
 from rag.highlights import sentence_highlights
 from rag.language import detect_language
@@ -116,12 +117,14 @@ class AnswerService:
         context: str = "sentences",
         context_window: int = 1,
         prompt_examples: int = 2,
+        grammar: str = "off",
     ) -> None:
         self.store = store
         self.prompt_style = prompt_style  # rag.prompting.build_messages
         self.context_mode = context  # "passages" whole, or "sentences" (rag.focus)
         self.context_window = context_window
         self.prompt_examples = prompt_examples
+        self.grammar = grammar  # "cited": rag.grammar.cited_grammar, passed to llama.cpp
         self.retriever = retriever
         self.llm = llm
         self.top_k = top_k
@@ -299,7 +302,8 @@ class AnswerService:
             pieces = 0
             t_gen = time.perf_counter()
             self._count("started")
-            responses = self.llm.stream_chat(prompt)
+            shape = {"grammar": cited_grammar(len(passages))} if self.grammar == "cited" else {}
+            responses = self.llm.stream_chat(prompt, **shape)
             try:
                 for response in responses:
                     if cancel.is_set():

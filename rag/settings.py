@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # unanswerable questions (docs/EVALUATION.md, "The quality push").
     context: Literal["passages", "sentences"] = "sentences"
     context_window: int = Field(1, ge=0, le=10)
+    # Grammar-constrained decoding (rag.grammar, llama-cpp only): "cited" forces every part
+    # of the draft to end with a marker of a passage that exists. Off: see docs/EVALUATION.md.
+    grammar: Literal["off", "cited"] = "off"
 
     # Verification of the model's draft (rag.verify), read as one group: `Settings.verify`
     verify_min_support: float = Field(_VERIFY.min_support, ge=0.0, le=1.0)
