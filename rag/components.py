@@ -129,6 +129,7 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         context_window=settings.context_window,
         prompt_examples=settings.prompt_examples,
         grammar=settings.grammar,
+        prompt_demos=settings.prompt_demos,
     )
     service.counters = SharedCounters(settings.index_path, settings.collection)
     return service

@@ -94,6 +94,19 @@ _QUOTE_EXAMPLES = [
 ]
 _STYLES = {"cited": (SYSTEM, _EXAMPLES), "quote": (SYSTEM_QUOTE, _QUOTE_EXAMPLES)}
 
+# The same demonstrated turns in English, over English sources (`RAG_PROMPT_DEMOS=question`):
+# an English question then reads an English answer and an English abstention.
+_EXAMPLE_SOURCES_EN = (
+    "[1] Budget 2024\n"
+    "The city voted a budget of 3 million euros for two projects: a school and a park."
+    "\n\n[2] Transport\nA new bus line will open in March."
+)
+_EXAMPLES_EN = [
+    _EXAMPLES[0],
+    ("Who is the mayor?", "en", NO_ANSWER["en"]),
+    ("When will the bus line open?", "en", "The new bus line will open in March [2]."),
+]
+
 
 def build_messages(
     question: str,
@@ -102,15 +115,21 @@ def build_messages(
     style: str = "cited",
     texts: Sequence[str] | None = None,
     examples: int = 3,
+    demos: str = "fr",
 ) -> list[dict]:
     """`style`: "cited" (answer with a marker after every claim) or "quote" (copy the
     answering sentence, then answer). `texts`: what to show of each passage (default: all).
-    `examples`: how many demonstrated turns precede the question (at most 3)."""
+    `examples`: how many demonstrated turns precede the question (at most 3). `demos`: "fr"
+    (the French turns for every question) or "question" (cited style: English turns over
+    English sources for an English question)."""
     system, demonstrated = _STYLES[style]
+    example_sources = _EXAMPLE_SOURCES
+    if demos == "question" and style == "cited" and language == "en":
+        demonstrated, example_sources = _EXAMPLES_EN, _EXAMPLE_SOURCES_EN
     messages = [{"role": "system", "content": system}]
     # the last `examples` demonstrated turns (cited style: the English list goes first)
     for q, lang, answer in demonstrated[len(demonstrated) - max(0, examples) :]:
-        messages.append({"role": "user", "content": _user_turn(_EXAMPLE_SOURCES, q, lang, style)})
+        messages.append({"role": "user", "content": _user_turn(example_sources, q, lang, style)})
         messages.append({"role": "assistant", "content": answer})
     messages.append(
         {

@@ -118,12 +118,14 @@ class AnswerService:
         context_window: int = 1,
         prompt_examples: int = 2,
         grammar: str = "off",
+        prompt_demos: str = "fr",
     ) -> None:
         self.store = store
         self.prompt_style = prompt_style  # rag.prompting.build_messages
         self.context_mode = context  # "passages" whole, or "sentences" (rag.focus)
         self.context_window = context_window
         self.prompt_examples = prompt_examples
+        self.prompt_demos = prompt_demos  # "question": English demonstrations for English
         self.grammar = grammar  # "cited": rag.grammar.cited_grammar, passed to llama.cpp
         self.retriever = retriever
         self.llm = llm
@@ -155,10 +157,19 @@ class AnswerService:
         warm = getattr(self.retriever.embedder, "warm_up", None)
         if warm:
             warm()
-        prompt = to_chat_messages(
-            build_messages("Warm-up?", [], "en", self.prompt_style, examples=self.prompt_examples)
-        )
-        self.llm.chat(prompt, max_tokens=1)
+        # both languages' prefixes when the demonstrations follow the question's language
+        for language in ("fr", "en") if self.prompt_demos == "question" else ("en",):
+            prompt = to_chat_messages(
+                build_messages(
+                    "Warm-up?",
+                    [],
+                    language,
+                    self.prompt_style,
+                    examples=self.prompt_examples,
+                    demos=self.prompt_demos,
+                )
+            )
+            self.llm.chat(prompt, max_tokens=1)
         graph.join()
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
@@ -281,6 +292,7 @@ class AnswerService:
                     self.prompt_style,
                     self._shown(searched, passages),
                     self.prompt_examples,
+                    self.prompt_demos,
                 )
             )
             timings["prompt_tokens"] = count_prompt_tokens(self.llm, prompt)

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     # Grammar-constrained decoding (rag.grammar, llama-cpp only): "cited" forces every part
     # of the draft to end with a marker of a passage that exists. Off: see docs/EVALUATION.md.
     grammar: Literal["off", "cited"] = "off"
+    # Demonstrated turns: French for every question ("fr"), or in the question's language
+    # ("question": English turns over English sources for English questions)
+    prompt_demos: Literal["fr", "question"] = "fr"
 
     # Verification of the model's draft (rag.verify), read as one group: `Settings.verify`
     verify_min_support: float = Field(_VERIFY.min_support, ge=0.0, le=1.0)

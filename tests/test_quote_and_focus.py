@@ -111,3 +111,16 @@ def test_a_question_is_embedded_once_per_answer(settings):
     assert embedded.count(question) == 1
     service.ask(question)  # asked again: its vector is still known
     assert embedded.count(question) == 1
+
+
+def test_demonstrations_can_follow_the_questions_language():
+    fr_for_all = build_messages("When?", [], "en", examples=2)
+    english = build_messages("When?", [], "en", examples=2, demos="question")
+    assert "Qui est le maire ?" in fr_for_all[1]["content"]
+    assert "Who is the mayor?" in english[1]["content"]
+    assert "A new bus line will open in March." in english[1]["content"]
+    assert english[2]["content"] == "The sources do not say."
+    # a French question keeps the French turns either way
+    assert build_messages("Quand ?", [], "fr", demos="question") == build_messages(
+        "Quand ?", [], "fr"
+    )
