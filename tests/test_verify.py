@@ -281,3 +281,54 @@ def test_claims_wait_for_the_asked_kind_then_stream_unchanged():
     )
     v = stream.finish()
     assert v.text == second + stream.tail and not v.abstained
+
+
+class _TopicEmbedder:
+    """Vectors from topic words in either language: enough to test the choice of clause."""
+
+    topics = (("uranium",), ("titane", "titanium"), ("aviation", "aéronautique", "aerospace"))
+
+    def embed_queries(self, texts):
+        import numpy as np
+
+        rows = [[float(any(w in t.lower() for w in ws)) for ws in self.topics] for t in texts]
+        m = np.asarray(rows, dtype=np.float32) + 1e-6
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_polarity_across_languages_compares_the_most_similar_clause():
+    q = "What did Benjamin Gallezot say about uranium?"
+    texts = [SEED_FR[0]]
+
+    def check(draft: str):
+        return verify(draft, passages(texts, "fr"), q, "en", VerifySettings(), _TopicEmbedder())
+
+    wrong = check("Benjamin Gallezot wants to expand the cooperation on uranium [1].")
+    assert [d.rule for d in wrong.decisions if d.action == "drop"] == ["polarity"]
+    assert "refusé de commenter" in wrong.decisions[0].reason
+    right = check("Benjamin Gallezot declined to comment on the uranium cooperation [1].")
+    assert not right.abstained and "polarity" not in [d.rule for d in right.decisions]
+    # no clause close enough: nothing to compare with
+    far = check("The weather was pleasant in Astana during the whole visit [1].")
+    assert "polarity" not in [d.rule for d in far.decisions]
+
+
+@pytest.mark.integration
+def test_polarity_across_languages_with_the_real_embedder():
+    from rag.components import make_embedder
+
+    settings = Settings(embedder="sentence-transformers")
+    if not settings.embed_model_path.exists():
+        pytest.skip(f"no embedder at {settings.embed_model_path}: run scripts/setup.sh")
+    embedder = make_embedder(settings)
+    q = "What did Benjamin Gallezot say about uranium?"
+
+    def check(draft: str):
+        return verify(draft, passages([SEED_FR[0]], "fr"), q, "en", VerifySettings(), embedder)
+
+    wrong = check(
+        "Benjamin Gallezot expressed a desire to expand the cooperation in the uranium sector [1]."
+    )
+    assert "polarity" in [d.rule for d in wrong.decisions if d.action == "drop"], wrong
+    right = check("Benjamin Gallezot declined to comment on expanding cooperation in uranium [1].")
+    assert "polarity" not in [d.rule for d in right.decisions], right

@@ -250,30 +250,42 @@ def _negated(text: str) -> bool:
 
 def polarity(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """A claim must not say the opposite of the clause it cites: the cited passages' clause
-    sharing most of its words (at least half of them) is negated ("a refusé de commenter",
-    "did not", "aucun") while the claim is not, or the reverse. Words are compared in the
-    sources' language only."""
-    if not ev.same_language:
-        return []
+    closest to it is negated ("a refusé de commenter", "did not", "aucun") while the claim is
+    not, or the reverse. In the sources' language the closest clause shares most of its words
+    (at least half); across languages (an English answer over French articles) it is the
+    clause most similar by multilingual-e5, and only when that similarity reaches
+    `crosslingual_minimum`. The negation words of both languages are known either way."""
     out = []
     for c in claims:
-        words = set(analyse(c.text, ev.used))
         cites = [k for k in c.cites if 1 <= k <= len(ev.sources)]
-        if len(words) < 2 or not cites:
+        clauses = [x for k in cites for x in _CLAUSE.split(ev.sources[k - 1]) if x.strip()]
+        if not clauses:
             continue
-        best, overlap = "", 0.0
-        for k in cites:
-            for clause in _CLAUSE.split(ev.sources[k - 1]):
-                shared = len(words & set(analyse(clause, ev.used))) / len(words)
-                if shared > overlap:
-                    best, overlap = clause, shared
-        cited_negated = _negated(best)
-        if overlap < 0.5 or cited_negated == _negated(c.text):
+        found = _closest_clause(c, clauses, ev)
+        if found is None or _negated(found) == _negated(c.text):
             continue
-        said = "says the opposite of" if cited_negated else "denies what"
-        reason = f"{said} its cited passage: “{' '.join(best.split())[:120]}”"
+        said = "says the opposite of" if _negated(found) else "denies what"
+        reason = f"{said} its cited passage: “{' '.join(found.split())[:120]}”"
         out.append(Decision(POLARITY, c.index, "drop", reason))
     return out
+
+
+def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> str | None:
+    if ev.same_language:
+        words = set(analyse(claim.text, ev.used))
+        if len(words) < 2:
+            return None
+        shares = [len(words & set(analyse(x, ev.used))) / len(words) for x in clauses]
+        best = max(range(len(clauses)), key=shares.__getitem__)
+        return clauses[best] if shares[best] >= 0.5 else None
+    if ev.embedder is None or len(claim.text.split()) < 3:
+        return None
+    vectors = ev.embedder.embed_queries([claim.says, *clauses])
+    similarity = [
+        float(sum(a * b for a, b in zip(vectors[0], v, strict=True))) for v in vectors[1:]
+    ]
+    best = max(range(len(clauses)), key=similarity.__getitem__)
+    return clauses[best] if similarity[best] >= ev.settings.crosslingual_minimum else None
 
 
 _QUANTITY_Q = re.compile(
