@@ -130,6 +130,7 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         prompt_examples=settings.prompt_examples,
         grammar=settings.grammar,
         prompt_demos=settings.prompt_demos,
+        min_relevance=settings.min_relevance,
     )
     service.counters = SharedCounters(settings.index_path, settings.collection)
     return service

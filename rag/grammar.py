@@ -24,12 +24,16 @@ def cited_grammar(n_passages: int) -> str:
         [
             "root ::= no-answer | intro? part+",
             f"no-answer ::= {no_answer}",
-            # a line that introduces a list: "The four objectives are:"
-            'intro ::= [^\\[\\]\\n:]+ ":" "\\n"',
+            # a line that introduces a list: "The four objectives are:" (one sentence: a
+            # looser rule here let whole uncited paragraphs through as a possible intro)
+            'intro ::= sentence-text ":" "\\n"',
             "part ::= bullet? words cite end",
             'bullet ::= "- " | [1-9] ". "',
-            # no ". " inside: a sentence ends only after its marker ("2.5", "etc." stay)
-            'words ::= ([^\\[\\]\\n.] | "." [^ \\n\\[\\]])+',
+            # a full stop inside a part only in a number ("2.5"): a sentence ends with its
+            # marker. Allowing any non-space after it let a greedy model write ".'elle" or
+            # "._paris" to go on without one.
+            'words ::= ([^\\[\\]\\n.] | "." [0-9])+',
+            'sentence-text ::= ([^\\[\\]\\n.:] | "." [0-9])+',
             # "done. [1]" is allowed too (normalised to "done [1]."): forbidding it makes a
             # greedy model pick an odd character after the full stop instead
             'cite ::= "."? " "? ("[" number "]")+',

@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -31,6 +31,7 @@ from rag.memory import release_free_memory
 from rag.off_task import REFUSAL, off_task
 from rag.prompting import (
     EMPTY_CORPUS,
+    NO_ANSWER,
     build_messages,
     make_citation_resolver,
     translation_messages,
@@ -43,6 +44,7 @@ from rag.store import ChunkStore
 from rag.text import answer_claims
 from rag.verify import ClaimStream, Verified
 from rag.verify.claims import to_passage_numbers
+from rag.verify.rules import Decision
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,17 @@ class Event:
     language: str = ""
 
 
+@dataclass
+class _Reading:
+    """What reading the passages gave: the answer and when its parts came."""
+
+    answer: Answer
+    first_token: float | None  # perf_counter times
+    first_text: float | None
+    pieces: int
+    started: float
+
+
 class AnswerService:
     def __init__(
         self,
@@ -119,6 +132,7 @@ class AnswerService:
         prompt_examples: int = 2,
         grammar: str = "off",
         prompt_demos: str = "fr",
+        min_relevance: float = 0.0,
     ) -> None:
         self.store = store
         self.prompt_style = prompt_style  # rag.prompting.build_messages
@@ -126,6 +140,7 @@ class AnswerService:
         self.context_window = context_window
         self.prompt_examples = prompt_examples
         self.prompt_demos = prompt_demos  # "question": English demonstrations for English
+        self.min_relevance = min_relevance  # rag.settings: abstain before reading below it
         self.grammar = grammar  # "cited": rag.grammar.cited_grammar, passed to llama.cpp
         self.retriever = retriever
         self.llm = llm
@@ -283,81 +298,18 @@ class AnswerService:
             t_retrieve = time.perf_counter()
             passages = self.context(searched, top_k)
             timings["retrieval_ms"] = _ms(t_retrieve)
-            # The model sees the standalone question: it does not see the conversation.
-            prompt = to_chat_messages(
-                build_messages(
-                    searched,
-                    passages,
-                    language,
-                    self.prompt_style,
-                    self._shown(searched, passages),
-                    self.prompt_examples,
-                    self.prompt_demos,
-                )
-            )
-            timings["prompt_tokens"] = count_prompt_tokens(self.llm, prompt)
-
-            # A marker goes to the passage that best supports its claim (a 1.5B model cites
-            # [1] by habit): rag.prompting.make_citation_resolver.
-            markers = MarkerFilter(
-                len(passages), make_citation_resolver(passages, searched, language)
-            )
-            # Claims are released once verified, so what streams is the answer (rag.verify)
-            claims = ClaimStream(
-                passages, question, language, self.verify_settings, self.retriever.embedder
-            )
-            # a quote-first draft shows only what follows "Answer:" (rag.quote)
-            quotes = QuoteFilter() if self.prompt_style == "quote" else None
-            text = ""  # the draft as the markers filter gives it (client numbering)
-            first_token: float | None = None
-            first_text: float | None = None
-            pieces = 0
-            t_gen = time.perf_counter()
-            self._count("started")
-            shape = {"grammar": cited_grammar(len(passages))} if self.grammar == "cited" else {}
-            responses = self.llm.stream_chat(prompt, **shape)
-            try:
-                for response in responses:
-                    if cancel.is_set():
-                        raise CancelledError("the client went away")
-                    pieces += 1
-                    first_token = first_token or time.perf_counter()
-                    delta = response.delta or ""
-                    out = markers.feed(quotes.feed(delta) if quotes else delta)
-                    if out:
-                        text += out
-                        ready = claims.feed(to_passage_numbers(out, markers.order))
-                        if ready:
-                            first_text = first_text or time.perf_counter()
-                            yield Event("token", ready)
-                    if claims.stopped:
-                        log.info("generation stopped: the answer abstained")
-                        break
-                    if is_repeating(text):
-                        log.warning("generation stopped: the model is repeating itself")
-                        break
-                tail = (markers.feed(quotes.flush()) if quotes else "") + markers.flush()
-                if quotes and quotes.quote:
-                    log.info("quoted before answering: %s", quotes.quote[:300])
-                if tail:
-                    text += tail
-                    claims.feed(to_passage_numbers(tail, markers.order))
-            finally:
-                responses.close()  # stops llama.cpp mid-generation when we leave early
-            verified = claims.finish()
-            final = verified.text
-            if verified.abstained:
-                rest = final  # nothing was released before an abstention
-            elif verified.used_language != language:  # held whole: released translated
-                final = rest = self._translate(verified.text, language, cancel)
+            unrelated = self._unrelated(passages)
+            if unrelated is not None:  # no passage is about the question: nothing to read
+                verified = Verified(NO_ANSWER[language], [], True, [unrelated], language)
+                answer = self.present(question, verified, passages, language)
+                now = time.perf_counter()
+                read = _Reading(answer, None, now, 0, now)
+                yield Event("token", answer.answer)
             else:
-                rest = claims.tail
-            if rest:
-                first_text = first_text or time.perf_counter()
-                yield Event("token", rest)
-            answer = self.present(question, verified, passages, language, text=final)
-            answer.draft = text
-            self._count("finished")
+                read = yield from self._read(
+                    question, searched, passages, language, timings, cancel
+                )
+            answer = read.answer
         finally:
             ticket.release()
 
@@ -365,15 +317,113 @@ class AnswerService:
         t_end = time.perf_counter()
         answer.timings = {
             **timings,
-            "first_token_ms": _ms(t0, first_token) if first_token else None,
+            "first_token_ms": _ms(t0, read.first_token) if read.first_token else None,
             # the first verified text the client sees (claims are held until checked)
-            "first_text_ms": _ms(t0, first_text) if first_text else None,
-            "generation_ms": _ms(t_gen, t_end),
-            "completion_pieces": pieces,
+            "first_text_ms": _ms(t0, read.first_text) if read.first_text else None,
+            "generation_ms": _ms(read.started, t_end),
+            "completion_pieces": read.pieces,
             "total_ms": _ms(t0, t_end),
         }
         yield Event("citations", answer=answer)
         yield Event("done", answer=answer)
+
+    def _read(
+        self,
+        question: str,
+        searched: str,
+        passages: list[Passage],
+        language: str,
+        timings: dict[str, float | int | None],
+        cancel: threading.Event,
+    ) -> Generator[Event, None, _Reading]:
+        """The model reads the passages and drafts; claims stream as they pass verification."""
+        # The model sees the standalone question: it does not see the conversation.
+        prompt = to_chat_messages(
+            build_messages(
+                searched,
+                passages,
+                language,
+                self.prompt_style,
+                self._shown(searched, passages),
+                self.prompt_examples,
+                self.prompt_demos,
+            )
+        )
+        timings["prompt_tokens"] = count_prompt_tokens(self.llm, prompt)
+
+        # A marker goes to the passage that best supports its claim (a 1.5B model cites
+        # [1] by habit): rag.prompting.make_citation_resolver.
+        markers = MarkerFilter(len(passages), make_citation_resolver(passages, searched, language))
+        # Claims are released once verified, so what streams is the answer (rag.verify)
+        claims = ClaimStream(
+            passages, question, language, self.verify_settings, self.retriever.embedder
+        )
+        # a quote-first draft shows only what follows "Answer:" (rag.quote)
+        quotes = QuoteFilter() if self.prompt_style == "quote" else None
+        text = ""  # the draft as the markers filter gives it (client numbering)
+        first_token: float | None = None
+        first_text: float | None = None
+        pieces = 0
+        t_gen = time.perf_counter()
+        self._count("started")
+        shape = {"grammar": cited_grammar(len(passages))} if self.grammar == "cited" else {}
+        responses = self.llm.stream_chat(prompt, **shape)
+        try:
+            for response in responses:
+                if cancel.is_set():
+                    raise CancelledError("the client went away")
+                pieces += 1
+                first_token = first_token or time.perf_counter()
+                delta = response.delta or ""
+                out = markers.feed(quotes.feed(delta) if quotes else delta)
+                if out:
+                    text += out
+                    ready = claims.feed(to_passage_numbers(out, markers.order))
+                    if ready:
+                        first_text = first_text or time.perf_counter()
+                        yield Event("token", ready)
+                if claims.stopped:
+                    log.info("generation stopped: the answer abstained")
+                    break
+                if is_repeating(text):
+                    log.warning("generation stopped: the model is repeating itself")
+                    break
+            tail = (markers.feed(quotes.flush()) if quotes else "") + markers.flush()
+            if quotes and quotes.quote:
+                log.info("quoted before answering: %s", quotes.quote[:300])
+            if tail:
+                text += tail
+                claims.feed(to_passage_numbers(tail, markers.order))
+        finally:
+            responses.close()  # stops llama.cpp mid-generation when we leave early
+        verified = claims.finish()
+        final = verified.text
+        if verified.abstained:
+            rest = final  # nothing was released before an abstention
+        elif verified.used_language != language:  # held whole: released translated
+            final = rest = self._translate(verified.text, language, cancel)
+        else:
+            rest = claims.tail
+        if rest:
+            first_text = first_text or time.perf_counter()
+            yield Event("token", rest)
+        answer = self.present(question, verified, passages, language, text=final)
+        answer.draft = text
+        self._count("finished")
+        return _Reading(answer, first_token, first_text, pieces, t_gen)
+
+    def _unrelated(self, passages: list[Passage]) -> Decision | None:
+        """An abstention before the model reads anything, when no sentence of the passages
+        comes close to the question (best e5 similarity below `min_relevance`)."""
+        scores = [p.scores["sentence"] for p in passages if "sentence" in p.scores]
+        if not self.min_relevance or not scores or max(scores) >= self.min_relevance:
+            return None
+        reason = (
+            f"no passage is about the question: its closest sentence has similarity "
+            f"{max(scores):.3f}, below {self.min_relevance}"
+        )
+        log.info("relevance: abstain: %s", reason)
+        return Decision("relevance", None, "abstain", reason)
 
     def _shown(self, question: str, passages: list[Passage]) -> list[str] | None:
         """What the model reads of each passage: all of it, or its best sentences."""

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     # Grammar-constrained decoding (rag.grammar, llama-cpp only): "cited" forces every part
     # of the draft to end with a marker of a passage that exists. Off: see docs/EVALUATION.md.
     grammar: Literal["off", "cited"] = "off"
+    # Abstain without generating when the passages' closest sentence to the question (e5
+    # cosine, read at retrieval) is below this; 0 never (scripts/diag_relevance.py)
+    min_relevance: float = Field(0.0, ge=0.0, le=1.0)
     # Demonstrated turns: French for every question ("fr"), or in the question's language
     # ("question": English turns over English sources for English questions)
     prompt_demos: Literal["fr", "question"] = "fr"

@@ -265,3 +265,33 @@ def test_the_question_limit_is_the_apps_own_setting(settings):
         assert r.status_code == 422, (path, r.text)
         detail = r.json()["detail"]
         assert isinstance(detail, list) and "the limit is 20" in detail[0]["msg"], path
+
+
+def test_no_related_passage_abstains_before_the_model_reads(settings):
+    """RAG_MIN_RELEVANCE: when no sentence of the passages comes close to the question, the
+    answer abstains without a generation, says why, and streams what it returns."""
+    from rag.components import make_service
+
+    llm = ScriptedLLM(objectives_or_condense)
+    strict = settings.model_copy(update={"min_relevance": 0.3})
+    service = make_service(strict, llm=llm)
+    ingest_into(service, strict, [SEED])
+    client = TestClient(create_app(strict, service))
+    far = client.post("/v1/ask", json={"question": "Who painted the Mona Lisa in Florence?"})
+    body = far.json()
+    assert body["abstained"] and body["answer"] == "The sources do not say."
+    assert [v["rule"] for v in body["verification"]] == ["relevance"]
+    assert "below 0.3" in body["verification"][0]["reason"] and not body["citations"]
+    assert llm.calls == []
+    streamed = parse_sse(
+        client.post(
+            "/v1/ask", json={"question": "Who painted the Mona Lisa in Florence?", "stream": True}
+        ).text
+    )
+    tokens = "".join(d["text"] for n, d in streamed if n == "token")
+    assert tokens == streamed[-1][1]["answer"] == body["answer"]
+    # a question about the article is read by the model as before
+    near = client.post(
+        "/v1/ask", json={"question": "Quels sont les quatre objectifs de l’accord ?"}
+    )
+    assert not near.json()["abstained"] and llm.calls  # read (and translated) by the model
