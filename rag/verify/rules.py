@@ -206,9 +206,10 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
 
 
 def _headings(source: str) -> set[str]:
-    """The title line and the section headings of a source ("title\ntext"): short lines that
-    end without a sentence's punctuation."""
-    lines = [line.strip() for line in source.splitlines()]
+    """The section headings inside a source ("title\ntext"): short lines that end without a
+    sentence's punctuation. Not the title: an article's title is often the very name a
+    question asks for (PIAF: "Othman ibn Affân")."""
+    lines = [line.strip() for line in source.splitlines()[1:]]
     return {
         _bare(line)
         for line in lines
@@ -221,8 +222,8 @@ def _bare(text: str) -> str:
 
 
 def copies_heading(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
-    """A claim that is only a passage's title or section heading answers nothing: a small
-    model copies "Stratégie et opportunités dans le titane" when its greedy path slips."""
+    """A claim that is only a section heading of a passage answers nothing: a small model
+    copies "Stratégie et opportunités dans le titane" when its greedy path slips."""
     headings = set().union(*(_headings(s) for s in ev.sources)) if ev.sources else set()
     out = []
     for c in claims:
@@ -236,7 +237,7 @@ def copies_heading(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
 # décline, dément; not, never, no, without, refused, declined, denied.
 _NEGATION = re.compile(
     r"\b(?:n|ne)\b[^.;:]{0,40}?\b(?:pas|plus|jamais|rien|aucun|aucune|guere|nullement)\b"
-    r"|\b(?:aucun|aucune|jamais|sans|ni|non|nul|nulle)\b|\brefus\w*|\bdeclin\w*|\bdement\w*"
+    r"|\b(?:aucun|aucune|jamais|sans|ni|nul|nulle)\b|\brefus\w*|\bdeclin\w*|\bdement\w*"
     r"|\bnie\b|\bnient\b"
     r"|\b(?:not|no|never|none|nobody|nothing|neither|nor|without)\b|n't\b"
     r"|\bden(?:y|ied|ies)\b"
@@ -244,8 +245,20 @@ _NEGATION = re.compile(
 _CLAUSE = re.compile(r"[.;:!?]|,\s+(?:mais|but|while|alors que|tandis que|although|bien que)\b|,")
 
 
+# Negations that affirm (litotes): "ne ménagea pas ses efforts", "n'hésite pas à", "ne cesse
+# de", "non sans", "pas seulement", "did not hesitate", "not without", "not only".
+_LITOTES = re.compile(
+    r"\b(?:n|ne)\b(?:\s+\w+){0,2}?\s+(?:menag|manqu|hesit|cess|laiss)\w*\s+(?:pas|jamais|guere)\b"
+    r"|\b(?:n|ne)\b\s+(?:\w+\s+){0,2}?(?:pas|jamais)\s+(?:\w+\s+)?(?:cess|hesit|manqu)\w*"
+    r"|\b(?:non|pas)\s+(?:sans|seulement|uniquement)\b|\bnot (?:without|only)\b"
+    r"|\b(?:did not|didn t|never) (?:hesitate|fail|cease)\w*"
+)
+# "non" is left out: far more often a prefix or a name ("Non au CDG Express") than a negation
+
+
 def _negated(text: str) -> bool:
-    return bool(_NEGATION.search(" " + re.sub(r"[’'`]", " ", fold(text)) + " "))
+    folded = " " + re.sub(r"[’'`]", " ", fold(text)) + " "
+    return bool(_NEGATION.search(_LITOTES.sub(" ", folded)))
 
 
 def polarity(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
@@ -326,9 +339,12 @@ def asked_kind(question: str) -> str | None:
     return None
 
 
-def gives_kind(text: str, kind: str | None) -> bool:
+def gives_kind(text: str, kind: str | None, question: str = "") -> bool:
     """The text holds an answer of that kind: a number (digits or words) for a quantity; a
-    year, date, month, day or century for a date; a name for a person or organisation."""
+    year, date, month, day or century for a date; for a person or organisation, a name, or
+    a subject the question does not name ("Les mécanismes du système …" answers "qui assure
+    la cohérence ?"; "The agreement was signed …" does not answer "who signed the
+    agreement?")."""
     if kind is None:
         return True
     if kind == "quantity":
@@ -336,7 +352,28 @@ def gives_kind(text: str, kind: str | None) -> bool:
     if kind == "date":
         return bool(_DATE.search(fold(text)))
     names = [m.group(0).strip(' («"“') for m in _PROPER.finditer(text)]
-    return any(fold(n).split("’")[0].split("'")[0] not in _OPENERS for n in names)
+    if any(fold(n).split("’")[0].split("'")[0] not in _OPENERS for n in names):
+        return True
+    return bool(question) and _new_subject(text, question)
+
+
+_DETERMINERS = set(
+    "le la les l un une des du ce cet cette ces son sa ses leur leurs the a an this these "
+    "those his her their its".split()
+)
+
+
+def _new_subject(text: str, question: str) -> bool:
+    """The claim opens with a determiner and a noun that is not among the question's words."""
+    words = re.sub(r"[’'`]", " ", fold(text)).split()
+    i = 0
+    while i < len(words) and words[i] in _DETERMINERS:
+        i += 1
+    if i == 0 or i >= len(words) or not words[i].isalpha():
+        return False
+    asked = {w for lang in ("fr", "en") for w in analyse(question, lang)}
+    head = {w for lang in ("fr", "en") for w in analyse(words[i], lang)}
+    return bool(head) and not head & asked
 
 
 def answer_kind(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
@@ -345,7 +382,7 @@ def answer_kind(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     answer. Answer-level: the stage holds claims until one gives the asked kind."""
     kind = asked_kind(ev.question)
     said = [c for c in claims if c.text.strip()]
-    if kind is None or not said or any(gives_kind(c.text, kind) for c in said):
+    if kind is None or not said or any(gives_kind(c.text, kind, ev.question) for c in said):
         return []
     what = {"quantity": "a figure", "date": "a date", "person": "a name"}[kind]
     reason = f"the question asks for {what}; the answer gives none"

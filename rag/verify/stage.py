@@ -203,7 +203,7 @@ class ClaimStream:
         rendered = recite(live.raw, live.cites) if live.cites != claim.cites else live.raw
         lacks = ABSTENTION not in rules_off and is_abstention(live.raw, self.language)
         self._held.append((gap, rendered, lacks, live))
-        if not lacks and not self.kind_met and gives_kind(live.text, self.kind):
+        if not lacks and not self.kind_met and gives_kind(live.text, self.kind, self.question):
             self.kind_met = True
 
     def _evidence(self, claim: Claim, used: str) -> Evidence:

@@ -1,0 +1,60 @@
+"""Re-run the verification stage of the current code on the drafts a `rag eval` run logged:
+what a change to the rules does to the same generations, without the model.
+
+    .venv/bin/python scripts/reverify.py artifacts/eval/piaf-s16/answers.jsonl \
+        ../shared/data/piaf/piaf-v1.1-dev.json --pipeline ours
+
+An approximation of the run's own ablation rows: each passage is rebuilt from the paragraph
+the run logged (a paragraph longer than one chunk was split by the service, not here), and
+cross-language checks have no embedder. Run it on two checkouts to compare rule sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from evaluation.datasets import load_dataset
+from evaluation.metrics import contains_answer, token_f1
+from rag.schema import Chunk, Passage
+from rag.settings import VerifySettings
+from rag.verify import verify
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("answers", type=Path)
+    ap.add_argument("dataset", type=Path)
+    ap.add_argument("--pipeline", default="ours")
+    ap.add_argument("--extra", type=Path, default=None, help="unanswerable questions' file")
+    args = ap.parse_args()
+    dataset = load_dataset(args.dataset)
+    by_id = {p.id: p for p in dataset.paragraphs}
+    rows = [json.loads(x) for x in args.answers.open()]
+    rows = [r for r in rows if r["pipeline"] == args.pipeline]
+    stats = {"contains": [], "f1": [], "abst_un": [], "abst_ans": []}
+    for r in rows:
+        paragraphs = [by_id[d] for d in r["context_docs"] if d in by_id]
+        passages = [
+            Passage(Chunk(p.id, p.id, p.text, 0, len(p.text), p.title, language=p.language), 1.0)
+            for p in paragraphs
+        ]
+        v = verify(r["draft"], passages, r["question"], dataset.language, VerifySettings())
+        if r["unanswerable"]:
+            stats["abst_un"].append(v.abstained)
+            continue
+        stats["abst_ans"].append(v.abstained)
+        answer = "" if v.abstained else v.text
+        stats["contains"].append(contains_answer(answer, r["references"]))
+        stats["f1"].append(token_f1(answer, r["references"]))
+    mean = {k: sum(map(float, v)) / len(v) if v else float("nan") for k, v in stats.items()}
+    print(
+        f"{args.pipeline}, re-verified: contains {mean['contains']:.3f}, F1 {mean['f1']:.3f}, "
+        f"abstains unanswerable {mean['abst_un']:.3f}, answerable {mean['abst_ans']:.3f} "
+        f"({len(rows)} drafts)"
+    )
+
+
+if __name__ == "__main__":
+    main()
