@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.datasets import load_dataset, sample
-from evaluation.runner import EvalConfig
+from evaluation.runner import EvalConfig, select_questions
 from rag.components import make_service
 
 
@@ -52,10 +52,10 @@ def main() -> None:
     ap.add_argument("--test", type=Path, required=True)
     ap.add_argument("--answerable", type=int, default=300)
     args = ap.parse_args()
-    settings = EvalConfig(dataset=args.dataset).settings()
-    service = make_service(settings, llm=object())  # retrieval only: the model is never used
+    config = EvalConfig(dataset=args.dataset, answer_limit=100)
+    service = make_service(config.settings(), llm=object())  # retrieval only: no model call
     dataset = load_dataset(args.dataset)
-    asked = {q.id for q in sample(sample(dataset.questions, None, 13), 100, 14)}
+    asked = {q.id for q in select_questions(dataset, config, None)[1]}  # `rag eval`'s 100
     rest = [q for q in dataset.questions if q.id not in asked and q.has_answers]
     answerable = [scores(service, q.question) for q in sample(rest, args.answerable, 7)]
     tune = [scores(service, q.question) for q in load_dataset(args.tune, "fr").questions]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+import numpy as np
 
 from rag.embedding import Embedder
 from rag.grounding import best_source, digit_numbers, lexical_support, numbers_in
@@ -42,7 +44,10 @@ class Evidence:
     used: str  # the language the draft is written in
     same_language: bool  # every passage is in `used`: words can be compared
     settings: VerifySettings
-    embedder: Embedder | None = None  # for uncited claims across languages only
+    embedder: Embedder | None = None  # for claims across languages only
+    # texts the embedder already read for this draft: every claim citing a passage compares
+    # with the same clauses, embedded once (rag.verify.stage keeps one per draft)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 Rule = Callable[[Sequence[Claim], Evidence], list[Decision]]
@@ -293,11 +298,12 @@ def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> str | Non
         return clauses[best] if shares[best] >= 0.5 else None
     if ev.embedder is None or len(claim.text.split()) < 3:
         return None
-    vectors = ev.embedder.embed_queries([claim.says, *clauses])
-    similarity = [
-        float(sum(a * b for a, b in zip(vectors[0], v, strict=True))) for v in vectors[1:]
-    ]
-    best = max(range(len(clauses)), key=similarity.__getitem__)
+    missing = [x for x in dict.fromkeys(clauses) if x not in ev.vectors]
+    if missing:
+        ev.vectors.update(zip(missing, ev.embedder.embed_queries(missing), strict=True))
+    claim_vector = np.asarray(ev.embedder.embed_queries([claim.says])[0], dtype=np.float32)
+    similarity = np.asarray([ev.vectors[x] for x in clauses], dtype=np.float32) @ claim_vector
+    best = int(np.argmax(similarity))
     return clauses[best] if similarity[best] >= ev.settings.crosslingual_minimum else None
 
 

@@ -109,6 +109,7 @@ class ClaimStream:
         # a question that asks for a figure, a date or a name: claims wait for one giving it
         self.kind = None if ANSWER_KIND in self.settings.rules_off else asked_kind(question)
         self.kind_met = self.kind is None
+        self._vectors: dict = {}  # what the embedder read for this draft (Evidence.vectors)
         self._end = 0  # where the last complete claim ends in the normalised draft
         self.tail = ""  # what `finish` released
 
@@ -217,6 +218,7 @@ class ClaimStream:
             same_language=self.passage_languages <= {used},
             settings=self.settings,
             embedder=self.embedder,
+            vectors=self._vectors,
         )
 
     def _provisional_language(self, claim: Claim) -> str:
