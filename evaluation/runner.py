@@ -141,6 +141,7 @@ class OursInProcess:
         return {
             **_answer_fields(a),
             "draft": a.draft,
+            "quote": a.quote,
             "passages": [p.chunk.doc_id for p in a.passages],
             "total_ms": a.timings.get("total_ms"),
             "retrieval_ms": a.timings.get("retrieval_ms"),
@@ -325,6 +326,7 @@ def _record(name: str, q: Question, out: dict) -> dict:
         "answer": out["answer"],
         # what the model wrote, before grounding checks and attribution (ours only)
         "draft": out.get("draft"),
+        "quote": out.get("quote") or None,  # quote-first style only
         "abstained": bool(out["abstained"]),
         "cited_docs": [c.doc_id for c in out["cited"]],
         "context_docs": passages,

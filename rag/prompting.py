@@ -77,19 +77,19 @@ SYSTEM_QUOTE = (
     'in brackets, like [2]. If no sentence answers the question, reply only "{no_en}" '
     '(in French: "{no_fr}")'
 ).format(no_en=NO_ANSWER["en"], no_fr=NO_ANSWER["fr"])
-_QUOTE_EXAMPLES = [
-    (
-        "Quand ouvrira la ligne de bus ?",
-        "fr",
-        f"{QUOTE_LABEL} [2]: Une nouvelle ligne de bus ouvrira en mars.\n"
-        f"{ANSWER_LABEL} La nouvelle ligne de bus ouvrira en mars [2].",
-    ),
-    ("Qui est le maire ?", "fr", NO_ANSWER["fr"]),
+_QUOTE_EXAMPLES = [  # the English turn first: `examples=2` keeps the two French ones
     (
         "What will the city's budget pay for?",
         "en",
         f"{QUOTE_LABEL} [1]: La ville a voté un budget de 3 millions d’euros pour deux projets : "
         f"une école et un parc.\n{ANSWER_LABEL} A school and a park [1].",
+    ),
+    ("Qui est le maire ?", "fr", NO_ANSWER["fr"]),
+    (
+        "Quand ouvrira la ligne de bus ?",
+        "fr",
+        f"{QUOTE_LABEL} [2]: Une nouvelle ligne de bus ouvrira en mars.\n"
+        f"{ANSWER_LABEL} La nouvelle ligne de bus ouvrira en mars [2].",
     ),
 ]
 _STYLES = {"cited": (SYSTEM, _EXAMPLES), "quote": (SYSTEM_QUOTE, _QUOTE_EXAMPLES)}

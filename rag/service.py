@@ -75,6 +75,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list, repr=False)
     condensed: bool = False
     draft: str = field(default="", repr=False)  # the model's text before the grounding checks
+    quote: str = field(default="", repr=False)  # quote-first style: what it copied first
     # what the verification stage did to the draft: rule, claim, action, reason
     verification: list[dict] = field(default_factory=list)
     verified: Verified | None = field(default=None, repr=False)  # the stage's whole result
@@ -408,7 +409,7 @@ class AnswerService:
             first_text = first_text or time.perf_counter()
             yield Event("token", rest)
         answer = self.present(question, verified, passages, language, text=final)
-        answer.draft = text
+        answer.draft, answer.quote = text, quotes.quote if quotes else ""
         self._count("finished")
         return _Reading(answer, first_token, first_text, pieces, t_gen)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag.focus import focus_texts
-from rag.prompting import build_messages
+from rag.prompting import NO_ANSWER, build_messages
 from rag.quote import QuoteFilter
 from rag.schema import Chunk, Passage
 
@@ -59,6 +59,13 @@ def test_quote_style_prompt_demonstrates_the_format():
     messages = build_messages("Quand ?", [], "fr", style="quote")
     assert "Quote [n]:" in messages[0]["content"]
     assert any(m["content"].startswith("Quote [2]:") for m in messages if m["role"] == "assistant")
+
+
+def test_two_quote_demonstrations_keep_the_french_quote_and_abstention():
+    messages = build_messages("Quand ?", [], "fr", style="quote", examples=2)
+    answers = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert answers == [NO_ANSWER["fr"], answers[1]]
+    assert answers[1].startswith("Quote [2]: Une nouvelle ligne de bus")
 
 
 def _passage(text: str) -> Passage:
