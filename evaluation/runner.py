@@ -390,6 +390,7 @@ def rule_ablations(service) -> list[Derived]:
     from the same draft (rag.verify is a pure function of it). Only an answer that changes is
     presented again (and translated when in the wrong language: one more generation)."""
     from rag.verify import RULE_NAMES, verify
+    from rag.verify.rules import QUOTE
 
     base_settings = service.verify_settings
 
@@ -407,7 +408,13 @@ def rule_ablations(service) -> list[Derived]:
                 out["language"],
             )
             v = verify(
-                base.draft, passages, question, language, settings, service.retriever.embedder
+                base.draft,
+                passages,
+                question,
+                language,
+                settings,
+                service.retriever.embedder,
+                base.quote,
             )
             if (v.text, v.cited, v.abstained) == (base.text, base.cited, base.abstained):
                 return out
@@ -416,7 +423,10 @@ def rule_ablations(service) -> list[Derived]:
 
         return transform
 
-    rows = [(f"ours -{r}", without(r)) for r in RULE_NAMES if r not in base_settings.rules_off]
+    rules = [r for r in RULE_NAMES if r not in base_settings.rules_off]
+    if service.prompt_style != "quote":
+        rules.remove(QUOTE)  # no quote to check
+    rows = [(f"ours -{r}", without(r)) for r in rules]
     # the four rules added together (2026-11-29): the post-processing as it was before them
     return [*rows, ("ours -new rules", without(*NEW_RULES))]
 

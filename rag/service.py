@@ -377,6 +377,8 @@ class AnswerService:
                 first_token = first_token or time.perf_counter()
                 delta = response.delta or ""
                 out = markers.feed(quotes.feed(delta) if quotes else delta)
+                if quotes and quotes.quote and not claims.quote:
+                    claims.read_quote(quotes.quote)  # checked before any answer is shown
                 if out:
                     text += out
                     ready = claims.feed(to_passage_numbers(out, markers.order))
@@ -390,6 +392,8 @@ class AnswerService:
                     log.warning("generation stopped: the model is repeating itself")
                     break
             tail = (markers.feed(quotes.flush()) if quotes else "") + markers.flush()
+            if quotes and quotes.quote and not claims.quote:
+                claims.read_quote(quotes.quote)
             if quotes and quotes.quote:
                 log.info("quoted before answering: %s", quotes.quote[:300])
             if tail:

@@ -30,6 +30,10 @@ class VerifySettings(BaseModel):
     # across languages: multilingual-e5 similarity of the best passage, and its lead
     crosslingual_minimum: float = Field(0.8, ge=-1.0, le=1.0)
     crosslingual_margin: float = Field(0.02, ge=0.0, le=2.0)
+    # quote-first drafts (rag.verify.quoted): the share of the quote's words one sentence of
+    # the sources must hold, and that sentence's least e5 similarity to the question (0: none)
+    quote_found: float = Field(0.8, ge=0.0, le=1.0)
+    quote_min_similarity: float = Field(0.0, ge=0.0, le=1.0)
     # rule names (rag.verify.rules.ORDER) not applied: for ablations
     rules_off: frozenset[str] = frozenset()
 
@@ -124,6 +128,8 @@ class Settings(BaseSettings):
     verify_lexical_margin: float = Field(_VERIFY.lexical_margin, ge=0.0, le=1.0)
     verify_crosslingual_minimum: float = Field(_VERIFY.crosslingual_minimum, ge=-1.0, le=1.0)
     verify_crosslingual_margin: float = Field(_VERIFY.crosslingual_margin, ge=0.0, le=2.0)
+    verify_quote_found: float = Field(_VERIFY.quote_found, ge=0.0, le=1.0)
+    verify_quote_min_similarity: float = Field(_VERIFY.quote_min_similarity, ge=0.0, le=1.0)
     verify_rules_off: str = Field("", description="Comma-separated rule names to switch off")
 
     # Serving
@@ -194,6 +200,8 @@ class Settings(BaseSettings):
             lexical_margin=self.verify_lexical_margin,
             crosslingual_minimum=self.verify_crosslingual_minimum,
             crosslingual_margin=self.verify_crosslingual_margin,
+            quote_found=self.verify_quote_found,
+            quote_min_similarity=self.verify_quote_min_similarity,
             rules_off=frozenset(_names(self.verify_rules_off)),
         )
 

@@ -156,7 +156,11 @@ def test_verify_settings_are_one_group_with_the_old_defaults(monkeypatch):
         "copies-heading",
         "polarity",
         "answer-kind",
+        "quote",
     }
+    monkeypatch.setenv("RAG_VERIFY_RULES_OFF", "")
+    monkeypatch.setenv("RAG_VERIFY_QUOTE_MIN_SIMILARITY", "0.83")
+    assert Settings().verify.quote_min_similarity == 0.83
 
 
 def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
@@ -166,7 +170,10 @@ def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
 
     service = make_test_service(settings)
     rows = dict(rule_ablations(service))
-    assert list(rows) == [*(f"ours -{r}" for r in RULE_NAMES), "ours -new rules"]
+    claim_rules = [r for r in RULE_NAMES if r != "quote"]  # no quote in a cited draft
+    assert list(rows) == [*(f"ours -{r}" for r in claim_rules), "ours -new rules"]
+    quoting = make_test_service(settings.model_copy(update={"prompt_style": "quote"}))
+    assert "ours -quote" in dict(rule_ablations(quoting))
     context = passages(PASSAGES_EN)
     q = Question(id="q1", question="What will the tram line cost?", answers=("240 million",))
     v = verify("The tram line will cost 240 million euros [1].", context, q.question, "en")

@@ -409,4 +409,5 @@ ORDER: tuple[tuple[str, Rule], ...] = (
 )
 # answer-level rules: the stage applies them to the claims as a whole (rag.verify.stage)
 ANSWER_RULES = (ABSTENTION, ANSWER_KIND)
-RULE_NAMES: tuple[str, ...] = (*(name for name, _ in ORDER), *ANSWER_RULES)
+QUOTE = "quote"  # quote-first drafts only: rag.verify.quoted, applied to the quote
+RULE_NAMES: tuple[str, ...] = (*(name for name, _ in ORDER), *ANSWER_RULES, QUOTE)

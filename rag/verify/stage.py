@@ -19,12 +19,14 @@ from rag.prompting import NO_ANSWER, is_abstention
 from rag.schema import Passage
 from rag.settings import VerifySettings
 from rag.verify.claims import Claim, normalise, parse
+from rag.verify.quoted import quote_check
 from rag.verify.render import recite
 from rag.verify.rules import (
     ABSTENTION,
     ANSWER_KIND,
     ANSWER_RULES,
     ORDER,
+    QUOTE,
     Decision,
     Evidence,
     answer_kind,
@@ -44,6 +46,7 @@ class Verified:
     used_language: str  # the draft's language; the answer is translated when it differs
     draft: str = ""  # the normalised draft the rules read (model numbering)
     claims: tuple[Claim, ...] = ()
+    quote: str = ""  # quote-first drafts: what the model copied before answering
 
     def report(self) -> list[dict[str, str]]:
         """One entry per decision, for the response: rule, claim text, action, reason."""
@@ -65,10 +68,14 @@ def verify(
     language: str,
     settings: VerifySettings | None = None,
     embedder: Embedder | None = None,
+    quote: str = "",
 ) -> Verified:
     """Check a whole `draft` (markers are the model's passage numbers 1..n): what a stream
-    releases claim by claim (ClaimStream), all at once. Evaluation re-runs it with a rule off."""
+    releases claim by claim (ClaimStream), all at once. Evaluation re-runs it with a rule off.
+    `quote`: what a quote-first draft copied before its answer (checked first)."""
     stream = ClaimStream(passages, question, language, settings, embedder)
+    if quote:
+        stream.read_quote(quote)
     stream.feed(draft)
     return stream.finish()
 
@@ -112,6 +119,7 @@ class ClaimStream:
         self._vectors: dict = {}  # what the embedder read for this draft (Evidence.vectors)
         self._end = 0  # where the last complete claim ends in the normalised draft
         self.tail = ""  # what `finish` released
+        self.quote = ""
 
     @property
     def held_whole(self) -> bool:
@@ -122,6 +130,18 @@ class ClaimStream:
     def stopped(self) -> bool:
         """The answer abstained: the rest of the draft cannot change it (stop generating)."""
         return self.abstained
+
+    def read_quote(self, quote: str) -> None:
+        """A quote-first draft's quote, before its answer: the answer abstains at once when
+        the quote copies no sentence of the sources or one not about the question."""
+        self.quote = quote
+        if QUOTE in self.settings.rules_off or self.abstained:
+            return
+        for d in quote_check(quote, self._evidence(None, self.language)):
+            if d.action == "abstain":
+                self._abstain(None, d.reason, d.rule)
+            else:
+                self.decisions.append(d)
 
     def feed(self, text: str) -> str:
         self.draft += text
@@ -147,6 +167,7 @@ class ClaimStream:
             self.used or self.language,
             normalise(self.draft),
             tuple(self.claims),
+            self.quote,
         )
 
     # --- internals ---------------------------------------------------------------------
@@ -207,10 +228,10 @@ class ClaimStream:
         if not lacks and not self.kind_met and gives_kind(live.text, self.kind, self.question):
             self.kind_met = True
 
-    def _evidence(self, claim: Claim, used: str) -> Evidence:
+    def _evidence(self, claim: Claim | None, used: str) -> Evidence:
         return Evidence(
-            draft=claim.raw,
-            claims=(claim,),
+            draft=claim.raw if claim else "",
+            claims=(claim,) if claim else (),
             sources=self.sources,
             question=self.question,
             language=self.language,
