@@ -11,6 +11,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -110,6 +111,9 @@ class SentenceTransformerEmbedder:
         self._dtype = dtype
         self._loaded = None
         self._lock = threading.Lock()
+        # Every forward pass runs on this one thread: torch's OpenMP keeps a team of helper
+        # threads per calling thread, so passes from 40 server workers left 40 idle teams.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="embed")
         self._queries = Combiner(lambda texts: self._encode(texts, "query", None))
         self.dim = int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
 
@@ -131,6 +135,9 @@ class SentenceTransformerEmbedder:
     def warm_up(self) -> None:
         self.embed_queries(["warm-up"])
 
+    def _on_one_thread(self, fn: Callable, *args, **kwargs):
+        return self._thread.submit(fn, *args, **kwargs).result()
+
     def _encode(self, texts: Sequence[str], prompt: str, progress: Progress | None) -> np.ndarray:
         # Several batches per call: the library sorts each call's texts by length (little
         # padding) and we still report progress as it goes.
@@ -139,7 +146,8 @@ class SentenceTransformerEmbedder:
         for start in range(0, len(texts), step):
             part = list(texts[start : start + step])
             parts.append(
-                self._model.encode(
+                self._on_one_thread(
+                    self._model.encode,
                     part,
                     prompt_name=prompt,
                     batch_size=self.batch_size,
@@ -161,7 +169,6 @@ class SentenceTransformerEmbedder:
     def embed_passages_pooled(
         self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        import torch
 
         model = self._model
         prompt = model.prompts.get("passage", "")
@@ -179,8 +186,7 @@ class SentenceTransformerEmbedder:
                 return_tensors="pt",
             )
             offsets = enc.pop("offset_mapping").numpy() - len(prompt)
-            with torch.inference_mode():
-                out = model.forward(dict(enc))
+            out = self._on_one_thread(_forward, model, dict(enc))
             tokens = out["token_embeddings"].float().numpy()
             mask = enc["attention_mask"].numpy().astype(bool)
             for row, i in enumerate(idx):
@@ -197,6 +203,13 @@ class SentenceTransformerEmbedder:
             if progress:
                 progress(len(idx))
         return vectors, pooled
+
+
+def _forward(model, features: dict):
+    import torch
+
+    with torch.inference_mode():  # per thread: entered on the thread that runs the pass
+        return model.forward(features)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
