@@ -6,7 +6,12 @@ what a change to the rules does to the same generations, without the model.
 
 An approximation of the run's own ablation rows: each passage is rebuilt from the paragraph
 the run logged (a paragraph longer than one chunk was split by the service, not here), and
-cross-language checks have no embedder. Run it on two checkouts to compare rule sets.
+checks that need the embedder (across languages, the quote's similarity) have it only with
+`--embed`. Run it on two checkouts to compare rule sets, or with `--set` to try a threshold:
+
+    .venv/bin/python scripts/reverify.py artifacts/eval/piaf-s17/answers.jsonl \
+        ../shared/data/piaf/piaf-v1.1-dev.json --pipeline "ours, quote" --embed \
+        --set quote_min_similarity=0.83
 """
 
 from __future__ import annotations
@@ -28,11 +33,20 @@ def main() -> None:
     ap.add_argument("dataset", type=Path)
     ap.add_argument("--pipeline", default="ours")
     ap.add_argument("--extra", type=Path, default=None, help="unanswerable questions' file")
+    ap.add_argument("--embed", action="store_true", help="load multilingual-e5 for the rules")
+    ap.add_argument("--set", action="append", default=[], help="VerifySettings field=value")
     args = ap.parse_args()
+    settings = VerifySettings(**dict(x.split("=", 1) for x in args.set))
+    embedder = None
+    if args.embed:
+        from rag.components import make_embedder
+        from rag.settings import Settings
+
+        embedder = make_embedder(Settings())
     dataset = load_dataset(args.dataset)
     by_id = {p.id: p for p in dataset.paragraphs}
     rows = [json.loads(x) for x in args.answers.open()]
-    rows = [r for r in rows if r["pipeline"] == args.pipeline]
+    rows = [r for r in rows if r["pipeline"] == args.pipeline and "error" not in r]
     stats = {"contains": [], "f1": [], "abst_un": [], "abst_ans": []}
     for r in rows:
         paragraphs = [by_id[d] for d in r["context_docs"] if d in by_id]
@@ -40,7 +54,15 @@ def main() -> None:
             Passage(Chunk(p.id, p.id, p.text, 0, len(p.text), p.title, language=p.language), 1.0)
             for p in paragraphs
         ]
-        v = verify(r["draft"], passages, r["question"], dataset.language, VerifySettings())
+        v = verify(
+            r["draft"] or "",
+            passages,
+            r["question"],
+            dataset.language,
+            settings,
+            embedder,
+            r.get("quote") or "",
+        )
         if r["unanswerable"]:
             stats["abst_un"].append(v.abstained)
             continue
@@ -52,7 +74,7 @@ def main() -> None:
     print(
         f"{args.pipeline}, re-verified: contains {mean['contains']:.3f}, F1 {mean['f1']:.3f}, "
         f"abstains unanswerable {mean['abst_un']:.3f}, answerable {mean['abst_ans']:.3f} "
-        f"({len(rows)} drafts)"
+        f"({len(rows)} drafts; {', '.join(args.set) or 'default thresholds'})"
     )
 
 
