@@ -63,13 +63,17 @@ def test_a_quote_of_the_answering_sentence_lets_the_answer_through():
 
 def test_a_quote_the_sources_do_not_hold_abstains():
     # a 1.5B model "quotes" a figure it made up, then answers from it
+    v_off = frozenset({"number-in-sources", "number-in-cited-passage"})
     v = check(
         "Quote [1]: Le tram coûtera 300 millions selon la région, qui finance le projet.",
         "La ligne de tram coûtera 300 millions [1].",
-        rules_off=frozenset({"number-in-sources", "number-in-cited-passage"}),
+        rules_off=v_off,
+        quote_found=0.8,
     )
     assert v.abstained and v.text == "Les sources ne le disent pas."
     assert [d.rule for d in v.decisions if d.action == "abstain"] == ["quote"]
+    default = check(v.quote, "La ligne de tram coûtera 300 millions [1].", rules_off=v_off)
+    assert not default.abstained  # quote_found 0 (the default): not checked
 
 
 def test_a_quote_not_about_the_question_abstains_when_asked_to():
@@ -88,7 +92,8 @@ def test_the_service_declines_before_showing_an_answer_to_an_off_topic_quote(set
     def script(messages) -> str:
         return "Quote [1]: Le président a reçu une délégation.\nAnswer: Une délégation [1]."
 
-    service = make_test_service(settings.model_copy(update={"prompt_style": "quote"}), script)
+    checked = {"prompt_style": "quote", "verify_quote_found": 0.8}
+    service = make_test_service(settings.model_copy(update=checked), script)
     ingest_into(service, settings, [SEED])
     streamed = []
     answer = None

@@ -39,7 +39,10 @@ def quoted_sentence(quote: str, sources: Sequence[str]) -> tuple[str, float]:
 def quote_check(quote: str, ev: Evidence) -> list[Decision]:
     """Abstain when the quote copies no sentence of the sources (less than `quote_found` of
     its words in any one), or copies one whose multilingual-e5 similarity to the question is
-    below `quote_min_similarity` (0: not checked)."""
+    below `quote_min_similarity` (each 0: not checked).
+
+    Measured on PIAF: for unanswerable questions the model copies several sentences at once,
+    or pieces of them; for the answers it gets right, one sentence word for word."""
     settings = ev.settings
     sentence, share = quoted_sentence(quote, ev.sources)
     if share < settings.quote_found:
