@@ -130,7 +130,7 @@ class AnswerService:
         prompt_style: str = "cited",
         context: str = "sentences",
         context_window: int = 1,
-        prompt_examples: int = 2,
+        prompt_examples: int = 1,
         grammar: str = "off",
         prompt_demos: str = "fr",
         min_relevance: float = 0.0,

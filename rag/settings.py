@@ -105,9 +105,10 @@ class Settings(BaseSettings):
     # How the model is asked (docs/EVALUATION.md, "The quality push"): "cited" answers with a
     # marker after every claim; "quote" copies the answering sentence first, then answers.
     prompt_style: Literal["cited", "quote"] = "cited"
-    # Two demonstrated turns (a French answer, a French abstention), not three: the English
-    # list demonstration cost French answers and abstentions (docs/EVALUATION.md)
-    prompt_examples: int = Field(2, ge=0, le=3, description="Demonstrated turns in the prompt")
+    # One demonstrated turn (a French cited answer): the English list turn cost French
+    # answers and abstentions, the French abstention turn gained nothing for 96 prompt tokens,
+    # and none at all cost answers and citations (docs/EVALUATION.md, rounds 1 and 3)
+    prompt_examples: int = Field(1, ge=0, le=3, description="Demonstrated turns in the prompt")
     # What it reads of each passage: its best sentence and `context_window` sentences either
     # side ("sentences", rag.focus), or all of it ("passages"). Sentences won on PIAF: answers
     # +0.04, cites gold +0.04, false abstentions -0.05, first token -1.8 s, for 2 of 30
