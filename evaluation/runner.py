@@ -423,9 +423,8 @@ def rule_ablations(service) -> list[Derived]:
 
         return transform
 
-    rules = [r for r in RULE_NAMES if r not in base_settings.rules_off]
-    if service.prompt_style != "quote":
-        rules.remove(QUOTE)  # no quote to check
+    off = base_settings.rules_off | ({QUOTE} if service.prompt_style != "quote" else set())
+    rules = [r for r in RULE_NAMES if r not in off]  # a cited draft has no quote to check
     rows = [(f"ours -{r}", without(r)) for r in rules]
     # the four rules added together (2026-11-29): the post-processing as it was before them
     return [*rows, ("ours -new rules", without(*NEW_RULES))]

@@ -169,7 +169,6 @@ class SentenceTransformerEmbedder:
     def embed_passages_pooled(
         self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-
         model = self._model
         prompt = model.prompts.get("passage", "")
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)

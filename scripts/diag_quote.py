@@ -15,31 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 
 from evaluation.datasets import load_dataset
-from rag.text import analyse, fold, split_sentences
-
-_QUOTE = re.compile(r"^\s*(?:quote|citation)\s*(?:\[(\d+)\])?\s*:?\s*", re.IGNORECASE)
-
-
-def words(text: str) -> set[str]:
-    return set(re.findall(r"\w+", fold(text)))
-
-
-def quoted_sentence(quote: str, paragraphs: list[str]) -> tuple[str, float]:
-    """The sentence of the passages the quote copies, and the share of its words found there."""
-    said = words(_QUOTE.sub("", quote))
-    best, recall = "", 0.0
-    for text in paragraphs:
-        for sentence in split_sentences(text):
-            r = len(said & words(sentence)) / max(1, len(said))
-            if r > recall:
-                best, recall = sentence, r
-    return best, recall
+from rag.text import analyse
+from rag.verify.quoted import quoted_sentence, share_in
 
 
 def main() -> None:
@@ -57,12 +39,13 @@ def main() -> None:
 
     embedder = make_embedder(Settings())
     found = [quoted_sentence(r["quote"], [text_of[d] for d in r["context_docs"]]) for r in rows]
+    in_passage = [max(share_in(r["quote"], text_of[d]) for d in r["context_docs"]) for r in rows]
     q = embedder.embed_queries([r["question"] for r in rows])
     s = embedder.embed_passages([sentence or "-" for sentence, _ in found])
     sims = (np.asarray(q) * np.asarray(s)).sum(axis=1)
-    for r, (sentence, recall), sim in zip(rows, found, sims, strict=True):
+    for r, (sentence, recall), passage, sim in zip(rows, found, in_passage, sims, strict=True):
         asked = set(analyse(r["question"], "fr"))
-        r["recall"], r["sim"] = recall, float(sim)
+        r["recall"], r["passage"], r["sim"] = recall, passage, float(sim)
         r["overlap"] = len(asked & set(analyse(sentence, "fr"))) / max(1, len(asked))
     groups = {
         "answerable, holds the reference": [
@@ -72,12 +55,18 @@ def main() -> None:
         "unanswerable": [r for r in rows if r["unanswerable"]],
     }
     print(f"{len(rows)} drafts with a quote ({args.pipeline})\n")
-    print("| group | n | quote found (>= 0.8 of its words) | e5 cosine p50 | question words p50 |")
-    print("|---|---|---|---|---|")
+    print(
+        "| group | n | quote's words in one sentence: p25 / p50 / share >= 0.8 | in one passage "
+        "p50 | e5 cosine p50 | question words p50 |"
+    )
+    print("|---|---|---|---|---|---|")
     for name, g in groups.items():
         if g:
             print(
-                f"| {name} | {len(g)} | {np.mean([r['recall'] >= 0.8 for r in g]):.2f} | "
+                f"| {name} | {len(g)} | {np.percentile([r['recall'] for r in g], 25):.2f} / "
+                f"{np.median([r['recall'] for r in g]):.2f} / "
+                f"{np.mean([r['recall'] >= 0.8 for r in g]):.2f} | "
+                f"{np.median([r['passage'] for r in g]):.2f} | "
                 f"{np.median([r['sim'] for r in g]):.3f} | "
                 f"{np.median([r['overlap'] for r in g]):.2f} |"
             )

@@ -174,6 +174,8 @@ def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
     assert list(rows) == [*(f"ours -{r}" for r in claim_rules), "ours -new rules"]
     quoting = make_test_service(settings.model_copy(update={"prompt_style": "quote"}))
     assert "ours -quote" in dict(rule_ablations(quoting))
+    quote_off = make_test_service(settings.model_copy(update={"verify_rules_off": "quote"}))
+    assert list(dict(rule_ablations(quote_off))) == list(rows)
     context = passages(PASSAGES_EN)
     q = Question(id="q1", question="What will the tram line cost?", answers=("240 million",))
     v = verify("The tram line will cost 240 million euros [1].", context, q.question, "en")

@@ -23,14 +23,19 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"\w+", fold(text)))
 
 
+def share_in(quote: str, text: str) -> float:
+    """The share of the quote's words (its label left out) that `text` holds."""
+    said = _words(_LABEL.sub("", quote))
+    return len(said & _words(text)) / max(1, len(said))
+
+
 def quoted_sentence(quote: str, sources: Sequence[str]) -> tuple[str, float]:
     """The sentence of the sources the quote copies, and the share of the quote's words it
     holds (1.0: copied word for word)."""
-    said = _words(_LABEL.sub("", quote))
     best, share = "", 0.0
     for source in sources:
         for sentence in split_sentences(source):
-            s = len(said & _words(sentence)) / max(1, len(said))
+            s = share_in(quote, sentence)
             if s > share:
                 best, share = sentence, s
     return best, share
