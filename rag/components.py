@@ -127,10 +127,12 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         prompt_style=settings.prompt_style,
         context=settings.context,
         context_window=settings.context_window,
+        context_window_rest=settings.context_window_rest,
         prompt_examples=settings.prompt_examples,
         grammar=settings.grammar,
         prompt_demos=settings.prompt_demos,
         min_relevance=settings.min_relevance,
+        min_relevance_en=settings.min_relevance_en,
     )
     service.counters = SharedCounters(settings.index_path, settings.collection)
     return service

@@ -130,18 +130,22 @@ class AnswerService:
         prompt_style: str = "cited",
         context: str = "sentences",
         context_window: int = 1,
+        context_window_rest: int | None = None,
         prompt_examples: int = 1,
         grammar: str = "off",
         prompt_demos: str = "fr",
         min_relevance: float = 0.0,
+        min_relevance_en: float = 0.0,
     ) -> None:
         self.store = store
         self.prompt_style = prompt_style  # rag.prompting.build_messages
         self.context_mode = context  # "passages" whole, or "sentences" (rag.focus)
         self.context_window = context_window
+        self.context_window_rest = context_window_rest
         self.prompt_examples = prompt_examples
         self.prompt_demos = prompt_demos  # "question": English demonstrations for English
         self.min_relevance = min_relevance  # rag.settings: abstain before reading below it
+        self.min_relevance_en = min_relevance_en  # the same, English question and passage
         self.grammar = grammar  # "cited": rag.grammar.cited_grammar, passed to llama.cpp
         self.retriever = retriever
         self.llm = llm
@@ -299,7 +303,7 @@ class AnswerService:
             t_retrieve = time.perf_counter()
             passages = self.context(searched, top_k)
             timings["retrieval_ms"] = _ms(t_retrieve)
-            unrelated = self._unrelated(passages)
+            unrelated = self._unrelated(passages, language)
             if unrelated is not None:  # no passage is about the question: nothing to read
                 verified = Verified(NO_ANSWER[language], [], True, [unrelated], language)
                 answer = self.present(question, verified, passages, language)
@@ -417,15 +421,25 @@ class AnswerService:
         self._count("finished")
         return _Reading(answer, first_token, first_text, pieces, t_gen)
 
-    def _unrelated(self, passages: list[Passage]) -> Decision | None:
+    def _unrelated(self, passages: list[Passage], language: str) -> Decision | None:
         """An abstention before the model reads anything, when no sentence of the passages
-        comes close to the question (best e5 similarity below `min_relevance`)."""
-        scores = [p.scores["sentence"] for p in passages if "sentence" in p.scores]
-        if not self.min_relevance or not scores or max(scores) >= self.min_relevance:
+        comes close to the question (best e5 similarity below `min_relevance`, or below
+        `min_relevance_en` for an English passage and question: cross-lingual similarities
+        run lower, so that threshold must not judge a French passage)."""
+        scored = [p for p in passages if "sentence" in p.scores]
+        if not scored or not (self.min_relevance or self.min_relevance_en):
             return None
+
+        def threshold(p: Passage) -> float:
+            same_en = language == "en" and p.chunk.language == "en"
+            return self.min_relevance_en if same_en else self.min_relevance
+
+        if any(p.scores["sentence"] >= threshold(p) for p in scored):
+            return None
+        best = max(scored, key=lambda p: p.scores["sentence"])
         reason = (
             f"no passage is about the question: its closest sentence has similarity "
-            f"{max(scores):.3f}, below {self.min_relevance}"
+            f"{best.scores['sentence']:.3f}, below {threshold(best)}"
         )
         log.info("relevance: abstain: %s", reason)
         return Decision("relevance", None, "abstain", reason)
@@ -436,7 +450,7 @@ class AnswerService:
             return None
         vector = self.retriever.query_vector(question)  # embedded once, by retrieval
         stored = self.retriever.index.sentences([p.chunk.id for p in passages])
-        return focus_texts(passages, vector, stored, self.context_window)
+        return focus_texts(passages, vector, stored, self.context_window, self.context_window_rest)
 
     def _translate(self, text: str, language: str, cancel: threading.Event | None) -> str:
         """Translate an answer written in the wrong language, keeping its markers; keep the

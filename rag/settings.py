@@ -115,12 +115,17 @@ class Settings(BaseSettings):
     # unanswerable questions (docs/EVALUATION.md, "The quality push").
     context: Literal["passages", "sentences"] = "sentences"
     context_window: int = Field(1, ge=0, le=10)
+    # The window of every passage after the best-ranked one (None: `context_window` for all)
+    context_window_rest: int | None = Field(None, ge=0, le=10)
     # Grammar-constrained decoding (rag.grammar, llama-cpp only): "cited" forces every part
     # of the draft to end with a marker of a passage that exists. Off: see docs/EVALUATION.md.
     grammar: Literal["off", "cited"] = "off"
     # Abstain without generating when the passages' closest sentence to the question (e5
     # cosine, read at retrieval) is below this; 0 never (scripts/diag_relevance.py)
     min_relevance: float = Field(0.0, ge=0.0, le=1.0)
+    # The same for an English question over an English passage (a cross-lingual similarity
+    # runs ~0.05 lower, so a French passage is judged by `min_relevance`)
+    min_relevance_en: float = Field(0.0, ge=0.0, le=1.0)
     # Demonstrated turns: French for every question ("fr"), or in the question's language
     # ("question": English turns over English sources for English questions)
     prompt_demos: Literal["fr", "question"] = "fr"

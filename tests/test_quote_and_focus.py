@@ -68,8 +68,8 @@ def test_two_quote_demonstrations_keep_the_french_quote_and_abstention():
     assert answers[1].startswith("Quote [2]: Une nouvelle ligne de bus")
 
 
-def _passage(text: str) -> Passage:
-    chunk = Chunk(id="d#0", doc_id="d", title="T", text=text, start=0, end=len(text))
+def _passage(text: str, chunk_id: str = "d#0") -> Passage:
+    chunk = Chunk(id=chunk_id, doc_id="d", title="T", text=text, start=0, end=len(text))
     return Passage(chunk, 1.0)
 
 
@@ -80,6 +80,20 @@ def test_focus_keeps_the_best_sentence_and_its_neighbours():
     vectors[3, 0] = 1.0  # sentence 3 is the one closest to the question
     (text,) = focus_texts([p], [1.0, 0.0, 0.0, 0.0], {"d#0": vectors}, window=1)
     assert text == "… Phrase numéro 2 ici. Phrase numéro 3 ici. Phrase numéro 4 ici. …"
+
+
+def test_focus_can_show_less_of_the_passages_after_the_best_one():
+    sentences = [f"Phrase numéro {i} ici." for i in range(6)]
+    first, second = _passage(" ".join(sentences)), _passage(" ".join(sentences), "d#1")
+    vectors = np.zeros((6, 4), dtype=np.float16)
+    vectors[3, 0] = 1.0
+    texts = focus_texts(
+        [first, second], [1.0, 0.0, 0.0, 0.0], {"d#0": vectors, "d#1": vectors}, 1, 0
+    )
+    assert texts == [
+        "… Phrase numéro 2 ici. Phrase numéro 3 ici. Phrase numéro 4 ici. …",
+        "… Phrase numéro 3 ici. …",
+    ]
 
 
 def test_focus_keeps_short_or_unvectored_passages_whole():
