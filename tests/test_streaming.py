@@ -295,3 +295,26 @@ def test_no_related_passage_abstains_before_the_model_reads(settings):
         "/v1/ask", json={"question": "Quels sont les quatre objectifs de l’accord ?"}
     )
     assert not near.json()["abstained"] and llm.calls  # read (and translated) by the model
+
+
+def test_the_english_threshold_judges_english_passages_only(settings, tmp_path):
+    """RAG_MIN_RELEVANCE_EN gates an English question over English articles; over a French
+    article (cross-lingual similarities run lower) it never declines."""
+    from rag.components import make_service
+
+    article = tmp_path / "rain.txt"
+    article.write_text(
+        "Heavy rain in Leeds\n\nHeavy rain flooded three streets of Leeds on Monday. The "
+        "council opened two shelters for the night. Buses ran again on Tuesday morning.\n"
+    )
+    question = {"question": "Who painted the Mona Lisa in Florence?"}
+    gated = settings.model_copy(update={"min_relevance_en": 0.99})
+    for paths, declined in (([article], True), ([SEED], False)):
+        llm = ScriptedLLM(objectives_or_condense)
+        own = gated.model_copy(update={"data_dir": tmp_path / paths[0].stem})
+        service = make_service(own, llm=llm)
+        ingest_into(service, own, paths)
+        body = TestClient(create_app(own, service)).post("/v1/ask", json=question).json()
+        rules = [v["rule"] for v in body["verification"]]
+        assert (rules == ["relevance"]) is declined, (paths, body)
+        assert (llm.calls == []) is declined
