@@ -129,6 +129,7 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         context_window=settings.context_window,
         context_window_rest=settings.context_window_rest,
         prompt_examples=settings.prompt_examples,
+        prompt_answers=settings.prompt_answers,
         grammar=settings.grammar,
         prompt_demos=settings.prompt_demos,
         min_relevance=settings.min_relevance,

@@ -48,6 +48,15 @@ _EXAMPLES = [
 ]
 
 
+# Short answers (`RAG_PROMPT_ANSWERS=short`): the answering words alone, not a sentence that
+# restates the question around them.
+_SHORT_EXAMPLES = [
+    ("What will the city's budget pay for?", "en", "A school [1] and a park [1]."),
+    _EXAMPLES[1],
+    ("Quand ouvrira la ligne de bus ?", "fr", "En mars [2]."),
+]
+
+
 def format_sources(passages: Sequence[Passage], texts: Sequence[str] | None = None) -> str:
     """Numbered sources; `texts` replaces each passage's text (rag.focus: its best sentences)."""
     bodies = texts if texts is not None else [p.chunk.text.strip() for p in passages]
@@ -55,13 +64,15 @@ def format_sources(passages: Sequence[Passage], texts: Sequence[str] | None = No
     return "\n\n".join(f"[{i}] {p.chunk.title}\n{body}" for i, (p, body) in enumerate(pairs, 1))
 
 
-def _user_turn(sources: str, question: str, language: str, style: str = "cited") -> str:
+def _user_turn(
+    sources: str, question: str, language: str, style: str = "cited", answers: str = "sentences"
+) -> str:
     ask = (
         f"Copy the sentence that answers, then answer in {LANGUAGE_NAME[language]} after "
         f'"{ANSWER_LABEL}".'
         if style == "quote"
-        else f"Answer in {LANGUAGE_NAME[language]}, with a source number after every sentence "
-        "or list item."
+        else f"Answer{' briefly' if answers == 'short' else ''} in {LANGUAGE_NAME[language]}, "
+        "with a source number after every sentence or list item."
     )
     return f"Sources:\n{sources}\n\nQuestion: {question.strip()}\n{ask}"
 
@@ -116,25 +127,34 @@ def build_messages(
     texts: Sequence[str] | None = None,
     examples: int = 3,
     demos: str = "fr",
+    answers: str = "sentences",
 ) -> list[dict]:
     """`style`: "cited" (answer with a marker after every claim) or "quote" (copy the
     answering sentence, then answer). `texts`: what to show of each passage (default: all).
     `examples`: how many demonstrated turns precede the question (at most 3). `demos`: "fr"
     (the French turns for every question) or "question" (cited style: English turns over
-    English sources for an English question)."""
+    English sources for an English question). `answers`: "short" (cited style) demonstrates
+    and asks for the answering words alone."""
     system, demonstrated = _STYLES[style]
+    if style == "cited" and answers == "short":
+        demonstrated = _SHORT_EXAMPLES
+    else:
+        answers = "sentences"
     example_sources = _EXAMPLE_SOURCES
     if demos == "question" and style == "cited" and language == "en":
         demonstrated, example_sources = _EXAMPLES_EN, _EXAMPLE_SOURCES_EN
     messages = [{"role": "system", "content": system}]
     # the last `examples` demonstrated turns (cited style: the English list goes first)
     for q, lang, answer in demonstrated[len(demonstrated) - max(0, examples) :]:
-        messages.append({"role": "user", "content": _user_turn(example_sources, q, lang, style)})
+        turn = _user_turn(example_sources, q, lang, style, answers)
+        messages.append({"role": "user", "content": turn})
         messages.append({"role": "assistant", "content": answer})
     messages.append(
         {
             "role": "user",
-            "content": _user_turn(format_sources(passages, texts), question, language, style),
+            "content": _user_turn(
+                format_sources(passages, texts), question, language, style, answers
+            ),
         }
     )
     return messages

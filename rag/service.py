@@ -132,6 +132,7 @@ class AnswerService:
         context_window: int = 1,
         context_window_rest: int | None = None,
         prompt_examples: int = 1,
+        prompt_answers: str = "sentences",
         grammar: str = "off",
         prompt_demos: str = "fr",
         min_relevance: float = 0.0,
@@ -143,6 +144,7 @@ class AnswerService:
         self.context_window = context_window
         self.context_window_rest = context_window_rest
         self.prompt_examples = prompt_examples
+        self.prompt_answers = prompt_answers  # "short": the answering words alone
         self.prompt_demos = prompt_demos  # "question": English demonstrations for English
         self.min_relevance = min_relevance  # rag.settings: abstain before reading below it
         self.min_relevance_en = min_relevance_en  # the same, English question and passage
@@ -187,6 +189,7 @@ class AnswerService:
                     self.prompt_style,
                     examples=self.prompt_examples,
                     demos=self.prompt_demos,
+                    answers=self.prompt_answers,
                 )
             )
             self.llm.chat(prompt, max_tokens=1)
@@ -352,6 +355,7 @@ class AnswerService:
                 self._shown(searched, passages),
                 self.prompt_examples,
                 self.prompt_demos,
+                self.prompt_answers,
             )
         )
         timings["prompt_tokens"] = count_prompt_tokens(self.llm, prompt)

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # answers and abstentions, the French abstention turn gained nothing for 96 prompt tokens,
     # and none at all cost answers and citations (docs/EVALUATION.md, rounds 1 and 3)
     prompt_examples: int = Field(1, ge=0, le=3, description="Demonstrated turns in the prompt")
+    # What the demonstrated answers look like: a sentence around the answering words
+    # ("sentences"), or those words alone ("short", asked to answer briefly)
+    prompt_answers: Literal["sentences", "short"] = "sentences"
     # What it reads of each passage: its best sentence and `context_window` sentences either
     # side ("sentences", rag.focus), or all of it ("passages"). Sentences won on PIAF: answers
     # +0.04, cites gold +0.04, false abstentions -0.05, first token -1.8 s, for 2 of 30

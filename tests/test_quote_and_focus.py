@@ -145,3 +145,15 @@ def test_demonstrations_can_follow_the_questions_language():
     assert build_messages("Quand ?", [], "fr", demos="question") == build_messages(
         "Quand ?", [], "fr"
     )
+
+
+def test_short_answers_demonstrate_the_answering_words_alone():
+    default = build_messages("Quand ?", [], "fr", examples=1)
+    short = build_messages("Quand ?", [], "fr", examples=1, answers="short")
+    assert default[2]["content"] == "La nouvelle ligne de bus ouvrira en mars [2]."
+    assert short[2]["content"] == "En mars [2]."
+    assert "Answer briefly in French" in short[-1]["content"]
+    assert "Answer in French" in default[-1]["content"]
+    # quote style keeps its own demonstrations: it already answers briefly after the quote
+    quote = build_messages("Quand ?", [], "fr", "quote", examples=1, answers="short")
+    assert quote == build_messages("Quand ?", [], "fr", "quote", examples=1)
