@@ -11,6 +11,12 @@ read on `--test` (a held-out unanswerable set) without changing them.
     .venv/bin/python scripts/diag_relevance.py ../shared/data/piaf/piaf-v1.1-dev.json \
         --tune evaluation/data/unanswerable-fr.jsonl \
         --test evaluation/data/unanswerable-fr-heldout.jsonl
+    .venv/bin/python scripts/diag_relevance.py ../shared/data/xquad-en/xquad-en-dev.json \
+        --tune evaluation/data/unanswerable-en.jsonl \
+        --test evaluation/data/unanswerable-en-heldout.jsonl
+
+(the second chose RAG_MIN_RELEVANCE_EN; every XQuAD passage is English, so the best
+sentence score is the one the English threshold judges).
 """
 
 from __future__ import annotations
