@@ -130,3 +130,35 @@ def test_an_uncited_claim_no_single_passage_supports_is_dropped():
     v = verify(answer, passages, "", "fr", embedder=HashingEmbedder())
     text, cited = v.text, v.cited
     assert text.endswith("Lyon organise un festival des lumières [2].") and cited == [1, 2]
+
+
+def test_mixed_language_passages_still_check_a_claim_against_its_own_language():
+    """An English passage beside a French one: a claim citing only the English passage is
+    checked against English words and every passage's names (a made-up painter is dropped);
+    a claim citing the French passage cannot be compared word for word and stays."""
+    warsaw = Chunk(
+        "w#0",
+        "w",
+        "Throughout its existence, Warsaw has been a multi-cultural city.",
+        0,
+        64,
+        "Warsaw",
+        language="en",
+    )
+    seed = Chunk(
+        "s#0",
+        "s",
+        "Cet accord comprend quatre objectifs principaux.",
+        0,
+        48,
+        "Accord",
+        language="fr",
+    )
+    passages = [Passage(warsaw, 1.0), Passage(seed, 0.5)]
+    made_up = verify("Leonardo da Vinci painted the Mona Lisa [1].", passages, "Who?", "en")
+    assert made_up.abstained
+    assert [d.rule for d in made_up.decisions][:1] == ["words-in-sources"]
+    kept = verify("Warsaw has been a multi-cultural city [1].", passages, "What city?", "en")
+    assert kept.text == "Warsaw has been a multi-cultural city [1]." and not kept.abstained
+    across = verify("The agreement has four main objectives [2].", passages, "Goals?", "en")
+    assert not across.abstained and across.cited == [2]

@@ -48,6 +48,8 @@ class Evidence:
     # texts the embedder already read for this draft: every claim citing a passage compares
     # with the same clauses, embedded once (rag.verify.stage keeps one per draft)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    # the language of passage k at index k - 1; empty when unknown
+    source_languages: tuple[str, ...] = ()
 
 
 Rule = Callable[[Sequence[Claim], Evidence], list[Decision]]
@@ -86,18 +88,27 @@ def _names(claim: str) -> list[str]:
 def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """In the sources' language, most words a claim adds to the question (stemmed, accents
     folded) must be in the passages, and every part of every name it uses must be named
-    there ("DVB-S2", "San Diego-Carlsbad"). Across languages words cannot be compared."""
-    if not ev.same_language:
+    there ("DVB-S2", "San Diego-Carlsbad"). Across languages words cannot be compared. When
+    the passages mix languages, a claim that cites only passages of its own language is
+    checked against those passages' words (and every passage's names)."""
+    if ev.same_language:
+        checked = list(claims)
+        own = range(len(ev.sources))
+    else:
+        own = [k for k, lang in enumerate(ev.source_languages) if lang == ev.used]
+        checked = [c for c in claims if c.cites and all(n - 1 in own for n in c.cites)]
+    if not checked:
         return []
-    words: set[str] = set()
-    names: set[str] = set()
-    for s in [*ev.sources, ev.question]:
-        words |= set(analyse(s, ev.used))
+    words = set(analyse(ev.question, ev.used))
+    names = set(_WORD.findall(fold(ev.question)))
+    for k, s in enumerate(ev.sources):
         names |= set(_WORD.findall(fold(s)))
+        if k in own:
+            words |= set(analyse(s, ev.used))
     asked = set(analyse(ev.question, ev.used))
     minimum = ev.settings.min_support
     out = []
-    for c in claims:
+    for c in checked:
         added = [w for w in analyse(c.text, ev.used) if w not in asked and not w.isdigit()]
         found = sum(w in words for w in added)
         support = found / len(added) if added else 1.0

@@ -103,6 +103,7 @@ class ClaimStream:
         self.settings = settings or VerifySettings()
         self.sources = tuple(f"{p.chunk.title}\n{p.chunk.text}" for p in passages)
         self.passage_languages = {p.chunk.language for p in passages}
+        self.source_languages = tuple(p.chunk.language for p in passages)
         self.question, self.language, self.embedder = question, language, embedder
         self.draft = ""  # everything fed, model numbering
         self.used: str | None = None  # the draft's language, once decided
@@ -238,6 +239,7 @@ class ClaimStream:
             used=used,
             same_language=self.passage_languages <= {used},
             settings=self.settings,
+            source_languages=self.source_languages,
             embedder=self.embedder,
             vectors=self._vectors,
         )
