@@ -65,13 +65,13 @@ def format_sources(passages: Sequence[Passage], texts: Sequence[str] | None = No
 
 
 def _user_turn(
-    sources: str, question: str, language: str, style: str = "cited", answers: str = "sentences"
+    sources: str, question: str, language: str, style: str = "cited", brief: bool = False
 ) -> str:
     ask = (
         f"Copy the sentence that answers, then answer in {LANGUAGE_NAME[language]} after "
         f'"{ANSWER_LABEL}".'
         if style == "quote"
-        else f"Answer{' briefly' if answers == 'short' else ''} in {LANGUAGE_NAME[language]}, "
+        else f"Answer{' briefly' if brief else ''} in {LANGUAGE_NAME[language]}, "
         "with a source number after every sentence or list item."
     )
     return f"Sources:\n{sources}\n\nQuestion: {question.strip()}\n{ask}"
@@ -136,24 +136,23 @@ def build_messages(
     English sources for an English question). `answers`: "short" (cited style) demonstrates
     and asks for the answering words alone."""
     system, demonstrated = _STYLES[style]
-    if style == "cited" and answers == "short":
+    brief = style == "cited" and answers == "short"
+    if brief:
         demonstrated = _SHORT_EXAMPLES
-    else:
-        answers = "sentences"
     example_sources = _EXAMPLE_SOURCES
     if demos == "question" and style == "cited" and language == "en":
         demonstrated, example_sources = _EXAMPLES_EN, _EXAMPLE_SOURCES_EN
     messages = [{"role": "system", "content": system}]
     # the last `examples` demonstrated turns (cited style: the English list goes first)
     for q, lang, answer in demonstrated[len(demonstrated) - max(0, examples) :]:
-        turn = _user_turn(example_sources, q, lang, style, answers)
+        turn = _user_turn(example_sources, q, lang, style, brief)
         messages.append({"role": "user", "content": turn})
         messages.append({"role": "assistant", "content": answer})
     messages.append(
         {
             "role": "user",
             "content": _user_turn(
-                format_sources(passages, texts), question, language, style, answers
+                format_sources(passages, texts), question, language, style, brief
             ),
         }
     )

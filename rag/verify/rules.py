@@ -93,19 +93,19 @@ def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     checked against those passages' words (and every passage's names)."""
     if ev.same_language:
         checked = list(claims)
-        own = range(len(ev.sources))
+        own = set(range(len(ev.sources)))
     else:
-        own = [k for k, lang in enumerate(ev.source_languages) if lang == ev.used]
+        own = {k for k, lang in enumerate(ev.source_languages) if lang == ev.used}
         checked = [c for c in claims if c.cites and all(n - 1 in own for n in c.cites)]
     if not checked:
         return []
-    words = set(analyse(ev.question, ev.used))
+    asked = set(analyse(ev.question, ev.used))
+    words = set(asked)
     names = set(_WORD.findall(fold(ev.question)))
     for k, s in enumerate(ev.sources):
         names |= set(_WORD.findall(fold(s)))
         if k in own:
             words |= set(analyse(s, ev.used))
-    asked = set(analyse(ev.question, ev.used))
     minimum = ev.settings.min_support
     out = []
     for c in checked:

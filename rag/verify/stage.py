@@ -102,7 +102,6 @@ class ClaimStream:
     ) -> None:
         self.settings = settings or VerifySettings()
         self.sources = tuple(f"{p.chunk.title}\n{p.chunk.text}" for p in passages)
-        self.passage_languages = {p.chunk.language for p in passages}
         self.source_languages = tuple(p.chunk.language for p in passages)
         self.question, self.language, self.embedder = question, language, embedder
         self.draft = ""  # everything fed, model numbering
@@ -237,7 +236,7 @@ class ClaimStream:
             question=self.question,
             language=self.language,
             used=used,
-            same_language=self.passage_languages <= {used},
+            same_language=set(self.source_languages) <= {used},
             settings=self.settings,
             source_languages=self.source_languages,
             embedder=self.embedder,
