@@ -44,7 +44,7 @@ from rag.store import ChunkStore
 from rag.text import answer_claims
 from rag.verify import ClaimStream, Verified
 from rag.verify.claims import to_passage_numbers
-from rag.verify.rules import Decision
+from rag.verify.rules import QUESTION_NAMES, Decision, unnamed_subject
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +306,9 @@ class AnswerService:
             t_retrieve = time.perf_counter()
             passages = self.context(searched, top_k)
             timings["retrieval_ms"] = _ms(t_retrieve)
-            unrelated = self._unrelated(passages, language)
+            unrelated = self._unrelated(passages, language) or self._unnamed(
+                question, passages, language
+            )
             if unrelated is not None:  # no passage is about the question: nothing to read
                 verified = Verified(NO_ANSWER[language], [], True, [unrelated], language)
                 answer = self.present(question, verified, passages, language)
@@ -447,6 +449,23 @@ class AnswerService:
         )
         log.info("relevance: abstain: %s", reason)
         return Decision("relevance", None, "abstain", reason)
+
+    def _unnamed(self, question: str, passages: list[Passage], language: str) -> Decision | None:
+        """An abstention before the model reads, when the passages in the question's language
+        never name something the question names: the rule `question-names` would drop every
+        claim the model could write from them (rag.verify.rules.names_cited)."""
+        checks = self.verify_settings
+        if QUESTION_NAMES in checks.rules_off or language not in checks.names_languages:
+            return None
+        own = [f"{p.chunk.title}\n{p.chunk.text}" for p in passages if p.chunk.language == language]
+        if len(own) < len(passages):  # another language may name it differently
+            return None
+        missing = unnamed_subject(question, language, own)
+        if missing is None:
+            return None
+        reason = f"no passage names {missing!r}, which the question names"
+        log.info("%s: abstain: %s", QUESTION_NAMES, reason)
+        return Decision(QUESTION_NAMES, None, "abstain", reason)
 
     def _shown(self, question: str, passages: list[Passage]) -> list[str] | None:
         """What the model reads of each passage: all of it, or its best sentences."""

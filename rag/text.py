@@ -129,3 +129,70 @@ def last_phrase(text: str) -> str:
     """The sentence, list item or phrase that a marker placed at the end of `text` backs."""
     parts = [p for p in _CLAIM_BREAK.split(text) if p.strip()]
     return parts[-1].strip() if parts else ""
+
+
+# --- what a question names ----------------------------------------------------------------
+# A capitalised word after the first (an elided article cut off: "l'Olympique"): people,
+# places, works, organisations. Consecutive ones make one name ("Le Petit Prince").
+_QUESTION_WORD = re.compile(r"[\w’'-]+")
+_ELISION = re.compile(r"^[a-zà-ÿ]{1,2}['’]", re.IGNORECASE)
+
+
+def question_names(question: str, language: str) -> list[tuple[str, ...]]:
+    """The names a question uses, each as its folded words without stop words."""
+    stop = _STOP["en"] | _STOP.get(language, set())
+    names: list[tuple[str, ...]] = []
+    current: list[str] = []
+    for i, token in enumerate(_QUESTION_WORD.findall(question)):
+        word = _ELISION.sub("", token) if i else token
+        if i and word[:1].isupper():
+            current.append(word)
+            continue
+        if current:
+            names.append(current)
+            current = []
+    if current:
+        names.append(current)
+    out = []
+    for name in names:
+        words = tuple(
+            w for w in _TOKEN.findall(fold(" ".join(name))) if w not in stop and not w.isdigit()
+        )
+        if words:
+            out.append(words)
+    return out
+
+
+def text_words(text: str) -> set[str]:
+    """The folded words of a text, hyphenated ones also apart ("Saint-Denis": saint, denis)."""
+    return set(_TOKEN.findall(fold(text)))
+
+
+def names_in(name: tuple[str, ...], words: set[str]) -> bool:
+    """A text (its `text_words`) names `name` when it holds one of its words, spelled within
+    one letter (a typo in the question: "Hegwige") or, from 6 letters, with another ending
+    ("Marseille" / "Marseillais": all but the last 3 letters, at least 5, in common)."""
+    return any(_word_in(w, words) for w in name)
+
+
+def _word_in(word: str, words: set[str]) -> bool:
+    if word in words:
+        return True
+    if len(word) >= 6:
+        stem = word[: max(5, len(word) - 3)]
+        if any(w.startswith(stem) for w in words):
+            return True
+    if len(word) < 5:
+        return False
+    return any(abs(len(w) - len(word)) <= 1 and _one_edit(word, w) for w in words)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :]

@@ -297,6 +297,24 @@ def test_no_related_passage_abstains_before_the_model_reads(settings):
     assert not near.json()["abstained"] and llm.calls  # read (and translated) by the model
 
 
+def test_a_french_question_naming_what_no_passage_names_is_declined_unread(settings):
+    """Rule `question-names` before generation: no passage names Marseille, so the model
+    is not asked; a question about what the seed names is read as before."""
+    from rag.components import make_service
+
+    llm = ScriptedLLM(objectives_or_condense)
+    service = make_service(settings, llm=llm)
+    ingest_into(service, settings, [SEED])
+    client = TestClient(create_app(settings, service))
+    body = client.post("/v1/ask", json={"question": "Quelle est la population de Marseille ?"})
+    body = body.json()
+    assert body["abstained"] and body["answer"] == "Les sources ne le disent pas."
+    assert [v["rule"] for v in body["verification"]] == ["question-names"]
+    assert "marseille" in body["verification"][0]["reason"] and llm.calls == []
+    near = client.post("/v1/ask", json={"question": "Que pense Benjamin Gallezot du titane ?"})
+    assert llm.calls and "question-names" not in [v["rule"] for v in near.json()["verification"]]
+
+
 def test_the_english_threshold_judges_english_passages_only(settings, tmp_path):
     """RAG_MIN_RELEVANCE_EN gates an English question over English articles; over a French
     article (cross-lingual similarities run lower) it never declines."""

@@ -154,6 +154,7 @@ def test_verify_settings_are_one_group_with_the_old_defaults(monkeypatch):
         NEW_RULE,
         "restates-question",
         "copies-heading",
+        "question-names",
         "polarity",
         "answer-kind",
         "quote",
@@ -373,3 +374,56 @@ def test_a_who_question_is_answered_by_a_name_or_a_subject_it_does_not_name():
     no = verify("La cohérence des bases de données [1].", passages(texts, "fr"), q2, "fr",
                 VerifySettings(), None)  # fmt: skip
     assert no.abstained and no.decisions[-1].rule == "answer-kind"
+
+
+CURRENCIES_FR = [
+    "L’euro est la monnaie de vingt pays de l’Union européenne depuis 2023.",
+    "Le Japon a connu une croissance de 2 % en 2023, portée par les exportations.",
+]
+
+
+def test_a_claim_citing_a_passage_that_never_names_the_subject_is_dropped():
+    """The question names Japan; the passage the claim cites is about the euro and never
+    names it: the claim answers about something its source does not mention."""
+    q = "Quelle est la monnaie du Japon ?"
+    v = verify("La monnaie du Japon est l’euro [1].", passages(CURRENCIES_FR, "fr"), q, "fr")
+    assert v.abstained
+    d = next(d for d in v.decisions if d.rule == "question-names")
+    assert d.action == "drop" and "japon" in d.reason
+    off = verify(
+        "La monnaie du Japon est l’euro [1].",
+        passages(CURRENCIES_FR, "fr"),
+        q,
+        "fr",
+        VerifySettings(rules_off=frozenset({"question-names"})),
+    )
+    assert not off.abstained  # every other rule lets it through
+    q2 = "Quelle est la monnaie de l’Union européenne ?"
+    ok = verify(
+        "La monnaie de l’Union européenne est l’euro [1].", passages(CURRENCIES_FR, "fr"), q2, "fr"
+    )
+    assert not ok.abstained and "question-names" not in [d.rule for d in ok.decisions]
+
+
+def test_english_questions_are_checked_for_names_only_when_asked():
+    texts = [
+        "The euro is the currency of twenty countries of the European Union.",
+        "Japan grew by 2% in 2023, driven by exports.",
+    ]
+    draft, q = "The currency of Japan is the euro [1].", "What is the currency of Japan?"
+    assert not verify(draft, passages(texts), q, "en").abstained  # default: French only
+    both = VerifySettings(names_languages=frozenset({"fr", "en"}))
+    assert verify(draft, passages(texts), q, "en", both).abstained
+
+
+def test_names_in_tolerates_a_typo_and_another_ending():
+    from rag.text import names_in, question_names, text_words
+
+    assert question_names("Qui a peint Les Nymphéas ?", "fr") == [("nympheas",)]
+    assert question_names("Qui dirige l’Olympique lyonnais ?", "fr") == [("olympique",)]
+    assert question_names("Quels sont les objectifs de l’accord ?", "fr") == []
+    words = text_words("Hedwige, reine de Pologne, et les marins britanniques de Saint-Malo")
+    assert names_in(("hegwige",), words)  # one letter off
+    assert names_in(("britannique",), words)  # another ending
+    assert names_in(("malo",), words)  # part of a hyphenated name
+    assert not names_in(("eiffel",), words) and not names_in(("pologn",), {"polka"})

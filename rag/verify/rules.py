@@ -17,7 +17,7 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.grounding import best_source, digit_numbers, lexical_support, numbers_in
 from rag.settings import VerifySettings
-from rag.text import analyse, fold
+from rag.text import analyse, fold, names_in, question_names, text_words
 from rag.verify.claims import Claim
 
 Action = Literal["keep", "drop", "recite", "abstain"]
@@ -59,6 +59,7 @@ WORDS_IN_SOURCES = "words-in-sources"
 ABSTENTION = "abstention"
 UNCITED_CLAIM = "uncited-claim"
 NUMBER_IN_CITED = "number-in-cited-passage"
+QUESTION_NAMES = "question-names"
 
 
 def number_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
@@ -160,6 +161,37 @@ def uncited_claim(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         else:
             reason = f"uncited, and no passage is clearly the closest (best {best:.2f})"
             out.append(Decision(UNCITED_CLAIM, c.index, "keep", reason))
+    return out
+
+
+def unnamed_subject(question: str, language: str, sources: Sequence[str]) -> str | None:
+    """The first name of the question that none of `sources` names (rag.text.names_in), or
+    None. Names compare only within one language: "Japon" is not "Japan"."""
+    names = question_names(question, language)
+    if not names or not sources:
+        return None
+    words = set().union(*(text_words(s) for s in sources))
+    return next((" ".join(n) for n in names if not names_in(n, words)), None)
+
+
+def names_cited(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
+    """A claim answers about what the question names, so a passage it cites must name it
+    too: "La monnaie du Japon est l'euro [1]" citing a passage about the euro that never
+    names Japan is dropped. Checked when the cited passages are in the question's language."""
+    if ev.language not in ev.settings.names_languages:
+        return []
+    out = []
+    for c in claims:
+        if not c.cites or any(n < 1 or n > len(ev.sources) for n in c.cites):
+            continue
+        if ev.source_languages and any(ev.source_languages[n - 1] != ev.language for n in c.cites):
+            continue
+        if not ev.source_languages and ev.used != ev.language:
+            continue
+        missing = unnamed_subject(ev.question, ev.language, [ev.sources[n - 1] for n in c.cites])
+        if missing:
+            reason = f"the passages it cites never name {missing!r}, which the question names"
+            out.append(Decision(QUESTION_NAMES, c.index, "drop", reason))
     return out
 
 
@@ -415,6 +447,7 @@ ORDER: tuple[tuple[str, Rule], ...] = (
     (RESTATES_QUESTION, restates_question),
     (COPIES_HEADING, copies_heading),
     (UNCITED_CLAIM, uncited_claim),
+    (QUESTION_NAMES, names_cited),
     (NUMBER_IN_CITED, number_in_cited_passage),
     (POLARITY, polarity),
 )
