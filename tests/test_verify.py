@@ -427,3 +427,31 @@ def test_names_in_tolerates_a_typo_and_another_ending():
     assert names_in(("britannique",), words)  # another ending
     assert names_in(("malo",), words)  # part of a hyphenated name
     assert not names_in(("eiffel",), words) and not names_in(("pologn",), {"polka"})
+
+
+def test_restricting_negations_are_no_contradiction():
+    """Seen on XQuAD: "no divisors other than 1 and itself" says "only"; "a number that is
+    not a prime" defines a class. Both right answers were dropped as contradictions."""
+    texts = [
+        "A prime number is a natural number greater than 1 that has no positive divisors "
+        "other than 1 and itself.",
+        "A natural number greater than 1 that is not a prime number is called a composite number.",
+    ]
+    for draft, q in (
+        ("The only divisor besides 1 that a prime can have is itself [1].", "Which divisor?"),
+        ("Numbers greater than 1 with three divisors are called composite numbers [2].", "What?"),
+    ):
+        v = run(draft, texts, q)
+        assert not v.abstained and "polarity" not in [d.rule for d in v.decisions], draft
+    denial = run("The number 9 is a prime number [1].", ["The number 9 is not a prime."], "Is 9?")
+    assert "polarity" in [d.rule for d in denial.decisions]
+
+
+def test_the_first_interrogative_decides_the_asked_kind():
+    from rag.verify.rules import asked_kind
+
+    assert asked_kind("Who was the leader when the Franks entered the valley?") == "person"
+    assert asked_kind("When did the man who founded it say how many came?") == "date"
+    assert asked_kind("Quand l’accord a-t-il été signé ?") == "date"
+    assert asked_kind("Combien de pays, et depuis quand ?") == "quantity"
+    assert asked_kind("Quels sont les objectifs de l’accord ?") is None

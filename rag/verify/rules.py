@@ -294,12 +294,18 @@ _CLAUSE = re.compile(r"[.;:!?]|,\s+(?:mais|but|while|alors que|tandis que|althou
 
 
 # Negations that affirm (litotes): "ne ménagea pas ses efforts", "n'hésite pas à", "ne cesse
-# de", "non sans", "pas seulement", "did not hesitate", "not without", "not only".
+# de", "non sans", "pas seulement", "did not hesitate", "not without", "not only"; and two
+# that restrict rather than deny: "no … other than", "that is not a".
 _LITOTES = re.compile(
     r"\b(?:n|ne)\b(?:\s+\w+){0,2}?\s+(?:menag|manqu|hesit|cess|laiss)\w*\s+(?:pas|jamais|guere)\b"
     r"|\b(?:n|ne)\b\s+(?:\w+\s+){0,2}?(?:pas|jamais)\s+(?:\w+\s+)?(?:cess|hesit|manqu)\w*"
     r"|\b(?:non|pas)\s+(?:sans|seulement|uniquement)\b|\bnot (?:without|only)\b"
     r"|\b(?:did not|didn t|never) (?:hesitate|fail|cease)\w*"
+    # "no divisors other than 1 and itself", "aucun autre que": only, not a denial
+    r"|\b(?:no|aucun|aucune)\s+(?:\w+\s+){0,3}?(?:other than|except|but|autre que|sauf|hormis)\b"
+    # a class defined by what it is not: "a number that is not a prime is called composite"
+    r"|\b(?:that|which|who) (?:is|are) not (?:a|an)\b"
+    r"|\bqui (?:n )?(?:est|sont) pas (?:un|une|des)\b"
 )
 # "non" is left out: far more often a prefix or a name ("Non au CDG Express") than a negation
 
@@ -379,13 +385,13 @@ _OPENERS = {
 def asked_kind(question: str) -> str | None:
     """What the question asks for: "quantity", "date", "person", or None (anything)."""
     q = fold(question)
-    if _QUANTITY_Q.search(q):
-        return "quantity"
-    if _DATE_Q.search(q):
-        return "date"
-    if _PERSON_Q.search(q):
-        return "person"
-    return None
+    # the first interrogative decides: "Who was the leader when …" asks for a person
+    found = [
+        (m.start(), kind)
+        for kind, pattern in (("quantity", _QUANTITY_Q), ("date", _DATE_Q), ("person", _PERSON_Q))
+        if (m := pattern.search(q))
+    ]
+    return min(found)[1] if found else None
 
 
 def gives_kind(text: str, kind: str | None, question: str = "") -> bool:
