@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -162,11 +163,12 @@ def _config(args: argparse.Namespace):
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, str]]:
-    """'name:RAG_X=V,RAG_Y=W' -> ("name", {"x": "V", "y": "W"}) (settings field names)."""
+    """'name:RAG_X=V,RAG_Y=W' -> ("name", {"x": "V", "y": "W"}) (settings field names). A
+    value may hold commas (RAG_VERIFY_RULES_OFF=a,b): pairs split before the next RAG_."""
     name, sep, pairs = text.partition(":")
     updates: dict[str, str] = {}
-    for pair in filter(None, pairs.split(",")):
-        key, eq, value = pair.partition("=")
+    for pair in filter(None, re.split(r",(?=\s*RAG_)", pairs, flags=re.IGNORECASE)):
+        key, eq, value = pair.strip().partition("=")
         if not eq or not key.upper().startswith("RAG_"):
             raise SystemExit(f"--variant {text!r}: expected NAME:RAG_X=VALUE[,RAG_Y=VALUE]")
         updates[key[4:].lower()] = value

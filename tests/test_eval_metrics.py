@@ -283,3 +283,14 @@ def test_extra_questions_are_asked_once_and_never_take_a_sampled_place(tmp_path:
     ids = [q.id for q in answer]
     assert len(ids) == len(set(ids)) == 15
     assert sum(i.startswith("q") for i in ids) == 10 and len(retrieval) == 20
+
+
+def test_a_variant_value_may_hold_commas():
+    from evaluation.cli import parse_variant
+
+    assert parse_variant("both:RAG_VERIFY_NAMES_LANGUAGES=fr,en, RAG_TOP_K=3") == (
+        "both",
+        {"verify_names_languages": "fr,en", "top_k": "3"},
+    )
+    with pytest.raises(SystemExit, match="expected NAME"):
+        parse_variant("bad:TOP_K=3")
