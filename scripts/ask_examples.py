@@ -23,6 +23,8 @@ QUESTIONS = [
     ("restating", "When will the first Kazakh nuclear power plant open?"),
     ("four objectives (en)", "What are the agreement's four objectives?"),
     ("four objectives (fr)", "Quels sont les quatre objectifs de l’accord ?"),
+    ("a name no article gives", "Quelle est la monnaie du Japon ?"),
+    ("a name the article gives", "Qu’a fait Emmanuel Macron en novembre 2023 ?"),
 ]
 
 
