@@ -27,6 +27,7 @@ ANSWER_COLUMNS = [
     ("cited_with_answer", "cited passages with answer"),
     ("abstention_correct", "abstains when unanswerable"),
     ("false_abstention", "abstains when answerable"),
+    ("declined_with_reference", "abstains when the draft held the answer"),
 ]
 COST_COLUMNS = [
     ("retrieval_p50_ms", "retrieval p50 ms"),

@@ -24,6 +24,7 @@ from evaluation.baseline import CountingLLM
 from evaluation.datasets import Dataset, Question, add_questions, load_dataset, sample
 from evaluation.metrics import (
     CitedPassage,
+    contains_answer,
     mean,
     percentile,
     rank_of,
@@ -247,6 +248,12 @@ def summarize_retrieval(records: Sequence[dict], depth: int) -> dict[str, Any]:
     }
 
 
+def _draft_holds_reference(record: dict) -> bool:
+    from rag.citations import strip_markers
+
+    return contains_answer(strip_markers(record.get("draft") or ""), record["references"]) > 0
+
+
 def summarize_answers(records: Sequence[dict]) -> dict[str, Any]:
     if not records:
         return {}
@@ -279,6 +286,10 @@ def summarize_answers(records: Sequence[dict]) -> dict[str, Any]:
         "unanswerable": len(unanswerable),
         "abstention_correct": mean(float(r["abstained"]) for r in unanswerable),
         "false_abstention": mean(float(r["abstained"]) for r in answerable),
+        # the declines a rule caused that cost an answer: the draft held a reference
+        "declined_with_reference": mean(
+            float(r["abstained"] and _draft_holds_reference(r)) for r in answerable
+        ),
         "retrieval_p50_ms": percentile([r["retrieval_ms"] for r in ok], 50),
         "retrieval_p95_ms": percentile([r["retrieval_ms"] for r in ok], 95),
         "first_token_p50_ms": percentile([r["first_token_ms"] for r in ok], 50),

@@ -21,6 +21,7 @@ COLUMNS = [
     ("cites gold", "cites_gold"),
     ("abstains, unanswerable", "abstention_correct"),
     ("abstains, answerable", "false_abstention"),
+    ("declined, the draft held the answer", "declined_with_reference"),
     ("first token p50 ms", "first_token_p50_ms"),
     ("first text p50 ms", "first_text_p50_ms"),
     ("answer p50 ms", "latency_p50_ms"),

@@ -294,3 +294,17 @@ def test_a_variant_value_may_hold_commas():
     )
     with pytest.raises(SystemExit, match="expected NAME"):
         parse_variant("bad:TOP_K=3")
+
+
+def test_declines_are_told_apart_by_what_the_draft_held():
+    """A decline costs an answer only when the draft it replaced held a reference."""
+    refs = {"references": ["en mars"]}
+    records = [
+        _record(**refs, abstained=True, contains=0.0, draft="La ligne ouvrira en mars [2]."),
+        _record(**refs, abstained=True, contains=0.0, draft="Elle ouvrira en juin [1]."),
+        _record(**refs, abstained=True, contains=0.0, draft=""),  # declined before the model
+        _record(**refs, draft="La ligne ouvrira en mars [2]."),
+    ]
+    s = summarize_answers(records)
+    assert s["false_abstention"] == pytest.approx(3 / 4)
+    assert s["declined_with_reference"] == pytest.approx(1 / 4)
