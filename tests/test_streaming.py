@@ -267,16 +267,20 @@ def test_the_question_limit_is_the_apps_own_setting(settings):
         assert isinstance(detail, list) and "the limit is 20" in detail[0]["msg"], path
 
 
-def test_no_related_passage_abstains_before_the_model_reads(settings):
-    """RAG_MIN_RELEVANCE: when no sentence of the passages comes close to the question, the
-    answer abstains without a generation, says why, and streams what it returns."""
+def _seed_client(settings) -> tuple[TestClient, ScriptedLLM]:
+    """An app over the seed whose scripted model records the calls it gets."""
     from rag.components import make_service
 
     llm = ScriptedLLM(objectives_or_condense)
-    strict = settings.model_copy(update={"min_relevance": 0.3})
-    service = make_service(strict, llm=llm)
-    ingest_into(service, strict, [SEED])
-    client = TestClient(create_app(strict, service))
+    service = make_service(settings, llm=llm)
+    ingest_into(service, settings, [SEED])
+    return TestClient(create_app(settings, service)), llm
+
+
+def test_no_related_passage_abstains_before_the_model_reads(settings):
+    """RAG_MIN_RELEVANCE: when no sentence of the passages comes close to the question, the
+    answer abstains without a generation, says why, and streams what it returns."""
+    client, llm = _seed_client(settings.model_copy(update={"min_relevance": 0.3}))
     far = client.post("/v1/ask", json={"question": "Who painted the Mona Lisa in Florence?"})
     body = far.json()
     assert body["abstained"] and body["answer"] == "The sources do not say."
@@ -300,12 +304,7 @@ def test_no_related_passage_abstains_before_the_model_reads(settings):
 def test_a_french_question_naming_what_no_passage_names_is_declined_unread(settings):
     """Rule `question-names` before generation: no passage names Marseille, so the model
     is not asked; a question about what the seed names is read as before."""
-    from rag.components import make_service
-
-    llm = ScriptedLLM(objectives_or_condense)
-    service = make_service(settings, llm=llm)
-    ingest_into(service, settings, [SEED])
-    client = TestClient(create_app(settings, service))
+    client, llm = _seed_client(settings)
     body = client.post("/v1/ask", json={"question": "Quelle est la population de Marseille ?"})
     body = body.json()
     assert body["abstained"] and body["answer"] == "Les sources ne le disent pas."
