@@ -164,19 +164,38 @@ def question_names(question: str, language: str) -> list[tuple[str, ...]]:
 
 
 def text_words(text: str) -> set[str]:
-    """The folded words of a text, hyphenated ones also apart ("Saint-Denis": saint, denis)."""
-    return set(_TOKEN.findall(fold(text)))
+    """The folded words of a text, hyphenated ones also apart ("Saint-Denis": saint, denis),
+    and the initials of each run of words that starts with a capital, stop words skipped,
+    marked with "=" ("l'Organisation des Nations unies": =on, =onu), so that an acronym of
+    the question meets the name the article spells out and nothing else does."""
+    words = set(_TOKEN.findall(fold(text)))
+    tokens = _TOKEN.findall(text)
+    stop = _STOP["fr"] | _STOP["en"]
+    for i, token in enumerate(tokens):
+        if not token[:1].isupper():
+            continue
+        initials = ""
+        for t in tokens[i : i + 8]:
+            if fold(t) in stop:
+                continue
+            initials += fold(t)[0]
+            if len(initials) >= 2:
+                words.add("=" + initials)
+            if len(initials) == 6:
+                break
+    return words
 
 
 def names_in(name: tuple[str, ...], words: set[str]) -> bool:
-    """A text (its `text_words`) names `name` when it holds one of its words, spelled within
-    one letter (a typo in the question: "Hegwige") or, from 6 letters, with another ending
-    ("Marseille" / "Marseillais": all but the last 3 letters, at least 5, in common)."""
+    """A text (its `text_words`) names `name` when it holds one of its words, or spells out
+    an acronym of it, or holds the word spelled within one letter (a typo in the question:
+    "Hegwige") or, from 6 letters, with another ending ("Marseille" / "Marseillais": all but
+    the last 3 letters, at least 5, in common)."""
     return any(_word_in(w, words) for w in name)
 
 
 def _word_in(word: str, words: set[str]) -> bool:
-    if word in words:
+    if word in words or "=" + word in words:  # "onu": "Organisation des Nations unies"
         return True
     if len(word) >= 6:
         stem = word[: max(5, len(word) - 3)]

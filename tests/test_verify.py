@@ -427,6 +427,11 @@ def test_names_in_tolerates_a_typo_and_another_ending():
     assert names_in(("britannique",), words)  # another ending
     assert names_in(("malo",), words)  # part of a hyphenated name
     assert not names_in(("eiffel",), words) and not names_in(("pologn",), {"polka"})
+    # an acronym of the question meets the name the article spells out, and only that
+    spelled = text_words("L’Organisation des Nations unies demande une trêve.")
+    assert question_names("Que demande l’ONU ?", "fr") == [("onu",)]
+    assert names_in(("onu",), spelled) and not names_in(("otan",), spelled)
+    assert not names_in(("onu",), text_words("les organisations non urbaines"))
 
 
 def test_restricting_negations_are_no_contradiction():
