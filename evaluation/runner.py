@@ -251,7 +251,7 @@ def summarize_retrieval(records: Sequence[dict], depth: int) -> dict[str, Any]:
 def _draft_holds_reference(record: dict) -> bool:
     from rag.citations import strip_markers
 
-    return contains_answer(strip_markers(record.get("draft") or ""), record["references"]) > 0
+    return contains_answer(strip_markers(record.get("draft") or ""), record["references"])
 
 
 def summarize_answers(records: Sequence[dict]) -> dict[str, Any]:

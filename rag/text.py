@@ -203,7 +203,10 @@ def _word_in(word: str, words: set[str]) -> bool:
             return True
     if len(word) < 5:
         return False
-    return any(abs(len(w) - len(word)) <= 1 and _one_edit(word, w) for w in words)
+    # a typo is a word's, never an acronym's ("=onu" is not one letter from "aonu")
+    return any(
+        abs(len(w) - len(word)) <= 1 and not w.startswith("=") and _one_edit(word, w) for w in words
+    )
 
 
 def _one_edit(a: str, b: str) -> bool:

@@ -432,6 +432,7 @@ def test_names_in_tolerates_a_typo_and_another_ending():
     assert question_names("Que demande l’ONU ?", "fr") == [("onu",)]
     assert names_in(("onu",), spelled) and not names_in(("otan",), spelled)
     assert not names_in(("onu",), text_words("les organisations non urbaines"))
+    assert not names_in(("aonud",), text_words("L’Organisation des Nations unies demande"))
 
 
 def test_restricting_negations_are_no_contradiction():
