@@ -40,7 +40,16 @@ variant=avx2
 cmake_args="-DGGML_NATIVE=OFF"
 if [[ $flags == *avx512f* && $flags == *avx512_vnni* && $flags == *avx512_bf16* && $flags == *avx512vbmi* ]]; then
   variant=avx512
-  cmake_args="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX_VNNI=ON"
+  cmake_args="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX512_VBMI=ON"
+  # AVX-VNNI (the VEX form) is a separate flag from AVX512-VNNI: a CPU with only the latter
+  # dies with SIGILL in the kernels that use it (Q4_0 repacking, a q8_0 KV cache).
+  if [[ " $flags " == *" avx_vnni "* ]]; then
+    variant=avx512-avxvnni
+    cmake_args="$cmake_args -DGGML_AVX_VNNI=ON"
+  else
+    variant=avx512-noavxvnni
+    cmake_args="$cmake_args -DGGML_AVX_VNNI=OFF"
+  fi
 fi
 have=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("llama_cpp_python"))' 2>/dev/null || true)
 if [ "$have" != "$LLAMA_CPP_VERSION" ] || [ ! -f "$VENV/.llama-$variant" ]; then
