@@ -132,6 +132,8 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         prompt_answers=settings.prompt_answers,
         grammar=settings.grammar,
         prompt_demos=settings.prompt_demos,
+        prompt_order=settings.prompt_order,
+        prompt_question=settings.prompt_question,
         min_relevance=settings.min_relevance,
         min_relevance_en=settings.min_relevance_en,
     )

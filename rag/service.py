@@ -135,6 +135,8 @@ class AnswerService:
         prompt_answers: str = "sentences",
         grammar: str = "off",
         prompt_demos: str = "fr",
+        prompt_order: str = "best-first",
+        prompt_question: str = "after",
         min_relevance: float = 0.0,
         min_relevance_en: float = 0.0,
     ) -> None:
@@ -146,6 +148,8 @@ class AnswerService:
         self.prompt_examples = prompt_examples
         self.prompt_answers = prompt_answers  # "short": the answering words alone
         self.prompt_demos = prompt_demos  # "question": English demonstrations for English
+        self.prompt_order = prompt_order  # "best-last": the best passage next to the question
+        self.prompt_question = prompt_question  # "both": the question before the sources too
         self.min_relevance = min_relevance  # rag.settings: abstain before reading below it
         self.min_relevance_en = min_relevance_en  # the same, English question and passage
         self.grammar = grammar  # "cited": rag.grammar.cited_grammar, passed to llama.cpp
@@ -190,6 +194,7 @@ class AnswerService:
                     examples=self.prompt_examples,
                     demos=self.prompt_demos,
                     answers=self.prompt_answers,
+                    question_at=self.prompt_question,
                 )
             )
             self.llm.chat(prompt, max_tokens=1)
@@ -347,6 +352,10 @@ class AnswerService:
         cancel: threading.Event,
     ) -> Generator[Event, None, _Reading]:
         """The model reads the passages and drafts; claims stream as they pass verification."""
+        shown = self._shown(searched, passages)  # in rank order: the best one's window first
+        if self.prompt_order == "best-last":  # numbered as shown; citations renumber anyway
+            passages = passages[::-1]
+            shown = shown[::-1] if shown is not None else None
         # The model sees the standalone question: it does not see the conversation.
         prompt = to_chat_messages(
             build_messages(
@@ -354,10 +363,11 @@ class AnswerService:
                 passages,
                 language,
                 self.prompt_style,
-                self._shown(searched, passages),
+                shown,
                 self.prompt_examples,
                 self.prompt_demos,
                 self.prompt_answers,
+                self.prompt_question,
             )
         )
         timings["prompt_tokens"] = count_prompt_tokens(self.llm, prompt)

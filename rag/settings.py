@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     # Demonstrated turns: French for every question ("fr"), or in the question's language
     # ("question": English turns over English sources for English questions)
     prompt_demos: Literal["fr", "question"] = "fr"
+    # Where the best passage sits: first ("best-first", numbered [1]) or last, next to the
+    # question ("best-last": a small model leans on what it read last)
+    prompt_order: Literal["best-first", "best-last"] = "best-first"
+    # The question after the sources only ("after"), or before them too ("both"): the model
+    # then reads the passages knowing what it looks for
+    prompt_question: Literal["after", "both"] = "after"
 
     # Verification of the model's draft (rag.verify), read as one group: `Settings.verify`
     verify_min_support: float = Field(_VERIFY.min_support, ge=0.0, le=1.0)

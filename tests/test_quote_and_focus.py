@@ -157,3 +157,48 @@ def test_short_answers_demonstrate_the_answering_words_alone():
     # quote style keeps its own demonstrations: it already answers briefly after the quote
     quote = build_messages("Quand ?", [], "fr", "quote", examples=1, answers="short")
     assert quote == build_messages("Quand ?", [], "fr", "quote", examples=1)
+
+
+def test_the_question_can_come_before_the_sources_too():
+    after = build_messages("Quand ouvrira la ligne ?", [], "fr", examples=1)
+    both = build_messages("Quand ouvrira la ligne ?", [], "fr", examples=1, question_at="both")
+    for turn in (both[1]["content"], both[-1]["content"]):  # the demonstration and the question
+        first, rest = turn.split("Sources:\n", 1)
+        assert first.startswith("Question: ") and "Question: " in rest
+    assert after[-1]["content"].startswith("Sources:\n")
+
+
+def test_the_best_passage_can_sit_last_and_its_citation_still_points_to_it(settings):
+    """`best-last` shows the passages in reverse rank order, numbered as shown: a marker of the
+    last number is the top-ranked passage, in the prompt and in the citations."""
+    import re
+
+    from tests.conftest import SEED, ingest_into, make_test_service
+
+    def cite_last(messages) -> str:
+        numbers = re.findall(r"^\[(\d+)\] ", messages[-1].content, flags=re.M)
+        return f"L’accord comprend quatre objectifs [{numbers[-1]}]."
+
+    question = "Quels sont les quatre objectifs de l’accord ?"
+    ranked = {}
+    for order in ("best-first", "best-last"):
+        service = make_test_service(settings.model_copy(update={"prompt_order": order}), cite_last)
+        if order == "best-first":
+            ingest_into(service, settings, [SEED])
+        passages = service.context(question)
+        assert len(passages) >= 2
+        ranked[order] = passages
+        answer = service.ask(question)
+        prompt = service.llm.calls[-1][-1].content
+        blocks = re.split(r"\n\n(?=\[\d+\] )", prompt.split("Sources:\n", 1)[1])
+        shown_last = blocks[-1].split("\n", 2)[1][:40]  # the first words of the last passage
+        if order == "best-last":
+            assert shown_last in passages[0].chunk.text  # the top-ranked one, next to the question
+            (citation,) = answer.citations
+            assert (citation.start, citation.end) == (
+                passages[0].chunk.start,
+                passages[0].chunk.end,
+            )
+        else:
+            assert shown_last in passages[-1].chunk.text
+    assert [p.chunk.id for p in ranked["best-first"]] == [p.chunk.id for p in ranked["best-last"]]
