@@ -139,39 +139,68 @@ _ELISION = re.compile(r"^[a-zà-ÿ]{1,2}['’]", re.IGNORECASE)
 
 
 def question_names(question: str, language: str) -> list[tuple[str, ...]]:
-    """The names a question uses, each as its folded words without stop words."""
+    """The names a question uses, each as its folded words without stop words, then the
+    initials its words and the next ones of its clause make, marked "^" (« l'Organisation
+    mondiale de la santé »: ..., ^oms), which only an all-capitals word of an article meets."""
     stop = _STOP["en"] | _STOP.get(language, set())
-    names: list[tuple[str, ...]] = []
+    names: list[tuple[list[str], int]] = []  # the name's words, and where it starts
     current: list[str] = []
-    for i, token in enumerate(_QUESTION_WORD.findall(question)):
+    start = 0
+    for i, match in enumerate(_QUESTION_WORD.finditer(question)):
+        token = match.group()
         word = _ELISION.sub("", token) if i else token
         if i and word[:1].isupper():
+            if not current:
+                start = match.end() - len(word)
             current.append(word)
             continue
         if current:
-            names.append(current)
+            names.append((current, start))
             current = []
     if current:
-        names.append(current)
+        names.append((current, start))
     out = []
-    for name in names:
+    for name, at in names:
         words = tuple(
             w for w in _TOKEN.findall(fold(" ".join(name))) if w not in stop and not w.isdigit()
         )
         if words:
-            out.append(words)
+            out.append(words + _initials(question[at:], stop))
     return out
+
+
+def _initials(clause: str, stop: set[str]) -> tuple[str, ...]:
+    """ "^om", "^oms", ... for "Organisation mondiale de la santé contre ...": every acronym
+    the words from here to the clause's end could have, stop words skipped."""
+    initials, out = "", []
+    for word in _TOKEN.findall(fold(re.split(r"[,;:?!.()«»\"]", clause, maxsplit=1)[0])):
+        if word in stop or word.isdigit():
+            continue
+        initials += word[0]
+        if len(initials) >= 2:
+            out.append("^" + initials)
+        if len(initials) == 6:
+            break
+    return tuple(out)
+
+
+def shown_name(name: tuple[str, ...]) -> str:
+    """A name as a reason shows it: its words, not the acronyms it could have."""
+    return " ".join(w for w in name if not w.startswith("^"))
 
 
 def text_words(text: str) -> set[str]:
     """The folded words of a text, hyphenated ones also apart ("Saint-Denis": saint, denis),
     and the initials of each run of words that starts with a capital, stop words skipped,
     marked with "=" ("l'Organisation des Nations unies": =on, =onu), so that an acronym of
-    the question meets the name the article spells out and nothing else does."""
+    the question meets the name the article spells out and nothing else does; and each
+    all-capitals word again, marked "^" ("l'OMS": ^oms), for the reverse."""
     words = set(_TOKEN.findall(fold(text)))
     tokens = _TOKEN.findall(text)
     stop = _STOP["fr"] | _STOP["en"]
     for i, token in enumerate(tokens):
+        if len(token) >= 2 and token.isupper() and token.isalpha():
+            words.add("^" + fold(token))
         if not token[:1].isupper():
             continue
         initials = ""
@@ -188,15 +217,17 @@ def text_words(text: str) -> set[str]:
 
 def names_in(name: tuple[str, ...], words: set[str]) -> bool:
     """A text (its `text_words`) names `name` when it holds one of its words, or spells out
-    an acronym of it, or holds the word spelled within one letter (a typo in the question:
-    "Hegwige") or, from 6 letters, with another ending ("Marseille" / "Marseillais": all but
-    the last 3 letters, at least 5, in common)."""
+    an acronym of it, or writes the acronym of its words ("^oms"), or holds the word spelled
+    within one letter (a typo in the question: "Hegwige") or, from 6 letters, with another
+    ending ("Marseille" / "Marseillais": all but the last 3 letters, at least 5, in common)."""
     return any(_word_in(w, words) for w in name)
 
 
 def _word_in(word: str, words: set[str]) -> bool:
     if word in words or "=" + word in words:  # "onu": "Organisation des Nations unies"
         return True
+    if word.startswith("^"):  # an acronym the question's words make: exactly, or not at all
+        return False
     if len(word) >= 6:
         stem = word[: max(5, len(word) - 3)]
         if any(w.startswith(stem) for w in words):

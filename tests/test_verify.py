@@ -420,7 +420,7 @@ def test_names_in_tolerates_a_typo_and_another_ending():
     from rag.text import names_in, question_names, text_words
 
     assert question_names("Qui a peint Les Nymphéas ?", "fr") == [("nympheas",)]
-    assert question_names("Qui dirige l’Olympique lyonnais ?", "fr") == [("olympique",)]
+    assert question_names("Qui dirige l’Olympique lyonnais ?", "fr") == [("olympique", "^ol")]
     assert question_names("Quels sont les objectifs de l’accord ?", "fr") == []
     words = text_words("Hedwige, reine de Pologne, et les marins britanniques de Saint-Malo")
     assert names_in(("hegwige",), words)  # one letter off
@@ -433,6 +433,28 @@ def test_names_in_tolerates_a_typo_and_another_ending():
     assert names_in(("onu",), spelled) and not names_in(("otan",), spelled)
     assert not names_in(("onu",), text_words("les organisations non urbaines"))
     assert not names_in(("aonud",), text_words("L’Organisation des Nations unies demande"))
+
+
+def test_a_name_the_question_spells_out_meets_the_articles_acronym():
+    """The reverse of the above: « l'Organisation mondiale de la santé » in the question, an
+    article that writes only "l'OMS". Only an all-capitals word meets the initials."""
+    from rag.text import names_in, question_names, text_words
+    from rag.verify.rules import unnamed_subject
+
+    (name,) = question_names("Que recommande l'Organisation mondiale de la santé ?", "fr")
+    assert name[0] == "organisation" and "^oms" in name
+    assert names_in(name, text_words("L'OMS recommande deux doses du vaccin."))
+    assert not names_in(name, text_words("Les oms et les omissions du rapport."))  # lower case
+    assert not names_in(name, text_words("Le ministère recommande deux doses."))
+    # the clause ends the acronym: "Union européenne, ..." is UE, whatever follows
+    (union,) = question_names("Que pense l'Union européenne, selon Le Monde ?", "fr")[:1]
+    assert "^ue" in union and not any(w.startswith("^uem") for w in union)
+    decided = unnamed_subject(
+        "Que recommande l'Organisation mondiale de la santé ?",
+        "fr",
+        ["Le ministère recommande deux doses."],
+    )
+    assert decided == "organisation"  # the reason shows the name, not its acronyms
 
 
 def test_restricting_negations_are_no_contradiction():

@@ -17,7 +17,7 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.grounding import best_source, digit_numbers, lexical_support, numbers_in
 from rag.settings import VerifySettings
-from rag.text import analyse, fold, names_in, question_names, text_words
+from rag.text import analyse, fold, names_in, question_names, shown_name, text_words
 from rag.verify.claims import Claim
 
 Action = Literal["keep", "drop", "recite", "abstain"]
@@ -171,7 +171,7 @@ def unnamed_subject(question: str, language: str, sources: Sequence[str]) -> str
     if not names or not sources:
         return None
     words = set().union(*(text_words(s) for s in sources))
-    return next((" ".join(n) for n in names if not names_in(n, words)), None)
+    return next((shown_name(n) for n in names if not names_in(n, words)), None)
 
 
 def names_cited(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
