@@ -133,7 +133,6 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         grammar=settings.grammar,
         prompt_demos=settings.prompt_demos,
         prompt_order=settings.prompt_order,
-        prompt_question=settings.prompt_question,
         min_relevance=settings.min_relevance,
         min_relevance_en=settings.min_relevance_en,
     )

@@ -70,7 +70,6 @@ def _user_turn(
     language: str,
     style: str = "cited",
     brief: bool = False,
-    ask_first: bool = False,
 ) -> str:
     ask = (
         f"Copy the sentence that answers, then answer in {LANGUAGE_NAME[language]} after "
@@ -79,8 +78,7 @@ def _user_turn(
         else f"Answer{' briefly' if brief else ''} in {LANGUAGE_NAME[language]}, "
         "with a source number after every sentence or list item."
     )
-    first = f"Question: {question.strip()}\n\n" if ask_first else ""
-    return f"{first}Sources:\n{sources}\n\nQuestion: {question.strip()}\n{ask}"
+    return f"Sources:\n{sources}\n\nQuestion: {question.strip()}\n{ask}"
 
 
 # Quote first (`RAG_PROMPT_STYLE=quote`): the model copies the answering sentence, then
@@ -134,15 +132,13 @@ def build_messages(
     examples: int = 3,
     demos: str = "fr",
     answers: str = "sentences",
-    question_at: str = "after",
 ) -> list[dict]:
     """`style`: "cited" (answer with a marker after every claim) or "quote" (copy the
     answering sentence, then answer). `texts`: what to show of each passage (default: all).
     `examples`: how many demonstrated turns precede the question (at most 3). `demos`: "fr"
     (the French turns for every question) or "question" (cited style: English turns over
     English sources for an English question). `answers`: "short" (cited style) demonstrates
-    and asks for the answering words alone. `question_at`: "after" the sources, or "both"
-    before and after them."""
+    and asks for the answering words alone."""
     system, demonstrated = _STYLES[style]
     brief = style == "cited" and answers == "short"
     if brief:
@@ -153,19 +149,14 @@ def build_messages(
     messages = [{"role": "system", "content": system}]
     # the last `examples` demonstrated turns (cited style: the English list goes first)
     for q, lang, answer in demonstrated[len(demonstrated) - max(0, examples) :]:
-        turn = _user_turn(example_sources, q, lang, style, brief, question_at == "both")
+        turn = _user_turn(example_sources, q, lang, style, brief)
         messages.append({"role": "user", "content": turn})
         messages.append({"role": "assistant", "content": answer})
     messages.append(
         {
             "role": "user",
             "content": _user_turn(
-                format_sources(passages, texts),
-                question,
-                language,
-                style,
-                brief,
-                question_at == "both",
+                format_sources(passages, texts), question, language, style, brief
             ),
         }
     )

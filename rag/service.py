@@ -135,8 +135,7 @@ class AnswerService:
         prompt_answers: str = "sentences",
         grammar: str = "off",
         prompt_demos: str = "fr",
-        prompt_order: str = "best-first",
-        prompt_question: str = "after",
+        prompt_order: str = "best-last",
         min_relevance: float = 0.0,
         min_relevance_en: float = 0.0,
     ) -> None:
@@ -149,7 +148,6 @@ class AnswerService:
         self.prompt_answers = prompt_answers  # "short": the answering words alone
         self.prompt_demos = prompt_demos  # "question": English demonstrations for English
         self.prompt_order = prompt_order  # "best-last": the best passage next to the question
-        self.prompt_question = prompt_question  # "both": the question before the sources too
         self.min_relevance = min_relevance  # rag.settings: abstain before reading below it
         self.min_relevance_en = min_relevance_en  # the same, English question and passage
         self.grammar = grammar  # "cited": rag.grammar.cited_grammar, passed to llama.cpp
@@ -194,7 +192,6 @@ class AnswerService:
                     examples=self.prompt_examples,
                     demos=self.prompt_demos,
                     answers=self.prompt_answers,
-                    question_at=self.prompt_question,
                 )
             )
             self.llm.chat(prompt, max_tokens=1)
@@ -367,7 +364,6 @@ class AnswerService:
                 self.prompt_examples,
                 self.prompt_demos,
                 self.prompt_answers,
-                self.prompt_question,
             )
         )
         timings["prompt_tokens"] = count_prompt_tokens(self.llm, prompt)

@@ -140,11 +140,9 @@ class Settings(BaseSettings):
     # ("question": English turns over English sources for English questions)
     prompt_demos: Literal["fr", "question"] = "fr"
     # Where the best passage sits: first ("best-first", numbered [1]) or last, next to the
-    # question ("best-last": a small model leans on what it read last)
-    prompt_order: Literal["best-first", "best-last"] = "best-first"
-    # The question after the sources only ("after"), or before them too ("both"): the model
-    # then reads the passages knowing what it looks for
-    prompt_question: Literal["after", "both"] = "after"
+    # question ("best-last": a small model leans on what it read last; on PIAF 0.08 more
+    # answers hold the reference, docs/EVALUATION.md round 6)
+    prompt_order: Literal["best-first", "best-last"] = "best-last"
 
     # Verification of the model's draft (rag.verify), read as one group: `Settings.verify`
     verify_min_support: float = Field(_VERIFY.min_support, ge=0.0, le=1.0)

@@ -159,15 +159,6 @@ def test_short_answers_demonstrate_the_answering_words_alone():
     assert quote == build_messages("Quand ?", [], "fr", "quote", examples=1)
 
 
-def test_the_question_can_come_before_the_sources_too():
-    after = build_messages("Quand ouvrira la ligne ?", [], "fr", examples=1)
-    both = build_messages("Quand ouvrira la ligne ?", [], "fr", examples=1, question_at="both")
-    for turn in (both[1]["content"], both[-1]["content"]):  # the demonstration and the question
-        first, rest = turn.split("Sources:\n", 1)
-        assert first.startswith("Question: ") and "Question: " in rest
-    assert after[-1]["content"].startswith("Sources:\n")
-
-
 def test_the_best_passage_can_sit_last_and_its_citation_still_points_to_it(settings):
     """`best-last` shows the passages in reverse rank order, numbered as shown: a marker of the
     last number is the top-ranked passage, in the prompt and in the citations."""
