@@ -142,6 +142,9 @@ class OursInProcess:
         return {
             **_answer_fields(a),
             "draft": a.draft,
+            # the same draft numbered as the model read the passages: what the rules read,
+            # so that scripts/reverify.py can check it again
+            "model_draft": a.verified.draft if a.verified else None,
             "quote": a.quote,
             "passages": [p.chunk.doc_id for p in a.passages],
             "total_ms": a.timings.get("total_ms"),
@@ -337,6 +340,7 @@ def _record(name: str, q: Question, out: dict) -> dict:
         "answer": out["answer"],
         # what the model wrote, before grounding checks and attribution (ours only)
         "draft": out.get("draft"),
+        "model_draft": out.get("model_draft"),
         "quote": out.get("quote") or None,  # quote-first style only
         "abstained": bool(out["abstained"]),
         "cited_docs": [c.doc_id for c in out["cited"]],

@@ -5,7 +5,9 @@ what a change to the rules does to the same generations, without the model.
         ../shared/data/piaf/piaf-v1.1-dev.json --pipeline ours
 
 An approximation of the run's own ablation rows: each passage is rebuilt from the paragraph
-the run logged (a paragraph longer than one chunk was split by the service, not here), and
+the run logged (a paragraph longer than one chunk was split by the service, not here); runs
+before 2026-11-30 logged the draft renumbered by first citation, not as the model numbered
+the passages, which misplaces markers (with the best passage last, badly); and
 checks that need the embedder (across languages, the quote's similarity) have it only with
 `--embed`. Run it on two checkouts to compare rule sets, or with `--set` to try a threshold:
 
@@ -55,7 +57,7 @@ def main() -> None:
             for p in paragraphs
         ]
         v = verify(
-            r["draft"] or "",
+            r.get("model_draft") or r["draft"] or "",
             passages,
             r["question"],
             dataset.language,

@@ -193,3 +193,24 @@ def test_the_best_passage_can_sit_last_and_its_citation_still_points_to_it(setti
         else:
             assert shown_last in passages[-1].chunk.text
     assert [p.chunk.id for p in ranked["best-first"]] == [p.chunk.id for p in ranked["best-last"]]
+
+
+def test_the_eval_logs_the_draft_as_the_model_numbered_it(settings):
+    """scripts/reverify.py checks a logged draft again against the logged passages: it needs
+    the model's numbering. With the best passage last the model cites the last number, which
+    the client numbering calls [1]."""
+    import re
+
+    from evaluation.runner import OursInProcess
+    from tests.conftest import SEED, ingest_into, make_test_service
+
+    def cite_last(messages) -> str:
+        numbers = re.findall(r"^\[(\d+)\] ", messages[-1].content, flags=re.M)
+        return f"L’accord comprend quatre objectifs [{numbers[-1]}]."
+
+    service = make_test_service(settings, cite_last)
+    ingest_into(service, settings, [SEED])
+    out = OursInProcess("ours", service).answer("Quels sont les quatre objectifs de l’accord ?")
+    shown = len(out["passages"])
+    assert shown >= 2
+    assert out["model_draft"].endswith(f"[{shown}].") and out["draft"].endswith("[1].")
