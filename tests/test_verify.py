@@ -483,3 +483,8 @@ def test_the_first_interrogative_decides_the_asked_kind():
     assert asked_kind("Quand l’accord a-t-il été signé ?") == "date"
     assert asked_kind("Combien de pays, et depuis quand ?") == "quantity"
     assert asked_kind("Quels sont les objectifs de l’accord ?") is None
+    # an age is a figure (a held-out unanswerable question was answered with "XIXe siècle")
+    assert asked_kind("Quel est l'âge minimum pour passer le permis ?") == "quantity"
+    assert asked_kind("À quel âge la princesse est-elle devenue veuve ?") == "quantity"
+    assert asked_kind("How old was Tesla when he left?") == "quantity"
+    assert asked_kind("Qui a payé l’âge d’or du club ?") == "person"

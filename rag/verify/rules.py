@@ -359,7 +359,9 @@ def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> str | Non
 _QUANTITY_Q = re.compile(
     r"\b(?:combien|how (?:much|many)|quel(?:le)?s? (?:est|sont|etait|etaient) (?:le|la|les) "
     r"(?:montant|nombre|prix|cout|somme|taux|chiffre|pourcentage|part)|what (?:is|was|are|were) "
-    r"the (?:amount|number|price|cost|sum|rate|figure|percentage|share))\b"
+    r"the (?:amount|number|price|cost|sum|rate|figure|percentage|share)"
+    # an age is a figure: « Quel est l'âge minimum … ? » answered with a century is no answer
+    r"|quel(?:le)? (?:est |etait )?l['’ ]?age|quel age|how old|(?:at )?what age)\b"
 )
 _DATE_Q = re.compile(
     r"\b(?:quand|a quelle date|en quelle annee|depuis quand|when|what year|in which year|"
