@@ -132,7 +132,7 @@ def make_service(settings: Settings, embedder: Embedder | None = None, llm=None)
         prompt_answers=settings.prompt_answers,
         grammar=settings.grammar,
         prompt_demos=settings.prompt_demos,
-        prompt_order=settings.prompt_order,
+        best_last_languages=settings.best_last_languages,
         min_relevance=settings.min_relevance,
         min_relevance_en=settings.min_relevance_en,
     )

@@ -135,7 +135,7 @@ class AnswerService:
         prompt_answers: str = "sentences",
         grammar: str = "off",
         prompt_demos: str = "fr",
-        prompt_order: str = "best-last",
+        best_last_languages: frozenset[str] = frozenset({"fr"}),
         min_relevance: float = 0.0,
         min_relevance_en: float = 0.0,
     ) -> None:
@@ -147,7 +147,7 @@ class AnswerService:
         self.prompt_examples = prompt_examples
         self.prompt_answers = prompt_answers  # "short": the answering words alone
         self.prompt_demos = prompt_demos  # "question": English demonstrations for English
-        self.prompt_order = prompt_order  # "best-last": the best passage next to the question
+        self.best_last_languages = best_last_languages  # the best passage next to the question
         self.min_relevance = min_relevance  # rag.settings: abstain before reading below it
         self.min_relevance_en = min_relevance_en  # the same, English question and passage
         self.grammar = grammar  # "cited": rag.grammar.cited_grammar, passed to llama.cpp
@@ -350,7 +350,7 @@ class AnswerService:
     ) -> Generator[Event, None, _Reading]:
         """The model reads the passages and drafts; claims stream as they pass verification."""
         shown = self._shown(searched, passages)  # in rank order: the best one's window first
-        if self.prompt_order == "best-last":  # numbered as shown; citations renumber anyway
+        if language in self.best_last_languages:  # numbered as shown; citations renumber anyway
             passages = passages[::-1]
             shown = shown[::-1] if shown is not None else None
         # The model sees the standalone question: it does not see the conversation.

@@ -160,8 +160,9 @@ def test_short_answers_demonstrate_the_answering_words_alone():
 
 
 def test_the_best_passage_can_sit_last_and_its_citation_still_points_to_it(settings):
-    """`best-last` shows the passages in reverse rank order, numbered as shown: a marker of the
-    last number is the top-ranked passage, in the prompt and in the citations."""
+    """A French question (`RAG_PROMPT_BEST_LAST=fr`, the default) reads the passages in reverse
+    rank order, numbered as shown: a marker of the last number is the top-ranked passage, in
+    the prompt and in the citations. Without the setting, the best passage comes first."""
     import re
 
     from tests.conftest import SEED, ingest_into, make_test_service
@@ -172,8 +173,9 @@ def test_the_best_passage_can_sit_last_and_its_citation_still_points_to_it(setti
 
     question = "Quels sont les quatre objectifs de l’accord ?"
     ranked = {}
-    for order in ("best-first", "best-last"):
-        service = make_test_service(settings.model_copy(update={"prompt_order": order}), cite_last)
+    for order, languages in (("best-first", ""), ("best-last", "fr")):
+        update = {"prompt_best_last": languages}
+        service = make_test_service(settings.model_copy(update=update), cite_last)
         if order == "best-first":
             ingest_into(service, settings, [SEED])
         passages = service.context(question)
@@ -214,3 +216,23 @@ def test_the_eval_logs_the_draft_as_the_model_numbered_it(settings):
     shown = len(out["passages"])
     assert shown >= 2
     assert out["model_draft"].endswith(f"[{shown}].") and out["draft"].endswith("[1].")
+
+
+def test_an_english_question_reads_the_best_passage_first(settings):
+    import re
+
+    from pydantic import ValidationError
+
+    from rag.settings import Settings
+    from tests.conftest import SEED, ingest_into, make_test_service
+
+    service = make_test_service(settings, lambda m: "The sources do not say.")
+    ingest_into(service, settings, [SEED])
+    question = "What are the four objectives of the agreement?"
+    passages = service.context(question)
+    service.ask(question)
+    prompt = service.llm.calls[-1][-1].content
+    first = re.split(r"\n\n(?=\[\d+\] )", prompt.split("Sources:\n", 1)[1])[0]
+    assert first.split("\n", 2)[1][:40] in passages[0].chunk.text
+    with pytest.raises(ValidationError, match="unknown language"):
+        Settings(prompt_best_last="fr,de")
