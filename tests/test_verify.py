@@ -258,6 +258,12 @@ def test_a_claim_that_copies_a_heading_is_no_answer():
     said = "Benjamin Gallezot a refusé de commenter [1]."
     ok = verify(said, passages(texts, "fr"), q, "fr", VerifySettings(), None)
     assert not ok.abstained and "copies-heading" not in [d.rule for d in ok.decisions]
+    # a source's header reprinted as the prompt shows it: the model is copying the sources out
+    dump = f"{said}\n\n[2] T2\nLe titane est crucial pour l’industrie aéronautique [2]."
+    v = verify(dump, passages(texts, "fr"), q, "fr", VerifySettings(), None)
+    dropped = [d for d in v.decisions if d.rule == "copies-heading"]
+    assert [d.action for d in dropped] == ["drop"] and "header of source 2" in dropped[0].reason
+    assert "T2" not in v.text and v.text.startswith("Benjamin Gallezot a refusé de commenter")
 
 
 def test_an_answer_of_the_wrong_kind_abstains():

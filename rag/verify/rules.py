@@ -269,12 +269,25 @@ def _bare(text: str) -> str:
     return " ".join(re.findall(r"\w+", fold(re.sub(r"\[\d+\]", " ", text))))
 
 
+_HEADER = re.compile(r"\s*\[(\d+)\]\s*(\S.*?)\s*$")
+
+
 def copies_heading(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """A claim that is only a section heading of a passage answers nothing: a small model
-    copies "Stratégie et opportunités dans le titane" when its greedy path slips."""
+    copies "Stratégie et opportunités dans le titane" when its greedy path slips. Nor does
+    a line that reprints a source's header the way the prompt shows it, "[3] La République en
+    marche": the model has started copying the sources out."""
     headings = set().union(*(_headings(s) for s in ev.sources)) if ev.sources else set()
     out = []
     for c in claims:
+        header = _HEADER.fullmatch(c.raw)
+        n = int(header.group(1)) if header else 0
+        if header and 1 <= n <= len(ev.sources):
+            title = ev.sources[n - 1].splitlines()[0] if ev.sources[n - 1] else ""
+            if _bare(header.group(2)) == _bare(title):
+                reason = f"reprints the header of source {n}, not a sentence that answers"
+                out.append(Decision(COPIES_HEADING, c.index, "drop", reason))
+                continue
         if _bare(c.text) and _bare(c.text) in headings:
             reason = "copies a heading of the sources, not a sentence that answers"
             out.append(Decision(COPIES_HEADING, c.index, "drop", reason))
