@@ -264,6 +264,11 @@ def test_a_claim_that_copies_a_heading_is_no_answer():
     dropped = [d for d in v.decisions if d.rule == "copies-heading"]
     assert [d.action for d in dropped] == ["drop"] and "header of source 2" in dropped[0].reason
     assert "T2" not in v.text and v.text.startswith("Benjamin Gallezot a refusé de commenter")
+    # and the claims either side of it stay apart
+    said = "Le titane est crucial pour l’industrie aéronautique [2]."
+    v = verify(f"{said}\n\n[2] T2\n{said}", passages(texts, "fr"), "Que sait-on du titane ?", "fr")
+    shown = said.replace("[2]", "[1]")  # the client numbering
+    assert v.text == f"{shown}\n\n{shown}", v.text
 
 
 def test_an_answer_of_the_wrong_kind_abstains():

@@ -119,6 +119,7 @@ class ClaimStream:
         self._vectors: dict = {}  # what the embedder read for this draft (Evidence.vectors)
         self._end = 0  # where the last complete claim ends in the normalised draft
         self.tail = ""  # what `finish` released
+        self._gap = ""  # the separator before a dropped claim, kept for the next one
         self.quote = ""
 
     @property
@@ -220,8 +221,10 @@ class ClaimStream:
                     live = None
                 elif d.action == "recite":
                     live = replace(live, cites=d.cites)
-        if live is None:
+        if live is None:  # its separator still separates its neighbours
+            self._gap = self._gap or gap
             return
+        gap, self._gap = gap or self._gap, ""
         rendered = recite(live.raw, live.cites) if live.cites != claim.cites else live.raw
         lacks = ABSTENTION not in rules_off and is_abstention(live.raw, self.language)
         self._held.append((gap, rendered, lacks, live))
