@@ -82,10 +82,12 @@ class VerificationOut(BaseModel):
 
     rule: str
     claim: str
-    action: Literal["keep", "drop", "recite", "abstain"]
+    action: Literal["keep", "drop", "recite", "abstain", "stop"] = Field(
+        description='"stop": the claim and the rest of the draft were left out'
+    )
     reason: str = Field(
-        description="passage numbers in it are those of the prompt (retrieval rank), not the "
-        "answer's [n] markers"
+        description="passage numbers in it are those of the prompt (as the model read them), "
+        "not the answer's [n] markers"
     )
 
 

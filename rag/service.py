@@ -402,7 +402,8 @@ class AnswerService:
                         first_text = first_text or time.perf_counter()
                         yield Event("token", ready)
                 if claims.stopped:
-                    log.info("generation stopped: the answer abstained")
+                    why = "the answer abstained" if claims.abstained else "a rule stopped it"
+                    log.info("generation stopped: %s", why)
                     break
                 if is_repeating(text):
                     log.warning("generation stopped: the model is repeating itself")

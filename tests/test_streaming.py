@@ -335,3 +335,34 @@ def test_the_english_threshold_judges_english_passages_only(settings, tmp_path):
         rules = [v["rule"] for v in body["verification"]]
         assert (rules == ["relevance"]) is declined, (paths, body)
         assert (llm.calls == []) is declined
+
+
+def test_a_draft_that_copies_the_sources_out_stops_at_the_header(settings):
+    """Seen on 264 articles: the model answered, then began reprinting the sources in the
+    prompt's own format ("[3] Title", then its text). The claims before the header stay,
+    generation stops there, and what streamed is the answer."""
+    from rag.components import make_service
+
+    def dump(messages) -> str:
+        user = messages[-1].content
+        blocks = re.findall(r"^\[(\d+)\] (.+)$", user, flags=re.M)
+        n, title = next((n, t) for n, t in blocks if "objectifs" in user.split(f"[{n}] ")[1][:2000])
+        first = f"L’accord comprend quatre objectifs [{n}]."
+        return (
+            f"{first}\n\n[{n}] {title}\n"
+            + "Un texte recopié de la source, phrase après phrase. " * 40
+        )
+
+    llm = ScriptedLLM(dump)
+    service = make_service(settings, llm=llm)
+    ingest_into(service, settings, [SEED])
+    client = TestClient(create_app(settings, service))
+    q = {"question": "Quels sont les quatre objectifs de l’accord ?", "stream": True}
+    events = parse_sse(client.post("/v1/ask", json=q).text)
+    streamed = "".join(d["text"] for n, d in events if n == "token")
+    done = events[-1][1]
+    assert streamed == done["answer"] == "L’accord comprend quatre objectifs [1]."
+    stops = [v for v in done["verification"] if v["action"] == "stop"]
+    assert [v["rule"] for v in stops] == ["copies-heading"]
+    full = len(dump(llm.calls[-1])) // llm.piece_size
+    assert llm.pieces_emitted < full / 2  # it stopped reading the model, not just hiding text

@@ -258,16 +258,18 @@ def test_a_claim_that_copies_a_heading_is_no_answer():
     said = "Benjamin Gallezot a refusé de commenter [1]."
     ok = verify(said, passages(texts, "fr"), q, "fr", VerifySettings(), None)
     assert not ok.abstained and "copies-heading" not in [d.rule for d in ok.decisions]
-    # a source's header reprinted as the prompt shows it: the model is copying the sources out
-    dump = f"{said}\n\n[2] T2\nLe titane est crucial pour l’industrie aéronautique [2]."
-    v = verify(dump, passages(texts, "fr"), q, "fr", VerifySettings(), None)
-    dropped = [d for d in v.decisions if d.rule == "copies-heading"]
-    assert [d.action for d in dropped] == ["drop"] and "header of source 2" in dropped[0].reason
-    assert "T2" not in v.text and v.text.startswith("Benjamin Gallezot a refusé de commenter")
-    # and the claims either side of it stay apart
-    said = "Le titane est crucial pour l’industrie aéronautique [2]."
-    v = verify(f"{said}\n\n[2] T2\n{said}", passages(texts, "fr"), "Que sait-on du titane ?", "fr")
-    shown = said.replace("[2]", "[1]")  # the client numbering
+    # a source's header reprinted as the prompt shows it: the model is copying the sources
+    # out, so the claims before it stay and the rest of the draft is not read
+    titanium = "Le titane est crucial pour l’industrie aéronautique [2]."
+    q = "Que sait-on du titane ?"
+    v = verify(f"{titanium}\n\n[2] T2\n{titanium} Il l’est [2].", passages(texts, "fr"), q, "fr")
+    (stopped,) = [d for d in v.decisions if d.rule == "copies-heading"]
+    assert stopped.action == "stop" and "header of source 2" in stopped.reason
+    shown = titanium.replace("[2]", "[1]")  # the client numbering
+    assert v.text == shown and not v.abstained
+    # a heading on its own line is dropped, and the claims either side of it stay apart
+    heading = "Stratégie et opportunités dans le titane"
+    v = verify(f"{titanium}\n\n{heading}\n{titanium}", passages(texts, "fr"), q, "fr")
     assert v.text == f"{shown}\n\n{shown}", v.text
 
 

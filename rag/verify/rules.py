@@ -20,7 +20,8 @@ from rag.settings import VerifySettings
 from rag.text import analyse, fold, names_in, question_names, shown_name, text_words
 from rag.verify.claims import Claim
 
-Action = Literal["keep", "drop", "recite", "abstain"]
+# "stop": drop this claim and ignore the rest of the draft (the model is copying sources out)
+Action = Literal["keep", "drop", "recite", "abstain", "stop"]
 
 
 @dataclass(frozen=True)
@@ -274,9 +275,9 @@ _HEADER = re.compile(r"\s*\[(\d+)\]\s*(\S.*?)\s*$")
 
 def copies_heading(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """A claim that is only a section heading of a passage answers nothing: a small model
-    copies "Stratégie et opportunités dans le titane" when its greedy path slips. Nor does
-    a line that reprints a source's header the way the prompt shows it, "[3] La République en
-    marche": the model has started copying the sources out."""
+    copies "Stratégie et opportunités dans le titane" when its greedy path slips. A line that
+    reprints a source's header the way the prompt shows it, "[3] La République en marche",
+    means the model has started copying the sources out: it and the rest stop there."""
     headings = set().union(*(_headings(s) for s in ev.sources)) if ev.sources else set()
     out = []
     for c in claims:
@@ -285,8 +286,8 @@ def copies_heading(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         if header and 1 <= n <= len(ev.sources):
             title = ev.sources[n - 1].splitlines()[0] if ev.sources[n - 1] else ""
             if _bare(header.group(2)) == _bare(title):
-                reason = f"reprints the header of source {n}, not a sentence that answers"
-                out.append(Decision(COPIES_HEADING, c.index, "drop", reason))
+                reason = f"reprints the header of source {n}: the rest copies the sources out"
+                out.append(Decision(COPIES_HEADING, c.index, "stop", reason))
                 continue
         if _bare(c.text) and _bare(c.text) in headings:
             reason = "copies a heading of the sources, not a sentence that answers"

@@ -109,6 +109,7 @@ class ClaimStream:
         self.claims: list[Claim] = []  # complete claims, as parsed
         self.decisions: list[Decision] = []
         self.abstained = False
+        self.halted = False  # a "stop" decision: the rest of the draft is not read
         self.released = ""  # client numbering
         self._markers = MarkerFilter(len(passages))
         # (gap before it, rendered claim, says only that the sources lack something)
@@ -129,8 +130,9 @@ class ClaimStream:
 
     @property
     def stopped(self) -> bool:
-        """The answer abstained: the rest of the draft cannot change it (stop generating)."""
-        return self.abstained
+        """The answer abstained, or a rule stopped reading the draft: the rest of it cannot
+        change the answer (stop generating)."""
+        return self.abstained or self.halted
 
     def read_quote(self, quote: str) -> None:
         """A quote-first draft's quote, before its answer: the answer abstains at once when
@@ -179,7 +181,7 @@ class ClaimStream:
         parsed = parse(text)
         complete = parsed if final else parsed[:-1]  # the last one may still grow
         before = len(self.released)
-        for c in complete[len(self.claims) :]:
+        for c in [] if self.halted else complete[len(self.claims) :]:
             claim = replace(c, index=len(self.claims))
             gap = text[self._end : c.start]
             self._end = c.end
@@ -187,6 +189,8 @@ class ClaimStream:
             self._check(claim, gap)
             if self.abstained:
                 return ""
+            if self.halted:
+                break
         if self.used is None and (final or self._words() >= 4):
             self._decide_language(text)
         if final and self.used is None:
@@ -217,8 +221,9 @@ class ClaimStream:
                 continue
             for d in rule([live], ev):
                 self._decide(d, claim)
-                if d.action == "drop":
+                if d.action in ("drop", "stop"):
                     live = None
+                    self.halted = self.halted or d.action == "stop"
                 elif d.action == "recite":
                     live = replace(live, cites=d.cites)
         if live is None:  # its separator still separates its neighbours
