@@ -135,7 +135,7 @@ class AnswerService:
         prompt_answers: str = "sentences",
         grammar: str = "off",
         prompt_demos: str = "fr",
-        best_last_languages: frozenset[str] = frozenset({"fr"}),
+        best_last_languages: frozenset[str] = frozenset(),
         min_relevance: float = 0.0,
         min_relevance_en: float = 0.0,
     ) -> None:

@@ -140,11 +140,12 @@ class Settings(BaseSettings):
     # ("question": English turns over English sources for English questions)
     prompt_demos: Literal["fr", "question"] = "fr"
     # Questions in these languages read the best passage last, next to the question (numbered
-    # as shown); others read it first. French: 0.08 more PIAF answers hold the reference. Not
-    # English: on XQuAD the answers hold it as often but cite the gold paragraph 0.08 less
-    # often (docs/EVALUATION.md, round 6)
+    # as shown); others read it first. "fr" gave 0.08 more PIAF answers holding the reference,
+    # but an instruction planted in an article next to the question was then obeyed, and the
+    # seed's first objective was lost (tests/test_integration.py): none by default
+    # (docs/EVALUATION.md, round 6). Not English either: it cost gold citations on XQuAD.
     prompt_best_last: str = Field(
-        "fr", description="Comma-separated languages whose questions read the best passage last"
+        "", description="Comma-separated languages whose questions read the best passage last"
     )
 
     # Verification of the model's draft (rag.verify), read as one group: `Settings.verify`

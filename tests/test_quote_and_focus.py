@@ -160,7 +160,7 @@ def test_short_answers_demonstrate_the_answering_words_alone():
 
 
 def test_the_best_passage_can_sit_last_and_its_citation_still_points_to_it(settings):
-    """A French question (`RAG_PROMPT_BEST_LAST=fr`, the default) reads the passages in reverse
+    """A French question with `RAG_PROMPT_BEST_LAST=fr` reads the passages in reverse
     rank order, numbered as shown: a marker of the last number is the top-ranked passage, in
     the prompt and in the citations. Without the setting, the best passage comes first."""
     import re
@@ -210,7 +210,7 @@ def test_the_eval_logs_the_draft_as_the_model_numbered_it(settings):
         numbers = re.findall(r"^\[(\d+)\] ", messages[-1].content, flags=re.M)
         return f"L’accord comprend quatre objectifs [{numbers[-1]}]."
 
-    service = make_test_service(settings, cite_last)
+    service = make_test_service(settings.model_copy(update={"prompt_best_last": "fr"}), cite_last)
     ingest_into(service, settings, [SEED])
     out = OursInProcess("ours", service).answer("Quels sont les quatre objectifs de l’accord ?")
     shown = len(out["passages"])
