@@ -65,11 +65,7 @@ def format_sources(passages: Sequence[Passage], texts: Sequence[str] | None = No
 
 
 def _user_turn(
-    sources: str,
-    question: str,
-    language: str,
-    style: str = "cited",
-    brief: bool = False,
+    sources: str, question: str, language: str, style: str = "cited", brief: bool = False
 ) -> str:
     ask = (
         f"Copy the sentence that answers, then answer in {LANGUAGE_NAME[language]} after "

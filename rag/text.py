@@ -171,17 +171,15 @@ def question_names(question: str, language: str) -> list[tuple[str, ...]]:
 
 def _initials(clause: str, stop: set[str]) -> tuple[str, ...]:
     """ "^om", "^oms", ... for "Organisation mondiale de la santé contre ...": every acronym
-    the words from here to the clause's end could have, stop words skipped."""
-    initials, out = "", []
-    for word in _TOKEN.findall(fold(re.split(r"[,;:?!.()«»\"]", clause, maxsplit=1)[0])):
-        if word in stop or word.isdigit():
-            continue
-        initials += word[0]
-        if len(initials) >= 2:
-            out.append("^" + initials)
-        if len(initials) == 6:
-            break
-    return tuple(out)
+    the words from here to the clause's end could have."""
+    words = _TOKEN.findall(fold(re.split(r"[,;:?!.()«»\"]", clause, maxsplit=1)[0]))
+    return tuple("^" + a for a in _acronyms([w for w in words if not w.isdigit()], stop))
+
+
+def _acronyms(folded: list[str], stop: set[str]) -> list[str]:
+    """The initials of the first 2, 3, ... 6 words of `folded` that are not stop words."""
+    initials = "".join(w[0] for w in folded if w not in stop)[:6]
+    return [initials[:n] for n in range(2, len(initials) + 1)]
 
 
 def shown_name(name: tuple[str, ...]) -> str:
@@ -201,17 +199,8 @@ def text_words(text: str) -> set[str]:
     for i, token in enumerate(tokens):
         if len(token) >= 2 and token.isupper() and token.isalpha():
             words.add("^" + fold(token))
-        if not token[:1].isupper():
-            continue
-        initials = ""
-        for t in tokens[i : i + 8]:
-            if fold(t) in stop:
-                continue
-            initials += fold(t)[0]
-            if len(initials) >= 2:
-                words.add("=" + initials)
-            if len(initials) == 6:
-                break
+        if token[:1].isupper():
+            words.update("=" + a for a in _acronyms([fold(t) for t in tokens[i : i + 8]], stop))
     return words
 
 
