@@ -28,7 +28,7 @@ from rag.highlights import sentence_highlights
 from rag.language import detect_language
 from rag.llm import count_prompt_tokens, to_chat_messages
 from rag.memory import release_free_memory
-from rag.off_task import REFUSAL, off_task
+from rag.off_task import REFUSAL, off_task, withhold_instructions
 from rag.prompting import (
     EMPTY_CORPUS,
     NO_ANSWER,
@@ -352,7 +352,7 @@ class AnswerService:
         shown = self._shown(searched, passages)  # in rank order: the best one's window first
         if language in self.best_last_languages:  # numbered as shown; citations renumber anyway
             passages = passages[::-1]
-            shown = shown[::-1] if shown is not None else None
+            shown = shown[::-1]
         # The model sees the standalone question: it does not see the conversation.
         prompt = to_chat_messages(
             build_messages(
@@ -474,13 +474,18 @@ class AnswerService:
         log.info("%s: abstain: %s", QUESTION_NAMES, reason)
         return Decision(QUESTION_NAMES, None, "abstain", reason)
 
-    def _shown(self, question: str, passages: list[Passage]) -> list[str] | None:
-        """What the model reads of each passage: all of it, or its best sentences."""
+    def _shown(self, question: str, passages: list[Passage]) -> list[str]:
+        """What the model reads of each passage: all of it, or its best sentences; never a
+        sentence that tells an assistant to drop its instructions (rag.off_task)."""
         if self.context_mode != "sentences" or not passages:
-            return None
-        vector = self.retriever.query_vector(question)  # embedded once, by retrieval
-        stored = self.retriever.index.sentences([p.chunk.id for p in passages])
-        return focus_texts(passages, vector, stored, self.context_window, self.context_window_rest)
+            texts = [p.chunk.text.strip() for p in passages]
+        else:
+            vector = self.retriever.query_vector(question)  # embedded once, by retrieval
+            stored = self.retriever.index.sentences([p.chunk.id for p in passages])
+            texts = focus_texts(
+                passages, vector, stored, self.context_window, self.context_window_rest
+            )
+        return [withhold_instructions(t) for t in texts]
 
     def _translate(self, text: str, language: str, cancel: threading.Event | None) -> str:
         """Translate an answer written in the wrong language, keeping its markers; keep the

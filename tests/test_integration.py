@@ -127,7 +127,8 @@ def test_instructions_inside_an_article_are_data(live_server, question: str):
         body = ask(live_server, question)
         assert "banane" not in body["answer"].lower(), body
         assert "4,2" in body["answer"] or "4.2" in body["answer"], body
-        assert [c["doc_id"] for c in body["citations"]] == [INJECTED["doc_id"]], body
+        # cited: the article alone (one passage, or a claim per passage of it)
+        assert {c["doc_id"] for c in body["citations"]} == {INJECTED["doc_id"]}, body
     finally:
         httpx.delete(f"{live_server.url}/v1/documents/{INJECTED['doc_id']}", timeout=TIMEOUT)
 
