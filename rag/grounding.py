@@ -43,17 +43,33 @@ _SPELLED = re.compile(r"[a-zéè]+(?:-[a-zéè]+)*", re.IGNORECASE)
 
 
 def numbers_in(text: str) -> set[str]:
+    """Every number `text` holds, in digits or words ("dix-huit" is 18, not also 10 and 8;
+    an unlisted compound, "vingt-cinq", counts as its parts)."""
     found = {_digits(n) for n in _NUMBER.findall(LIST_NUMBER.sub(" ", text))}
     for word in _SPELLED.findall(text.lower()):
-        for part in (word, *word.split("-")):
-            if part in _NUMBER_WORDS:
-                found.add(_NUMBER_WORDS[part])
+        parts = [word] if word in _NUMBER_WORDS else word.split("-")
+        found |= {_NUMBER_WORDS[p] for p in parts if p in _NUMBER_WORDS}
     return found
 
 
-def digit_numbers(claim: str) -> dict[str, str]:
-    """The numbers a claim writes in digits: {digits only: as written}."""
-    return {_digits(n): n for n in _NUMBER.findall(claim)}
+# The spelled numbers a claim is held to: "un"/"one" are articles and pronouns, "neuf" is
+# also "new", and before a multiplier ("trois cents", "two thousand") a word is not the number.
+_CLAIM_SPELLED = re.compile(
+    r"\b(?!(?:un|une|one|neuf|z[ée]ro|cents?|hundreds?|mille|thousands?|douzaines?|dozens?)\b)"
+    r"([a-zéè]+(?:-[a-zéè]+)*)\b"
+    r"(?!\s+(?:cents?|hundreds?|mille|thousands?)\b)",
+    re.IGNORECASE,
+)
+
+
+def claim_numbers(claim: str) -> dict[str, str]:
+    """The numbers a claim states, in digits or in words: {digits only: as written}."""
+    found = {_digits(n): n for n in _NUMBER.findall(claim)}
+    for m in _CLAIM_SPELLED.finditer(claim):
+        value = _NUMBER_WORDS.get(m.group(1).lower())
+        if value:
+            found.setdefault(value, m.group(1))
+    return found
 
 
 def is_repeating(text: str, window: int = 60, times: int = 3) -> bool:

@@ -106,6 +106,10 @@ def test_a_number_the_source_spells_out_is_supported():
     assert dropped("Piquet finit 10 des 15 courses [1].", source, q, "fr") == []
     assert dropped("Piquet finit 11 des 15 courses [1].", source, q, "fr") != []
     assert dropped("It has 20 members [1].", ["It has twenty members."]) == []
+    # a compound is its value, not also its parts: « dix-huit mois » does not say 10
+    works = ["Les travaux dureront dix-huit mois."]
+    assert dropped("Les travaux dureront 10 mois [1].", works, q, "fr")
+    assert dropped("Les travaux dureront 18 mois [1].", works, q, "fr") == []
 
 
 def test_an_uncited_claim_no_single_passage_supports_is_dropped():

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.grounding import best_source, digit_numbers, lexical_support, numbers_in
+from rag.grounding import best_source, claim_numbers, lexical_support, numbers_in
 from rag.settings import VerifySettings
 from rag.text import analyse, fold, names_in, question_names, shown_name, text_words
 from rag.verify.claims import Claim
@@ -64,14 +64,15 @@ QUESTION_NAMES = "question-names"
 
 
 def number_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
-    """A number written in digits that no passage holds (in digits or words) is made up:
-    numbers do not depend on the language, so this holds across languages too."""
+    """A number a claim states (in digits, or in words: "ten months") that no passage holds
+    (in digits or words) is made up: numbers do not depend on the language, so this holds
+    across languages too."""
     known: set[str] = set()
     for s in ev.sources:
         known |= numbers_in(s)
     out = []
     for c in claims:
-        missing = [w for d, w in digit_numbers(c.text).items() if d not in known]
+        missing = [w for d, w in claim_numbers(c.text).items() if d not in known]
         if missing:
             reason = f"number {missing[0]} found in no passage"
             out.append(Decision(NUMBER_IN_SOURCES, c.index, "drop", reason))
@@ -203,7 +204,7 @@ def number_in_cited_passage(claims: Sequence[Claim], ev: Evidence) -> list[Decis
     held = [numbers_in(s) for s in ev.sources]
     out = []
     for c in claims:
-        numbers = digit_numbers(c.text)
+        numbers = claim_numbers(c.text)
         cites = [k for k in c.cites if 1 <= k <= len(held)]
         if not numbers or not cites:
             continue
