@@ -30,6 +30,13 @@ class VerifySettings(BaseModel):
     # across languages: multilingual-e5 similarity of the best passage, and its lead
     crosslingual_minimum: float = Field(0.8, ge=-1.0, le=1.0)
     crosslingual_margin: float = Field(0.02, ge=0.0, le=2.0)
+    # an uncited claim across languages cites the passage holding its most similar sentence
+    # or clause from this e5 similarity (claims of 6 words or more / shorter ones): of 300
+    # unrelated English sentences none reaches 0.86 against the sentences and clauses of 5
+    # French passages, of 300 fragments of 3-5 words one reaches 0.91
+    # (scripts/bench_crosslingual_null.py); translated sentences and list items: 0.88-0.96
+    crosslingual_cite_minimum: float = Field(0.87, ge=-1.0, le=1.0)
+    crosslingual_cite_minimum_short: float = Field(0.91, ge=-1.0, le=1.0)
     # quote-first drafts (rag.verify.quoted): the share of the quote's words one sentence of
     # the sources must hold, and that sentence's least e5 similarity to the question; 0: not
     # checked. On PIAF, 0.8 declines 0.77 of unanswerable questions instead of 0.40, but 0.31
@@ -154,6 +161,12 @@ class Settings(BaseSettings):
     verify_lexical_margin: float = Field(_VERIFY.lexical_margin, ge=0.0, le=1.0)
     verify_crosslingual_minimum: float = Field(_VERIFY.crosslingual_minimum, ge=-1.0, le=1.0)
     verify_crosslingual_margin: float = Field(_VERIFY.crosslingual_margin, ge=0.0, le=2.0)
+    verify_crosslingual_cite_minimum: float = Field(
+        _VERIFY.crosslingual_cite_minimum, ge=-1.0, le=1.0
+    )
+    verify_crosslingual_cite_minimum_short: float = Field(
+        _VERIFY.crosslingual_cite_minimum_short, ge=-1.0, le=1.0
+    )
     verify_quote_found: float = Field(_VERIFY.quote_found, ge=0.0, le=1.0)
     verify_quote_min_similarity: float = Field(_VERIFY.quote_min_similarity, ge=0.0, le=1.0)
     verify_rules_off: str = Field("", description="Comma-separated rule names to switch off")
@@ -238,6 +251,8 @@ class Settings(BaseSettings):
             lexical_margin=self.verify_lexical_margin,
             crosslingual_minimum=self.verify_crosslingual_minimum,
             crosslingual_margin=self.verify_crosslingual_margin,
+            crosslingual_cite_minimum=self.verify_crosslingual_cite_minimum,
+            crosslingual_cite_minimum_short=self.verify_crosslingual_cite_minimum_short,
             quote_found=self.verify_quote_found,
             quote_min_similarity=self.verify_quote_min_similarity,
             rules_off=frozenset(_names(self.verify_rules_off)),

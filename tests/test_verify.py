@@ -389,6 +389,54 @@ def test_polarity_across_languages_with_the_real_embedder():
     assert "polarity" not in [d.rule for d in right.decisions], right
 
 
+def test_an_uncited_claim_across_languages_cites_the_passage_of_its_sentence():
+    """Seen over the seed: an English claim translating one French sentence stayed uncited,
+    since it was compared with whole passages (0.79) and none stood out."""
+    from rag.components import make_embedder
+
+    settings = Settings(embedder="sentence-transformers")
+    if not settings.embed_model_path.exists():
+        pytest.skip(f"no embedder at {settings.embed_model_path}: run scripts/setup.sh")
+    embedder = make_embedder(settings)
+    texts = [
+        "La France envisage d’élargir sa collaboration avec le Kazakhstan dans le secteur du "
+        "titane, essentiel pour l’aviation. Les deux pays, déjà partenaires stratégiques, "
+        "pourraient voir de nouveaux investissements mutuels.",
+        "Benjamin Gallezot s’est félicité de la coopération actuelle. Cette collaboration "
+        "pourrait se traduire par des investissements bilatéraux, avec des fonds injectés aussi "
+        "bien en France qu’au Kazakhstan. Le titane est au cœur des discussions.",
+    ]
+    draft = (
+        "Gallezot welcomed the current cooperation [2]. This collaboration could involve "
+        "bilateral investments, with funds injected into both countries. The recipe needs two "
+        "eggs, some flour and a pinch of salt."
+    )
+    q = "What did Benjamin Gallezot say?"
+    v = verify(draft, passages(texts, "fr"), q, "en", VerifySettings(), embedder)
+    assert v.text == (
+        "Gallezot welcomed the current cooperation [1]. This collaboration could involve "
+        "bilateral investments, with funds injected into both countries [1]."
+    ), v.decisions
+    actions = [(d.rule, d.action, d.cites) for d in v.decisions]
+    assert actions == [("uncited-claim", "recite", (2,)), ("uncited-claim", "drop", ())]
+
+
+def test_a_short_uncited_item_across_languages_cites_the_passage_sharing_its_stems():
+    """Seen over the seed: "Geology and exploration", a list item, was 0.90 similar to
+    « la coopération en géologie et exploration » by e5 (under the 0.91 for short claims)."""
+    texts = [
+        "Le titane est essentiel pour l’aviation.",
+        "Cet accord comprend quatre objectifs, dont la coopération en géologie et exploration, "
+        "et l’attraction de capitaux.",
+    ]
+    draft = "The objectives are:\n- Geology and exploration\n- Weather forecasts for pilots"
+    q = "What are the objectives?"
+    v = verify(draft, passages(texts, "fr"), q, "en", VerifySettings(), HashingEmbedder())
+    assert v.text.strip() == "The objectives are:\n- Geology and exploration [1]", v.decisions
+    assert [(d.action, d.cites) for d in v.decisions] == [("recite", (2,)), ("drop", ())]
+    assert v.decisions[0].reason == "uncited; passage 2 holds 100% of its word stems"
+
+
 def test_negations_that_affirm_or_name_are_no_contradiction():
     """Seen on PIAF: both answers were right, and polarity dropped them."""
     texts = [
