@@ -63,19 +63,21 @@ def test_questions_about_the_news_are_not(question):
     assert off_task(question) is None, (question, off_task(question))
 
 
-@pytest.mark.parametrize(
+DEV_SETS = pytest.mark.parametrize(
     "path", ["piaf/piaf-v1.1-dev.json", "xquad-en/xquad-en-dev.json"], ids=["piaf", "xquad"]
 )
-def test_no_dev_question_is_refused(path):
+
+
+def dev_paragraphs(path: str) -> list[dict]:
     file = DATA / path
     if not file.exists():
         pytest.skip(f"{file} is absent (../shared/data holds the dev sets)")
-    questions = [
-        qa["question"]
-        for article in json.loads(file.read_text())["data"]
-        for paragraph in article["paragraphs"]
-        for qa in paragraph["qas"]
-    ]
+    return [p for article in json.loads(file.read_text())["data"] for p in article["paragraphs"]]
+
+
+@DEV_SETS
+def test_no_dev_question_is_refused(path):
+    questions = [qa["question"] for paragraph in dev_paragraphs(path) for qa in paragraph["qas"]]
     refused = [(q, off_task(q)) for q in questions if off_task(q)]
     assert len(questions) > 500
     assert refused == []
@@ -144,20 +146,11 @@ def test_news_sentences_are_shown_whole(text):
     assert withhold_instructions(text) == text
 
 
-@pytest.mark.parametrize(
-    "path", ["piaf/piaf-v1.1-dev.json", "xquad-en/xquad-en-dev.json"], ids=["piaf", "xquad"]
-)
+@DEV_SETS
 def test_no_dev_paragraph_loses_a_sentence(path):
     from rag.off_task import withhold_instructions
 
-    file = DATA / path
-    if not file.exists():
-        pytest.skip(f"{file} is absent (../shared/data holds the dev sets)")
-    contexts = [
-        paragraph["context"]
-        for article in json.loads(file.read_text())["data"]
-        for paragraph in article["paragraphs"]
-    ]
+    contexts = [paragraph["context"] for paragraph in dev_paragraphs(path)]
     assert len(contexts) > 40
     assert [c for c in contexts if withhold_instructions(c) != c] == []
 

@@ -138,8 +138,9 @@ def uncited_claim(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """Every claim must cite its source. In the sources' language an uncited claim cites the
     passage holding the largest share of its words, or is dropped when none holds enough.
     Across languages it cites the passage holding the sentence or clause most similar to it by
-    multilingual-e5 (the passages within `crosslingual_margin` of it too), or is dropped when
-    none reaches `crosslingual_cite_minimum` (`_short` for a claim under 6 words). Sentences,
+    multilingual-e5 (the passages within `crosslingual_margin` of it too); under
+    `crosslingual_cite_minimum` (`_short` for a claim under 6 words), the one passage holding
+    most of its word stems, or it is dropped. Sentences,
     not whole passages: a translated sentence scores 0.92-0.94 against its original, but 0.79
     against its whole passage."""
     todo = [c for c in claims if c.needs_citation]
