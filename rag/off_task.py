@@ -92,7 +92,11 @@ def off_task(question: str) -> str | None:
 # that name the assistant's instructions. The role and task patterns also fit quotes in the
 # news ("from now on, you should pay more for oil", XQuAD); these two fit none of the 4,171
 # sentences of the PIAF and XQuAD dev paragraphs and the seeds.
-_PLANTED = ("asks to drop the instructions", "asks about the assistant's instructions")
+_PLANTED = [
+    p
+    for reason, p in _PATTERNS
+    if reason in ("asks to drop the instructions", "asks about the assistant's instructions")
+]
 
 
 def withhold_instructions(text: str) -> str:
@@ -108,4 +112,4 @@ def withhold_instructions(text: str) -> str:
 
 def _instruction(sentence: str) -> bool:
     folded = re.sub(r"[’'`]", " ", fold(sentence).lower())
-    return any(reason in _PLANTED and p.search(folded) for reason, p in _PATTERNS)
+    return any(p.search(folded) for p in _PLANTED)

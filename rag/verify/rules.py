@@ -170,14 +170,9 @@ def _cite_by_words(c: Claim, row: list[float], s: VerifySettings) -> Decision:
 def _cite_by_sentence(c: Claim, ev: Evidence) -> Decision:
     s = ev.settings
     units = [comparable_units(src) for src in ev.sources]
-    missing = [x for x in dict.fromkeys(x for xs in units for x in xs) if x not in ev.vectors]
-    if missing:
-        ev.vectors.update(zip(missing, ev.embedder.embed_queries(missing), strict=True))
-    claim_vector = np.asarray(ev.embedder.embed_queries([c.says])[0], dtype=np.float32)
-    row = [
-        float(np.max(np.asarray([ev.vectors[x] for x in xs], dtype=np.float32) @ claim_vector))
-        for xs in units
-    ]
+    _embedded(ev, [c.says, *(x for xs in units for x in xs)])
+    claim_vector = ev.vectors[c.says]
+    row = [float(np.max(_embedded(ev, xs) @ claim_vector)) for xs in units]
     best = max(row)
     # a short claim (a list item) finds a close clause by chance more easily than a sentence
     short = len(c.says.split()) < 6
@@ -209,6 +204,19 @@ def _cite_by_cognates(c: Claim, ev: Evidence) -> Decision | None:
         return None
     reason = f"uncited; passage {pick + 1} holds {row[pick]:.0%} of its word stems"
     return Decision(UNCITED_CLAIM, c.index, "recite", reason, (pick + 1,))
+
+
+def _embedded(ev: Evidence, texts: Sequence[str]) -> np.ndarray:
+    """The e5 vectors of `texts` (as queries), each embedded once per draft: a claim and the
+    passages' clauses are read by `uncited-claim` and `polarity` alike."""
+    assert ev.embedder is not None
+    missing = [x for x in dict.fromkeys(texts) if x not in ev.vectors]
+    if missing:
+        vectors = ev.embedder.embed_queries(missing)
+        ev.vectors.update(
+            (x, np.asarray(v, dtype=np.float32)) for x, v in zip(missing, vectors, strict=True)
+        )
+    return np.asarray([ev.vectors[x] for x in texts], dtype=np.float32)
 
 
 def comparable_units(text: str) -> list[str]:
@@ -415,11 +423,7 @@ def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> str | Non
         return clauses[best] if shares[best] >= 0.5 else None
     if ev.embedder is None or len(claim.text.split()) < 3:
         return None
-    missing = [x for x in dict.fromkeys(clauses) if x not in ev.vectors]
-    if missing:
-        ev.vectors.update(zip(missing, ev.embedder.embed_queries(missing), strict=True))
-    claim_vector = np.asarray(ev.embedder.embed_queries([claim.says])[0], dtype=np.float32)
-    similarity = np.asarray([ev.vectors[x] for x in clauses], dtype=np.float32) @ claim_vector
+    similarity = _embedded(ev, clauses) @ _embedded(ev, [claim.says])[0]
     best = int(np.argmax(similarity))
     return clauses[best] if similarity[best] >= ev.settings.crosslingual_minimum else None
 
