@@ -26,6 +26,7 @@ def make_embedder(settings: Settings) -> Embedder:
         settings.embed_model,
         dtype=settings.embed_dtype,
         batch_size=settings.embed_batch_size,
+        kernel_cache=settings.embed_kernel_cache,
     )
 
 

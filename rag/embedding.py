@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -99,7 +100,12 @@ def cpu_has_fast_bf16() -> bool:
 
 class SentenceTransformerEmbedder:
     def __init__(
-        self, model_dir: Path, name: str, dtype: str = "auto", batch_size: int = 32
+        self,
+        model_dir: Path,
+        name: str,
+        dtype: str = "auto",
+        batch_size: int = 32,
+        kernel_cache: int | None = None,
     ) -> None:
         if not (model_dir / "modules.json").exists():
             raise FileNotFoundError(
@@ -109,6 +115,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self._dir = model_dir
         self._dtype = dtype
+        self._kernel_cache = kernel_cache
         self._loaded = None
         self._lock = threading.Lock()
         # Every forward pass runs on this one thread: torch's OpenMP keeps a team of helper
@@ -122,6 +129,9 @@ class SentenceTransformerEmbedder:
         # Loaded on first use: re-ingesting unchanged files never needs the model.
         with self._lock:
             if self._loaded is None:
+                if self._kernel_cache is not None:
+                    # read by oneDNN when it first builds a kernel, so before the first pass
+                    os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(self._kernel_cache)
                 import torch
                 from sentence_transformers import SentenceTransformer
 

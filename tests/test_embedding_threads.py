@@ -47,3 +47,17 @@ def test_long_lived_callers_do_not_each_get_helper_threads():
         t.join()
     assert grown <= 15 + 1, f"{grown} threads for 15 callers: helper teams per caller"
     assert all(np.allclose(v, reference, atol=1e-3) for v in out)
+
+
+@pytest.mark.integration
+def test_the_kernel_cache_bound_is_set_before_the_first_pass(monkeypatch):
+    """oneDNN reads its kernel cache capacity when it first builds a kernel; unbounded (1,024
+    kernels of every input shape) it grew a server by ~400 MB (scripts/bench_embed_memory.py)."""
+    from rag.components import make_embedder
+
+    settings = Settings(embedder="sentence-transformers", embed_kernel_cache=48)
+    if not settings.embed_model_path.exists():
+        pytest.skip(f"no embedder at {settings.embed_model_path}: run scripts/setup.sh")
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    make_embedder(settings).embed_queries(["question 0"])
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "48"
