@@ -273,6 +273,36 @@ def test_a_claim_that_restates_the_question_is_no_answer():
     assert not ok.abstained and "restates-question" not in [d.rule for d in ok.decisions]
 
 
+def test_a_claim_about_the_sources_is_no_answer():
+    # An English question over a French article (where words-in-sources cannot judge): the
+    # claim says where a name appears, not what the article says about it.
+    fr = ["Benjamin Gallezot, délégué interministériel, s’est félicité de la coopération."]
+
+    def check(draft: str, question: str = "Who is Benjamin Gallezot?", language: str = "en"):
+        return verify(
+            draft, passages(fr, "fr"), question, language, VerifySettings(), HashingEmbedder()
+        )
+
+    for meta in (
+        "He was quoted in sources [1].",
+        "Benjamin Gallezot is mentioned in the text [1].",
+    ):
+        v = check(meta)
+        assert v.abstained, meta
+        assert ("restates-question", "says only that the sources mention it") in [
+            (d.rule, d.reason) for d in v.decisions
+        ]
+    # within one language, its words are not in the passage either (words-in-sources)
+    assert check("Il est cité dans l’article [1].", "Qui est Benjamin Gallezot ?", "fr").abstained
+    # what the article says about him, or who quoted him, is an answer
+    for fact in (
+        "Benjamin Gallezot est délégué interministériel [1].",
+        "Benjamin Gallezot a été cité par le délégué interministériel [1].",
+    ):
+        v = check(fact, "Qui est Benjamin Gallezot ?", "fr")
+        assert not v.abstained and v.decisions == [], (fact, v.decisions)
+
+
 def test_a_claim_that_copies_a_heading_is_no_answer():
     texts = [
         "Stratégie et opportunités dans le titane\n\nBenjamin Gallezot a refusé de commenter.",

@@ -300,11 +300,25 @@ POLARITY = "polarity"
 ANSWER_KIND = "answer-kind"
 
 
+# Words about the sources themselves: "He was quoted in sources [2] and [1]" tells a reader
+# where a name appears, not what the articles say about it.
+_ABOUT_SOURCES = (
+    "source sources article articles passage passages text texts document documents context "
+    "quoted cited mentioned referenced according "
+    "texte textes contexte cite citee cites citees mentionne mentionnee mentionnes "
+    "mentionnees evoque evoquee evoques evoquees selon"
+)
+
+
 def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """A claim whose every word (stemmed, accents folded, stop words out) is already in the
-    question adds nothing: "The new line opens when the line opens [1]" answers nothing. A
-    line that introduces a list (ending with ':') is not a claim of its own."""
-    asked = set(analyse(ev.question, ev.used)) | set(analyse(ev.question, ev.language))
+    question adds nothing: "The new line opens when the line opens [1]" answers nothing. Nor
+    does one whose other words only say that the sources mention it ("He was quoted in
+    sources [2] and [1]"). A line that introduces a list (ending with ':') is not a claim of
+    its own."""
+    languages = {ev.used, ev.language}
+    asked = set().union(*(analyse(ev.question, lang) for lang in languages))
+    meta = set().union(*(analyse(_ABOUT_SOURCES, lang) for lang in languages))
     out = []
     for c in claims:
         if c.text.rstrip().endswith(":"):
@@ -312,7 +326,11 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         own = set(analyse(c.text, ev.used))
         if own and own <= asked:
             reason = "says nothing the question does not already say"
-            out.append(Decision(RESTATES_QUESTION, c.index, "drop", reason))
+        elif own and own <= asked | meta:
+            reason = "says only that the sources mention it"
+        else:
+            continue
+        out.append(Decision(RESTATES_QUESTION, c.index, "drop", reason))
     return out
 
 
