@@ -27,11 +27,12 @@ class VerifySettings(BaseModel):
     lexical_minimum: float = Field(0.6, ge=0.0, le=1.0)
     # ...and at least this much more than the runner-up
     lexical_margin: float = Field(0.0, ge=0.0, le=1.0)
-    # across languages: multilingual-e5 similarity of the best passage, and its lead
-    crosslingual_minimum: float = Field(0.8, ge=-1.0, le=1.0)
+    # across languages, the passages within this e5 similarity of the best one are cited too
     crosslingual_margin: float = Field(0.02, ge=0.0, le=2.0)
-    # an uncited claim across languages cites the passage holding its most similar sentence
-    # or clause from this e5 similarity (claims of 6 words or more / shorter ones): of 300
+    # Across languages, a claim and a sentence or clause say the same thing from this e5
+    # similarity (claims of 6 words or more / shorter ones): an uncited claim then cites that
+    # passage, and `polarity` compares their negations (round 7 used 0.8 there, which
+    # unrelated text reaches: a title was "contradicted" by « a refusé de commenter »). Of 300
     # unrelated English sentences none reaches 0.86 against the sentences and clauses of 5
     # French passages, of 300 fragments of 3-5 words one reaches 0.91
     # (scripts/bench_crosslingual_null.py); translated sentences and list items: 0.88-0.96
@@ -164,7 +165,6 @@ class Settings(BaseSettings):
     verify_min_support: float = Field(_VERIFY.min_support, ge=0.0, le=1.0)
     verify_lexical_minimum: float = Field(_VERIFY.lexical_minimum, ge=0.0, le=1.0)
     verify_lexical_margin: float = Field(_VERIFY.lexical_margin, ge=0.0, le=1.0)
-    verify_crosslingual_minimum: float = Field(_VERIFY.crosslingual_minimum, ge=-1.0, le=1.0)
     verify_crosslingual_margin: float = Field(_VERIFY.crosslingual_margin, ge=0.0, le=2.0)
     verify_crosslingual_cite_minimum: float = Field(
         _VERIFY.crosslingual_cite_minimum, ge=-1.0, le=1.0
@@ -254,7 +254,6 @@ class Settings(BaseSettings):
             min_support=self.verify_min_support,
             lexical_minimum=self.verify_lexical_minimum,
             lexical_margin=self.verify_lexical_margin,
-            crosslingual_minimum=self.verify_crosslingual_minimum,
             crosslingual_margin=self.verify_crosslingual_margin,
             crosslingual_cite_minimum=self.verify_crosslingual_cite_minimum,
             crosslingual_cite_minimum_short=self.verify_crosslingual_cite_minimum_short,

@@ -170,7 +170,11 @@ def test_verify_settings_are_one_group_with_the_old_defaults(monkeypatch):
     assert Settings().verify == VerifySettings()
     d = VerifySettings()
     assert (d.min_support, d.lexical_minimum, d.lexical_margin) == (0.5, 0.6, 0.0)
-    assert (d.crosslingual_minimum, d.crosslingual_margin, d.rules_off) == (0.8, 0.02, frozenset())
+    assert (d.crosslingual_cite_minimum, d.crosslingual_margin, d.rules_off) == (
+        0.87,
+        0.02,
+        frozenset(),
+    )
     monkeypatch.setenv("RAG_VERIFY_RULES_OFF", f"{NEW_RULE}, abstention")
     monkeypatch.setenv("RAG_VERIFY_MIN_SUPPORT", "0.7")
     s = Settings().verify
@@ -417,6 +421,13 @@ def test_polarity_across_languages_with_the_real_embedder():
     assert "polarity" in [d.rule for d in wrong.decisions if d.action == "drop"], wrong
     right = check("Benjamin Gallezot declined to comment on expanding cooperation in uranium [1].")
     assert "polarity" not in [d.rule for d in right.decisions], right
+    # a claim about something else that shares the subject is no contradiction (0.87 by e5;
+    # round 7's threshold, 0.8, dropped this one and abstained)
+    other = check(
+        "Benjamin Gallezot is the French Minister of Strategic Approvisionments for Minerals "
+        "and Metals [1]."
+    )
+    assert "polarity" not in [d.rule for d in other.decisions], other
 
 
 def test_an_uncited_claim_across_languages_cites_the_passage_of_its_sentence():

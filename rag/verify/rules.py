@@ -167,6 +167,14 @@ def _cite_by_words(c: Claim, row: list[float], s: VerifySettings) -> Decision:
     return Decision(UNCITED_CLAIM, c.index, "recite", reason, (pick + 1,))
 
 
+def _same_statement(claim: str, s: VerifySettings) -> float:
+    """The e5 similarity from which a claim and a sentence or clause in the other language
+    say the same thing: above what unrelated text reaches (scripts/bench_crosslingual_null.py).
+    A short claim (a list item) finds a close clause by chance more easily than a sentence."""
+    short = len(claim.split()) < 6
+    return s.crosslingual_cite_minimum_short if short else s.crosslingual_cite_minimum
+
+
 def _cite_by_sentence(c: Claim, ev: Evidence) -> Decision:
     s = ev.settings
     units = [comparable_units(src) for src in ev.sources]
@@ -174,9 +182,7 @@ def _cite_by_sentence(c: Claim, ev: Evidence) -> Decision:
     claim_vector = ev.vectors[c.says]
     row = [float(np.max(_embedded(ev, xs) @ claim_vector)) for xs in units]
     best = max(row)
-    # a short claim (a list item) finds a close clause by chance more easily than a sentence
-    short = len(c.says.split()) < 6
-    minimum = s.crosslingual_cite_minimum_short if short else s.crosslingual_cite_minimum
+    minimum = _same_statement(c.says, s)
     if best < minimum:
         cognate = _cite_by_cognates(c, ev)
         if cognate is not None:
@@ -414,8 +420,10 @@ def polarity(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     closest to it is negated ("a refusé de commenter", "did not", "aucun") while the claim is
     not, or the reverse. In the sources' language the closest clause shares most of its words
     (at least half); across languages (an English answer over French articles) it is the
-    clause most similar by multilingual-e5, and only when that similarity reaches
-    `crosslingual_minimum`. The negation words of both languages are known either way."""
+    clause most similar by multilingual-e5, and only when the two say the same thing
+    (`_same_statement`: "… is the French Minister …" is 0.87 to « … a refusé de commenter … »,
+    a true contradiction 0.92-0.94). The negation words of both languages are known either
+    way."""
     out = []
     for c in claims:
         cites = [k for k in c.cites if 1 <= k <= len(ev.sources)]
@@ -443,7 +451,7 @@ def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> str | Non
         return None
     similarity = _embedded(ev, clauses) @ _embedded(ev, [claim.says])[0]
     best = int(np.argmax(similarity))
-    return clauses[best] if similarity[best] >= ev.settings.crosslingual_minimum else None
+    return clauses[best] if similarity[best] >= _same_statement(claim.says, ev.settings) else None
 
 
 _QUANTITY_Q = re.compile(
