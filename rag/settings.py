@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # oneDNN (torch's bf16 kernels) keeps the kernels it built for each input shape, up to
     # 1,024 by default, ~0.4 MB each: queries and claims of every length filled it, and a
     # server's memory crept up by ~400 MB over hundreds of questions. 64 holds it flat for
-    # ~1 ms more per query (scripts/bench_embed_memory.py, docs/EVALUATION.md round 8).
+    # ~4 ms more per query (scripts/bench_embed_memory.py, docs/EVALUATION.md round 8).
     embed_kernel_cache: int = Field(64, ge=0)
     llm: Literal["llama-cpp", "openai-like", "scripted"] = "llama-cpp"
     llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"

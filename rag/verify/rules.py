@@ -421,7 +421,7 @@ def polarity(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     not, or the reverse. In the sources' language the closest clause shares most of its words
     (at least half); across languages (an English answer over French articles) it is the
     clause most similar by multilingual-e5, and only when the two say the same thing
-    (`_same_statement`: "… is the French Minister …" is 0.87 to « … a refusé de commenter … »,
+    (`_same_statement`: "… is the French Minister …" is 0.866 to « … a refusé de commenter … »,
     a true contradiction 0.92-0.94). The negation words of both languages are known either
     way."""
     out = []
