@@ -187,7 +187,8 @@ class ScriptedLLM(DeltaChatLLM):
     piece_size: int = 3
     delay: float = 0.0  # seconds per piece, to simulate a slow model
     pieces_emitted: int = 0
-    calls: list[list[ChatMessage]] = Field(default_factory=list)
+    calls: list[list[ChatMessage]] = Field(default_factory=list)  # the last `keep_calls`
+    keep_calls: int = 64  # a scripted server soaked for hours must not grow with every call
     _script: Script = PrivateAttr()
 
     def __init__(self, script: Script | None = None, **data: Any) -> None:
@@ -205,6 +206,7 @@ class ScriptedLLM(DeltaChatLLM):
 
     def _deltas(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
         self.calls.append(list(messages))
+        del self.calls[: -self.keep_calls]
         text = self._script(messages)
         for i in range(0, len(text), self.piece_size):
             if self.delay:

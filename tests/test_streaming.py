@@ -9,6 +9,7 @@ import time
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from llama_index.core.llms import ChatMessage
 
 from api.app import create_app
 from rag.gate import BusyError
@@ -366,3 +367,11 @@ def test_a_draft_that_copies_the_sources_out_stops_at_the_header(settings):
     assert [v["rule"] for v in stops] == ["copies-heading"]
     full = len(dump(llm.calls[-1])) // llm.piece_size
     assert llm.pieces_emitted < full / 2  # it stopped reading the model, not just hiding text
+
+
+def test_the_scripted_model_keeps_only_its_recent_calls():
+    # a scripted server soaked for hours (scripts/probe_memory_scripted.py) must not grow
+    llm = ScriptedLLM(lambda m: "ok [1].", keep_calls=3)
+    for i in range(10):
+        llm.chat([ChatMessage(role="user", content=f"question {i}")])
+    assert [c[-1].content for c in llm.calls] == ["question 7", "question 8", "question 9"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 import numpy as np
@@ -316,6 +317,11 @@ _ABOUT_SOURCES = (
 )
 
 
+@cache
+def _about_sources(language: str) -> frozenset[str]:
+    return frozenset(analyse(_ABOUT_SOURCES, language))
+
+
 def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """A claim whose every word (stemmed, accents folded, stop words out) is already in the
     question adds nothing: "The new line opens when the line opens [1]" answers nothing. Nor
@@ -324,7 +330,7 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     its own."""
     languages = {ev.used, ev.language}
     asked = set().union(*(analyse(ev.question, lang) for lang in languages))
-    meta = set().union(*(analyse(_ABOUT_SOURCES, lang) for lang in languages))
+    meta = set().union(*(_about_sources(lang) for lang in languages))
     out = []
     for c in claims:
         if c.text.rstrip().endswith(":"):
