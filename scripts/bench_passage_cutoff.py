@@ -38,6 +38,9 @@ def main() -> None:
     ranked = [(q.gold, service.retriever.retrieve(q.question, 6)) for q in questions]
 
     rules: list[tuple[str, float, int, int]] = [(f"top {k}", 0.0, k, k) for k in (1, 2, 3, 4, 5)]
+    rules += [  # a single passage when the best one stands out
+        (f"score >= {r} x best, 1..5", r, 1, 5) for r in (0.6, 0.7, 0.8, 0.9)
+    ]
     rules += [
         (f"score >= {r} x best, {lo}..{hi}", r, lo, hi)
         for lo in (2, 3)
