@@ -124,7 +124,7 @@ class AnswerService:
         top_k: int = 5,
         max_waiting: int = 4,
         relative_score: float = 0.0,
-        min_passages: int = 2,
+        min_passages: int = 1,
         slots: int = 1,
         verify_settings: VerifySettings | None = None,
         prompt_style: str = "cited",

@@ -180,11 +180,13 @@ def test_the_model_reads_only_passages_close_to_the_best_one(settings):
         prompts.append(messages[-1].content)
         return "Les sources ne le disent pas."
 
-    def sources_read(relative_score: float) -> int:
+    def sources_read(relative_score: float, minimum: int = 1) -> int:
         prompts.clear()
-        client = client_for(settings.model_copy(update={"relative_score": relative_score}), script)
+        update = {"relative_score": relative_score, "min_passages": minimum}
+        client = client_for(settings.model_copy(update=update), script)
         client.post("/v1/ask", json={"question": "Quels sont les quatre objectifs ?"})
         return len(re.findall(r"(?m)^\[\d+\] ", prompts[-1]))
 
     assert sources_read(0.0) == 5  # every one of top_k
-    assert sources_read(1.0) == 2  # only the minimum: nothing else scores as high as the best
+    assert sources_read(1.0) == 1  # the best alone: nothing else scores as high
+    assert sources_read(1.0, minimum=2) == 2  # never fewer than the minimum
