@@ -1198,7 +1198,9 @@ def _objectives_shown(answer: str) -> list[str]:
     text = answer.lower()
     checks = {
         "geology and exploration": "geolog" in text or "géolog" in text,
-        "joint mining projects": bool(re.search(r"\bmin(ing|e|es|ier|iers)\b", text))
+        "joint mining projects": bool(
+            re.search(r"\bmin(ing|e|es|eral|erals|ier|iers|ière|ières)\b", text)
+        )
         and ("project" in text or "projet" in text),
         "attracting capital": "capital" in text or "capitaux" in text,
         "sustainable development and innovation": "sustainab" in text or "durable" in text,
