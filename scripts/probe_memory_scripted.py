@@ -49,7 +49,6 @@ t0 = time.time()
 print("start", rss(), flush=True)
 for i, q in enumerate(qs, 1):
     svc.ask(q)
-    llm.calls.clear()
     release_free_memory()
     if i % 100 == 0:
         print(i, rss(), f"{time.time() - t0:.0f}s", flush=True)
