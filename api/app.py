@@ -1,8 +1,8 @@
-"""FastAPI application: thin routers over `rag.service.AnswerService` and the ingestor."""
+"""FastAPI application: thin routers over two services, answering (rag.service.AnswerService)
+and ingestion (ingest.service.IngestionService)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,13 +14,11 @@ from fastapi.staticfiles import StaticFiles
 from api import documents, openai_compat, routes
 from api.deps import key_digests
 from api.middleware import BodyLimit, WorkerHeader
-from rag.components import hnsw_settings
 from rag.gate import BusyError
 from rag.service import AnswerService
 from rag.settings import Settings, get_settings
 
 STATIC = Path(__file__).parent / "static"
-log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, service: AnswerService | None = None) -> FastAPI:
@@ -28,37 +26,17 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from ingest.follower import IndexFollower
-        from ingest.jobs import JobRunner, JobStore
-        from ingest.pipeline import make_ingestor
+        from ingest.service import IngestionService
 
         if app.state.service is None:  # load the models once, before the first request
             from rag.components import make_service
 
             app.state.service = make_service(settings)
             app.state.service.warm_up()
-        ingestor = make_ingestor(settings, app.state.service)
-        recovered = ingestor.recover()  # finish what a killed process left half-written
-        if recovered.outcomes:
-            log.warning("start-up recovery: %s", recovered.summary())
-        graph, wanted = app.state.service.store.graph(), hnsw_settings(settings)
-        if graph and graph != wanted:
-            log.warning(
-                "the vector graph was built with %s, not the configured %s: `rag reindex` "
-                "rebuilds it from the stored vectors (denser graphs find more at 30k+ passages)",
-                graph,
-                wanted,
-            )
-        app.state.ingestor = ingestor
-        app.state.jobs = JobStore(settings.index_path)
-        app.state.jobs.forget_older_than(7 * 24 * 3600)
-        app.state.runner = JobRunner(app.state.jobs, ingestor)
-        app.state.runner.start()  # resumes jobs a killed server left queued or running
-        app.state.follower = IndexFollower(ingestor)
-        app.state.follower.start()  # changes made through another host
+        app.state.ingestion = IngestionService(settings, app.state.service.engines)
+        app.state.ingestion.start()
         yield
-        app.state.runner.stop()
-        app.state.follower.stop()
+        app.state.ingestion.stop()
 
     app = FastAPI(
         title="ragkit: cited answers over news articles",
@@ -69,8 +47,8 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
     )
     app.state.service = service
     app.state.settings = settings
-    app.state.key_digests = key_digests(settings)
-    app.add_middleware(BodyLimit, upload_bytes=int(settings.max_upload_mb * 1_000_000))
+    app.state.key_digests = key_digests(settings.serve)
+    app.add_middleware(BodyLimit, upload_bytes=int(settings.serve.max_upload_mb * 1_000_000))
     app.add_middleware(WorkerHeader)
 
     @app.exception_handler(BusyError)

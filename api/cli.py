@@ -17,27 +17,29 @@ from rag.settings import describe_settings_error, get_settings
 
 
 def _ingest(paths: list[Path], quiet: bool = False, sync: bool = False) -> int:
-    from ingest.pipeline import make_ingestor
+    from ingest.service import IngestionService
+    from rag.components import make_engines
     from rag.store import EmbedderMismatchError, StoreLockedError
 
     settings = get_settings()
     try:
-        ingestor = make_ingestor(settings)
+        ingestion = IngestionService(settings, make_engines(settings))
     except (StoreLockedError, EmbedderMismatchError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    store = ingestor.store
-    recovered = ingestor.recover()  # finish what an interrupted run left, before anything else
+    recovered = ingestion.recover()  # finish what an interrupted run left, before anything else
     if recovered.outcomes:
         print(f"recovered an interrupted ingestion: {recovered.summary()}", file=sys.stderr)
     t0 = time.perf_counter()
-    report = ingestor.ingest_paths(paths, progress=not quiet, sync=sync)
+    report = ingestion.ingest_paths(paths, progress=not quiet, sync=sync)
     elapsed = time.perf_counter() - t0
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
+    embedded = ingestion.ingestor.texts_embedded
     print(
-        f"{report.summary()}; {store.count()} passage(s) in {settings.collection!r}; "
-        f"{elapsed:.1f} s, {ingestor.texts_embedded} text(s) embedded (passages and sentences)",
+        f"{report.summary()}; {ingestion.store.count()} passage(s) in "
+        f"{settings.store.collection!r}; {elapsed:.1f} s, {embedded} text(s) embedded "
+        "(passages and sentences)",
         file=sys.stderr,
     )
     return 1 if report.errors else 0
@@ -87,7 +89,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.components import make_service
 
     try:
-        question = check_question(args.question, get_settings().max_question_chars)
+        question = check_question(args.question, get_settings().serve.max_question_chars)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -110,20 +112,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     """Rebuild the vector graph with the current RAG_HNSW_* settings from the stored vectors."""
-    from rag.components import hnsw_settings, make_embedder, make_store
+    from rag.components import make_embedder, make_store
     from rag.store import EmbedderMismatchError, StoreLockedError
 
     settings = get_settings()
     try:
-        store = make_store(settings, make_embedder(settings))
+        store = make_store(settings.store, make_embedder(settings.models))
     except (StoreLockedError, EmbedderMismatchError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    wanted, current = hnsw_settings(settings), store.graph()
+    wanted, current = settings.store.hnsw, store.graph()
     if current == wanted and not args.force:
         print(f"the graph already has {current}; nothing to do (--force rebuilds anyway)")
         return 0
-    if settings.vector_store == "chroma-http":
+    if settings.store.vector_store == "chroma-http":
         print("note: no one may add or delete documents until this ends", file=sys.stderr)
     t0 = time.perf_counter()
 
@@ -137,8 +139,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         print(f"\nerror: {err}", file=sys.stderr)
         return 1
     print(
-        f"\nrebuilt {settings.collection!r}: {n} passages, graph {current} -> {store.graph()}, "
-        f"{time.perf_counter() - t0:.1f} s (nothing embedded again)",
+        f"\nrebuilt {settings.store.collection!r}: {n} passages, graph {current} -> "
+        f"{store.graph()}, {time.perf_counter() - t0:.1f} s (nothing embedded again)",
         file=sys.stderr,
     )
     return 0
@@ -161,9 +163,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.app import create_app
 
     settings = get_settings()
-    host, port = args.host or settings.host, args.port or settings.port
-    anonymous = args.allow_anonymous or settings.allow_anonymous
-    if not is_loopback(host) and not settings.api_key_list() and not anonymous:
+    serve = settings.serve
+    host, port = args.host or serve.host, args.port or serve.port
+    anonymous = args.allow_anonymous or serve.allow_anonymous
+    if not is_loopback(host) and not serve.api_key_list() and not anonymous:
         print(
             f"error: refusing to serve on {host} without API keys: anyone who reaches the port "
             "could add and delete documents. Set RAG_API_KEYS (see README, 'Running it for "
@@ -171,8 +174,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    workers = args.workers or settings.workers
-    if workers > 1 and settings.vector_store == "chroma-embedded":
+    workers = args.workers or serve.workers
+    if workers > 1 and settings.store.vector_store == "chroma-embedded":
         print(
             f"error: --workers {workers} needs a Chroma server: an embedded Chroma belongs to one "
             "process (each worker would keep its own in-memory index of the same files). Run "
@@ -182,7 +185,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if workers > 1 and settings.llm == "llama-cpp":
+    if workers > 1 and settings.models.llm == "llama-cpp":
         print(
             f"warning: each of the {workers} workers loads its own llama.cpp model (1.1 GB and "
             "all cores each); an OpenAI-compatible server shared by the workers scales better "
@@ -201,10 +204,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=workers,
             host=host,
             port=port,
-            log_level=settings.log_level,
+            log_level=serve.log_level,
         )
     else:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=serve.log_level)
     return 0
 
 
@@ -270,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {describe_settings_error(err)}", file=sys.stderr)
         return 2
     logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.WARNING),
+        level=getattr(logging, settings.serve.log_level.upper(), logging.WARNING),
         format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s",'
         '"msg":"%(message)s"}',
     )

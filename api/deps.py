@@ -8,20 +8,25 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from ingest.service import IngestionService
 from rag.service import AnswerService
-from rag.settings import Settings
+from rag.settings import ServeSettings, Settings
 
 
 def get_service(request: Request) -> AnswerService:
     return request.app.state.service
 
 
+def get_ingestion(request: Request) -> IngestionService:
+    return request.app.state.ingestion
+
+
 def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def key_digests(settings: Settings) -> list[bytes]:
-    return [hashlib.sha256(k.encode()).digest() for k in settings.api_key_list()]
+def key_digests(serve: ServeSettings) -> list[bytes]:
+    return [hashlib.sha256(k.encode()).digest() for k in serve.api_key_list()]
 
 
 def _unauthorized(reason: str) -> HTTPException:
@@ -33,7 +38,7 @@ def check_key(request: Request, write: bool) -> None:
     `Authorization: Bearer <key>`. Keys are compared as SHA-256 digests with
     `hmac.compare_digest`, every key every time, so timing tells nothing."""
     digests: list[bytes] = request.app.state.key_digests
-    if not digests or not (write or request.app.state.settings.auth_reads):
+    if not digests or not (write or request.app.state.settings.serve.auth_reads):
         return
     header = request.headers.get("authorization")
     if header is None:
@@ -58,6 +63,7 @@ def require_write(request: Request) -> None:
 
 
 ServiceDep = Annotated[AnswerService, Depends(get_service)]
+IngestionDep = Annotated[IngestionService, Depends(get_ingestion)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ReadAccess = Annotated[None, Depends(require_read)]
 WriteAccess = Annotated[None, Depends(require_write)]

@@ -1,8 +1,9 @@
 """Documents over HTTP: list, read, add (files or JSON), replace, delete; ingestion jobs.
 
-Every write goes through the same `Ingestor` as `rag ingest` (content-hash idempotence holds
-across both), queued as a job in SQLite. Small uploads are waited for and answered 200 with
-the job; larger ones (or `?wait=false`) answer 202 at once with the job to poll.
+Every write goes through the ingestion service (ingest.service), like `rag ingest`
+(content-hash idempotence holds across both), queued as a job in SQLite. Small uploads are
+waited for and answered 200 with the job; larger ones (or `?wait=false`) answer 202 at once
+with the job to poll.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
-from api.deps import ServiceDep, SettingsDep, WriteAccess, require_read
+from api.deps import IngestionDep, ServiceDep, SettingsDep, WriteAccess, require_read
 from api.routes import UNAUTHORIZED
 from api.schemas import DocumentInfo, DocumentPage, DocumentText, ErrorOut, JobOut
 from ingest.locking import WriteLockTimeoutError
 from ingest.pipeline import Outcome
 from ingest.readers import DOC_ID, ReadError, article_from_fields, article_from_upload
+from ingest.service import IngestionService
 from rag.settings import Settings
 
 router = APIRouter(tags=["documents"], responses=UNAUTHORIZED)
@@ -83,7 +85,7 @@ def _invalid(loc: tuple[str | int, ...], msg: str) -> RequestValidationError:
 
 async def _read_upload(request: Request, settings: Settings, doc_id: str | None, single: bool):
     """The documents of a request, and the files refused up front (with their reasons)."""
-    limit = int(settings.max_upload_mb * 1_000_000)
+    limit = int(settings.serve.max_upload_mb * 1_000_000)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     articles, rejected = [], []
     if content_type == "application/json":
@@ -143,20 +145,25 @@ async def _read_upload(request: Request, settings: Settings, doc_id: str | None,
     return articles, rejected, size
 
 
-async def _submit(request: Request, articles, rejected, size: int, replace: bool, wait):
-    app = request.app
-    jobs, runner, settings = app.state.jobs, app.state.runner, app.state.settings
-    job_id = await run_in_threadpool(jobs.create, articles, replace, rejected)
-    runner.wake()
-    inline = wait if wait is not None else size <= settings.inline_upload_kb * 1024
+async def _submit(
+    ingestion: IngestionService,
+    settings: Settings,
+    articles,
+    rejected,
+    size: int,
+    replace: bool,
+    wait: bool | None,
+):
+    job_id = await run_in_threadpool(ingestion.submit, articles, replace, rejected)
+    inline = wait if wait is not None else size <= settings.serve.inline_upload_kb * 1024
     if inline:
         deadline = time.monotonic() + INLINE_WAIT_S
         while time.monotonic() < deadline:
-            job = await run_in_threadpool(jobs.get, job_id)
+            job = await run_in_threadpool(ingestion.job, job_id)
             if job is None or job.state in ("done", "failed"):
                 break
             await asyncio.sleep(0.05)
-    job = await run_in_threadpool(jobs.get, job_id)
+    job = await run_in_threadpool(ingestion.job, job_id)
     body = JobOut(**job.to_dict()).model_dump()
     return JSONResponse(body, status_code=200 if job.state in ("done", "failed") else 202)
 
@@ -171,6 +178,7 @@ async def _submit(request: Request, articles, rejected, size: int, replace: bool
 async def add_documents(
     request: Request,
     settings: SettingsDep,
+    ingestion: IngestionDep,
     _: WriteAccess,
     wait: Annotated[bool | None, Query(description="wait for it (default: small uploads)")] = None,
 ):
@@ -179,7 +187,7 @@ async def add_documents(
     content again is `unchanged`; different content under an existing id is a `conflict`
     (replace it with PUT). Per-file outcomes come with the job."""
     articles, rejected, size = await _read_upload(request, settings, None, single=False)
-    return await _submit(request, articles, rejected, size, replace=False, wait=wait)
+    return await _submit(ingestion, settings, articles, rejected, size, False, wait)
 
 
 @router.put(
@@ -193,13 +201,14 @@ async def replace_document(
     doc_id: Annotated[str, Path(pattern=DOC_ID.pattern)],
     request: Request,
     settings: SettingsDep,
+    ingestion: IngestionDep,
     _: WriteAccess,
     wait: Annotated[bool | None, Query()] = None,
 ):
     """Replace the document `doc_id` with one file (multipart field `files`) or JSON
     fields; it is created when it does not exist."""
     articles, rejected, size = await _read_upload(request, settings, doc_id, single=True)
-    return await _submit(request, articles, rejected, size, replace=True, wait=wait)
+    return await _submit(ingestion, settings, articles, rejected, size, True, wait)
 
 
 @router.delete(
@@ -209,10 +218,10 @@ async def replace_document(
         503: {"model": ErrorOut, "description": "A long ingestion holds the store; retry"},
     },
 )
-def delete_document(doc_id: str, request: Request, _: WriteAccess) -> Any:
+def delete_document(doc_id: str, ingestion: IngestionDep, _: WriteAccess) -> Any:
     """Delete a document and its passages: it is never retrieved or cited again."""
     try:
-        removed = request.app.state.ingestor.delete(doc_id, wait=30.0)
+        removed = ingestion.delete(doc_id, wait=30.0)
     except WriteLockTimeoutError:
         return JSONResponse(
             {"detail": "an ingestion is writing to the store; try again shortly"},
@@ -260,9 +269,9 @@ def document(doc_id: str, service: ServiceDep) -> DocumentText:
     responses={404: {"model": ErrorOut, "description": "No such job"}},
     dependencies=READ,
 )
-def job(job_id: str, request: Request) -> JobOut:
+def job(job_id: str, ingestion: IngestionDep) -> JobOut:
     """An ingestion job: its state, progress in passages embedded, and per-file outcomes."""
-    found = request.app.state.jobs.get(job_id)
+    found = ingestion.job(job_id)
     if found is None:
         raise HTTPException(404, f"no job with id {job_id!r}")
     return JobOut(**found.to_dict())

@@ -105,8 +105,8 @@ def models(settings: SettingsDep) -> dict:
                 "object": "model",
                 "created": 0,
                 "owned_by": "ragkit",
-                "llm": settings.llm_model,
-                "embedder": settings.embed_model,
+                "llm": settings.models.llm_model,
+                "embedder": settings.models.embed_model,
             }
         ],
     }
@@ -117,17 +117,17 @@ async def chat_completions(
     body: OAChatRequest, request: Request, service: ServiceDep, settings: SettingsDep
 ):
     messages = _conversation(body, settings)
-    ticket = service.gate.reserve()
+    run = service.open(messages)  # 503 now when the queue is full
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
-    events = run_in_thread(lambda cancel: service.stream(messages, None, ticket, cancel))
+    events = run_in_thread(run.events)
     if not body.stream:
         try:
             answer = await final_answer(events, request.is_disconnected)
         except ClientGoneError:
             return Response(status_code=499)
         finally:
-            ticket.abandon()
+            run.close()
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -179,4 +179,4 @@ async def chat_completions(
             yield {"data": json.dumps({"error": error}, ensure_ascii=False)}
         yield {"data": "[DONE]"}
 
-    return EventSourceResponse(frames(events), ping=10, background=BackgroundTask(ticket.abandon))
+    return EventSourceResponse(frames(events), ping=10, background=BackgroundTask(run.close))

@@ -70,7 +70,7 @@ STREAM_DOC = (
 def question_or_422(text: str, settings: Settings, loc: tuple[str | int, ...]) -> str:
     """The app's own question-length limit (not a global one), as a regular 422."""
     try:
-        return check_question(text, settings.max_question_chars)
+        return check_question(text, settings.serve.max_question_chars)
     except ValueError as err:
         error = {"type": "value_error", "loc": loc, "msg": str(err), "input": None}
         raise RequestValidationError([error]) from None
@@ -79,19 +79,19 @@ def question_or_422(text: str, settings: Settings, loc: tuple[str | int, ...]) -
 async def _answer(
     request: Request, service: AnswerService, messages: list[dict], top_k: int | None, stream: bool
 ):
-    ticket = service.gate.reserve()  # 503 now, before a stream starts, when the queue is full
-    events = run_in_thread(lambda cancel: service.stream(messages, top_k, ticket, cancel))
+    run = service.open(messages, top_k)  # 503 now, before a stream starts, when it is full
+    events = run_in_thread(run.events)
     if stream:
         # If the stream never starts (client gone first), the reserved place must not leak.
         return EventSourceResponse(
-            rag_events(events), ping=10, background=BackgroundTask(ticket.abandon)
+            rag_events(events), ping=10, background=BackgroundTask(run.close)
         )
     try:
         answer = await final_answer(events, request.is_disconnected)
     except ClientGoneError:
         return Response(status_code=499)  # nobody is listening any more
     finally:
-        ticket.abandon()
+        run.close()
     return AskResponse(**answer.to_dict())
 
 
@@ -162,10 +162,10 @@ def healthz(service: ServiceDep, settings: SettingsDep, request: Request) -> Hea
     keys = bool(request.app.state.key_digests)
     return Health(
         limits={
-            "max_upload_mb": settings.max_upload_mb,
-            "max_question_chars": settings.max_question_chars,
+            "max_upload_mb": settings.serve.max_upload_mb,
+            "max_question_chars": settings.serve.max_question_chars,
         },
-        auth={"writes": keys, "reads": keys and settings.auth_reads},
+        auth={"writes": keys, "reads": keys and settings.serve.auth_reads},
         status="ok",
         passages=service.store.count(),
         documents=service.store.document_count(),

@@ -68,7 +68,7 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--ablation",
         action="store_true",
-        help="add retrieval rows: BM25 only, dense only, RRF fusion, no sentence scores",
+        help="add retrieval rows: BM25 only, dense only, no sentence scores",
     )
     p.add_argument(
         "--url",
@@ -104,15 +104,13 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         help="language of the paragraphs (default: detected)",
     )
-    p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default=None)
-    p.add_argument("--candidates", type=int, default=None, help="per-retriever pool before fusion")
     p.add_argument(
-        "--fusion",
-        choices=["weighted", "rrf"],
+        "--retrieval",
+        choices=["hybrid", "dense", "bm25"],
         default=None,
-        help="how hybrid retrieval fuses dense and BM25 (default: weighted)",
+        help="ours with one half of retrieval only (default: hybrid)",
     )
-    p.add_argument("--rrf-k", type=int, default=None)
+    p.add_argument("--candidates", type=int, default=None, help="per-retriever pool before fusion")
     p.add_argument("--chunk-size", type=int, default=None)
     p.add_argument("--chunk-overlap", type=int, default=None)
     p.add_argument(
@@ -150,10 +148,8 @@ def _config(args: argparse.Namespace):
         collection=args.collection,
         extra=args.extra,
         language=args.language,
-        retrieval=args.retrieval,
+        retrieval=None if args.retrieval == "hybrid" else args.retrieval,
         candidates=args.candidates,
-        rrf_k=args.rrf_k,
-        fusion=args.fusion,
         chunk_size=args.chunk_size,
         chunk_overlap=args.chunk_overlap,
         progress=not args.quiet,
@@ -179,20 +175,21 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
 
 def cmd_ingest_only(config) -> int:
     from evaluation.runner import ingest_dataset, load
-    from rag.components import make_embedder
+    from rag.components import make_engines
 
     settings = config.settings()
     dataset, _ = load(config)
-    embedder = make_embedder(settings)
-    store, report = ingest_dataset(dataset, settings, embedder, config.progress)
+    engines = make_engines(settings)
+    report = ingest_dataset(dataset, settings, engines, config.progress)
+    store, ingest = settings.store, settings.ingest
     print(
-        f"{report.summary()}; {store.count()} passage(s) in {settings.collection!r}",
+        f"{report.summary()}; {engines.store.count()} passage(s) in {store.collection!r}",
         file=sys.stderr,
     )
     print(
         "Serve it with:\n"
-        f"  RAG_COLLECTION={settings.collection} RAG_DATA_DIR={settings.data_dir} "
-        f"RAG_CHUNK_SIZE={settings.chunk_size} RAG_CHUNK_OVERLAP={settings.chunk_overlap} "
+        f"  RAG_COLLECTION={store.collection} RAG_DATA_DIR={store.data_dir} "
+        f"RAG_CHUNK_SIZE={ingest.chunk_size} RAG_CHUNK_OVERLAP={ingest.chunk_overlap} "
         "rag serve"
     )
     return 0

@@ -34,14 +34,12 @@ from evaluation.metrics import (
 from rag.settings import PROJECT_ROOT, Settings
 
 KS = (1, 3, 5, 10)
-# Retrieval-only rows of `--ablation`: each part of our retrieval alone, and the former default.
-ABLATIONS = [
+# Retrieval-only rows of `--ablation`: each part of our retrieval alone. (Rows of experiments
+# that lost, RRF fusion and the in-memory bm25s index, are in docs/EVALUATION.md; commit
+# 4da1593 still runs them.)
+ABLATIONS: list[tuple[str, dict[str, Any]]] = [
     ("bm25 only", {"mode": "bm25"}),
-    # the in-memory bm25s index that SQLite FTS5 replaced (it cannot add or remove passages)
-    ("bm25 only, bm25s", {"mode": "bm25", "keywords": "bm25s"}),
-    ("hybrid weighted, bm25s keywords", {"keywords": "bm25s"}),
     ("dense only", {"mode": "dense"}),
-    ("hybrid RRF k=60", {"fusion": "rrf", "rrf_k": 60}),
     ("hybrid weighted, no sentence scores", {"sentences": False}),
 ]
 
@@ -63,10 +61,8 @@ class EvalConfig:
     collection: str | None = None
     extra: Path | None = None
     language: str | None = None
-    retrieval: str | None = None
+    retrieval: str | None = None  # "dense" or "bm25": ours with one half of retrieval only
     candidates: int | None = None
-    rrf_k: int | None = None
-    fusion: str | None = None
     chunk_size: int | None = None
     chunk_overlap: int | None = None
     progress: bool = True
@@ -77,25 +73,15 @@ class EvalConfig:
 
     def settings(self) -> Settings:
         overrides: dict[str, Any] = {"data_dir": self.data_dir or default_data_dir()}
-        for name in (
-            "top_k",
-            "relative_score",
-            "retrieval",
-            "candidates",
-            "chunk_size",
-            "chunk_overlap",
-        ):
+        for name in ("top_k", "relative_score", "chunk_size", "chunk_overlap"):
             value = getattr(self, name)
             if value is not None:
                 overrides[name] = value
         settings = Settings(**overrides)
-        settings.collection = self.collection or collection_name(
-            Path(self.dataset).stem,
-            settings.chunk_size,
-            settings.chunk_overlap,
-            settings.sentence_vectors,
+        collection = self.collection or collection_name(
+            Path(self.dataset).stem, settings.ingest.chunk_size, settings.ingest.chunk_overlap
         )
-        return settings
+        return settings.changed(collection=collection)
 
 
 def default_data_dir() -> Path:
@@ -106,9 +92,9 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9]+", "-", name).strip("-").lower()[:40] or "dataset"
 
 
-def collection_name(dataset: str, chunk_size: int, chunk_overlap: int, sentences: str) -> str:
-    # v3: sentence vectors computed at ingestion (their kind is part of the name)
-    return f"eval-{_slug(dataset)}-v3-c{chunk_size}-o{chunk_overlap}-{sentences}"
+def collection_name(dataset: str, chunk_size: int, chunk_overlap: int) -> str:
+    # v3: sentence vectors computed at ingestion, each sentence embedded on its own
+    return f"eval-{_slug(dataset)}-v3-c{chunk_size}-o{chunk_overlap}-separate"
 
 
 # --- pipelines ------------------------------------------------------------------------------
@@ -142,10 +128,9 @@ class OursInProcess:
         return {
             **_answer_fields(a),
             "draft": a.draft,
-            # the same draft numbered as the model read the passages: what the rules read,
-            # so that scripts/reverify.py can check it again
+            # the normalised draft the rules read (the model's numbering), so that a run's
+            # drafts can be verified again
             "model_draft": a.verified.draft if a.verified else None,
-            "quote": a.quote,
             "passages": [p.chunk.doc_id for p in a.passages],
             "total_ms": a.timings.get("total_ms"),
             "retrieval_ms": a.timings.get("retrieval_ms"),
@@ -341,7 +326,6 @@ def _record(name: str, q: Question, out: dict) -> dict:
         # what the model wrote, before grounding checks and attribution (ours only)
         "draft": out.get("draft"),
         "model_draft": out.get("model_draft"),
-        "quote": out.get("quote") or None,  # quote-first style only
         "abstained": bool(out["abstained"]),
         "cited_docs": [c.doc_id for c in out["cited"]],
         "context_docs": passages,
@@ -404,18 +388,17 @@ def rule_ablations(service) -> list[Derived]:
     """One row per verification rule, `ours -<rule>`: the answer with that rule switched off,
     from the same draft (rag.verify is a pure function of it). Only an answer that changes is
     presented again (and translated when in the wrong language: one more generation)."""
+    from rag.answer.present import present
     from rag.verify import RULE_NAMES, verify
-    from rag.verify.rules import QUOTE
 
-    base_settings = service.verify_settings
+    base = service.verify
 
     def without(*rules: str) -> Callable[[dict, Question], dict]:
-        off = base_settings.rules_off | set(rules)
-        settings = base_settings.model_copy(update={"rules_off": off})
+        config = base.model_copy(update={"rules_off": base.rules_off | set(rules)})
 
         def transform(out: dict, q: Question) -> dict:
-            base = out.get("verified")
-            if base is None:
+            first = out.get("verified")
+            if first is None:
                 return out
             question, passages, language = (
                 q.question.strip(),
@@ -423,29 +406,19 @@ def rule_ablations(service) -> list[Derived]:
                 out["language"],
             )
             v = verify(
-                base.draft,
-                passages,
-                question,
-                language,
-                settings,
-                service.retriever.embedder,
-                base.quote,
+                first.draft, passages, question, language, config, service.retriever.embedder
             )
-            if (v.text, v.cited, v.abstained) == (base.text, base.cited, base.abstained):
+            if (v.text, v.cited, v.abstained) == (first.text, first.cited, first.abstained):
                 return out
-            a = service.present(question, v, passages, language, highlights=False)
+            text = None
+            if not v.abstained and v.used_language != language:
+                text = service.reader.translate(v.text, language, None)
+            a = present(question, v, passages, language, None, text=text)
             return {**out, **_answer_fields(a), "verified": v}
 
         return transform
 
-    off = base_settings.rules_off | ({QUOTE} if service.prompt_style != "quote" else set())
-    rules = [r for r in RULE_NAMES if r not in off]  # a cited draft has no quote to check
-    rows = [(f"ours -{r}", without(r)) for r in rules]
-    # the four rules added together (2026-11-29): the post-processing as it was before them
-    return [*rows, ("ours -new rules", without(*NEW_RULES))]
-
-
-NEW_RULES = ("number-in-cited-passage", "restates-question", "polarity", "answer-kind")
+    return [(f"ours -{r}", without(r)) for r in RULE_NAMES if r not in base.rules_off]
 
 
 @dataclass
@@ -484,42 +457,31 @@ def load(config: EvalConfig) -> tuple[Dataset, Dataset | None]:
     return dataset, extra
 
 
-def ingest_dataset(dataset: Dataset, settings: Settings, embedder, progress: bool = True):
-    """One document per paragraph; the ingestor skips what the collection already holds."""
-    import hashlib
+def ingest_dataset(dataset: Dataset, settings: Settings, engines, progress: bool = True):
+    """One document per paragraph, through the ingestion service; what the collection already
+    holds is skipped."""
+    from ingest.readers import content_hash
+    from ingest.service import IngestionService
+    from rag.schema import Document
 
-    from ingest.pipeline import Ingestor, make_chunker
-    from ingest.readers import Article
-    from rag.components import make_passage_index, make_store
-
-    store = make_store(settings, embedder)
-    articles = [
-        Article(
+    documents = [
+        Document(
             doc_id=p.id,
             title=p.title,
-            keywords=(),
             text=p.text,
-            body_start=0,
             source=f"{dataset.name}#{p.id}",
             language=p.language,
-            content_hash=hashlib.sha256(f"{p.title}\x00{p.text}".encode()).hexdigest(),
+            content_hash=content_hash(p.title, p.text),
         )
         for p in dataset.paragraphs
     ]
-    ingestor = Ingestor(
-        store,
-        make_passage_index(settings),
-        embedder,
-        make_chunker(settings),
-        settings.sentence_vectors,
-    )
-    ingestor.recover()
-    report = ingestor.ingest_articles(articles, progress=progress)
-    return store, report
+    ingestion = IngestionService(settings, engines)
+    ingestion.recover()
+    return ingestion.ingest_documents(documents, progress=progress)
 
 
 def run(config: EvalConfig) -> EvalRun:
-    from rag.components import make_embedder, make_llm, make_service
+    from rag.components import make_engines, make_llm, make_service
     from rag.llm import ScriptedLLM
     from rag.retrieval import HybridRetriever
 
@@ -536,58 +498,51 @@ def run(config: EvalConfig) -> EvalRun:
             log_file.write(json.dumps(record, ensure_ascii=False) + "\n")
             log_file.flush()
 
-    embedder = make_embedder(settings)
-    llm = make_llm(settings) if need_llm else None  # its prompt cache is bounded (rag.llm)
+    engines = make_engines(settings)
+    llm = make_llm(settings.models) if need_llm else None  # its prompt cache is bounded
     pipelines: list[Any] = []
     if config.url:
         remote = OursRemote(config.url, config.top_k)
         remote.check(len(dataset.paragraphs))
         pipelines.append(remote)
     else:
-        store, _ = ingest_dataset(dataset, settings, embedder, config.progress)
+        ingest_dataset(dataset, settings, engines, config.progress)
+
+        def retriever(**options: Any) -> HybridRetriever:
+            if config.candidates is not None:
+                options.setdefault("candidates", config.candidates)
+            return HybridRetriever(engines.store, engines.embedder, engines.index, **options)
+
         # Our LLM calls go through a counter too (prompt tokens actually read, after the
         # cached prefix); the baseline gets its own counter around the same model.
-        service = make_service(
-            settings, embedder=embedder, llm=CountingLLM(llm) if llm else ScriptedLLM()
-        )
-        if config.rrf_k is not None:
-            service.retriever.rrf_k = config.rrf_k
-        if config.fusion is not None:
-            service.retriever.fusion = config.fusion
+        def service_for(s: Settings):
+            service = make_service(
+                s, engines=engines, llm=CountingLLM(llm) if llm else ScriptedLLM()
+            )
+            service.retriever = retriever(
+                **({"mode": config.retrieval} if config.retrieval else {})
+            )
+            return service
+
+        service = service_for(settings)
         pipelines.append(OursInProcess("ours", service))
         for name, updates in config.variants:
             # validated like the environment would be (a typo fails here, not mid-run)
-            changed = type(settings)(**{**settings.model_dump(), **updates})
-            variant = make_service(
-                changed, embedder=embedder, llm=CountingLLM(llm) if llm else ScriptedLLM()
+            pipelines.append(
+                OursInProcess(f"ours, {name}", service_for(settings.changed(**updates)))
             )
-            pipelines.append(OursInProcess(f"ours, {name}", variant))
         if config.ablation:
-            from rag.retrieval import BM25Index
-
-            bm25s_index = None
             for name, options in ABLATIONS:
-                kwargs = dict(options)
-                if kwargs.pop("keywords", None) == "bm25s":
-                    bm25s_index = bm25s_index or BM25Index(store.all_chunks())
-                    kwargs["keywords"] = bm25s_index
-                retriever = HybridRetriever(
-                    store,
-                    embedder,
-                    service.retriever.index,
-                    candidates=settings.candidates,
-                    **kwargs,
-                )
-                pipelines.append(OursInProcess(f"ours ({name})", service, retriever))
+                pipelines.append(OursInProcess(f"ours ({name})", service, retriever(**options)))
     if config.baseline:
         from evaluation.baseline import DefaultLlamaIndexPipeline, make_embed_model
 
         pipelines.append(
             DefaultLlamaIndexPipeline(
                 dataset.paragraphs,
-                settings.data_dir / "baseline-chroma",
+                settings.store.data_dir / "baseline-chroma",
                 f"baseline-{_slug(dataset.name)}-v2",
-                make_embed_model(settings.embed_model_path),
+                make_embed_model(settings.models.embed_model_path),
                 llm,
                 progress=config.progress,
             )

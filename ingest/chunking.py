@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from llama_index.core.node_parser import SentenceSplitter
 
-from ingest.readers import Article
-from rag.schema import Chunk
+from rag.schema import Chunk, Document
 
 Tokenize = Callable[[str], list]
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
@@ -131,7 +130,7 @@ class Chunker:
             cursor = at + 1
         return spans
 
-    def chunk(self, article: Article) -> list[Chunk]:
+    def chunk(self, article: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
         seen: dict[str, int] = {}
         for i, span in enumerate(self.spans(article.text, article.body_start)):

@@ -2,8 +2,9 @@
 
 A job holds its documents' text until it is done, so a server killed mid-job resumes it at
 its next start; every worker of a host sees every job (GET /v1/jobs/{id} works whichever
-worker answers) and any worker's runner may take a queued one. A job whose runner stops
-sending progress for `STALE_AFTER` seconds is taken again.
+worker answers) and any worker's runner may take a queued one. A job whose runner process is
+gone (same host, its pid no longer runs) is taken again at once; one whose runner, on another
+host, stops sending progress for `STALE_AFTER` seconds is taken again then.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.pipeline import Ingestor, IngestReport, Outcome
-from ingest.readers import Article
 from rag.memory import release_free_memory
 from rag.passage_index import connect
+from rag.schema import Document
 
 log = logging.getLogger(__name__)
 STALE_AFTER = 120.0
@@ -77,7 +78,7 @@ class JobStore:
         return conn
 
     def create(
-        self, articles: Sequence[Article], replace: bool, rejected: Sequence[Outcome]
+        self, articles: Sequence[Document], replace: bool, rejected: Sequence[Outcome]
     ) -> str:
         """A queued job for these documents; `rejected` are files refused before any work
         (their outcomes are reported with the job's)."""
@@ -119,17 +120,17 @@ class JobStore:
             jid, state, created, updated, total, json.loads(outcomes), embedded, to_embed, error
         )
 
-    def claim(self, owner: str) -> tuple[str, list[Article], bool] | None:
-        """Take the oldest queued job, or one whose runner went silent."""
+    def claim(self, owner: str) -> tuple[str, list[Document], bool] | None:
+        """Take the oldest queued job, or one whose runner died or went silent."""
         stale = time.time() - STALE_AFTER
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            row = conn.execute(
-                "SELECT id, payload, replace FROM jobs WHERE state = 'queued' "
-                "OR (state = 'running' AND updated < ?) ORDER BY created LIMIT 1",
-                (stale,),
-            ).fetchone()
+            rows = conn.execute(
+                "SELECT id, payload, replace, state, owner, updated FROM jobs "
+                "WHERE state IN ('queued', 'running') ORDER BY created"
+            ).fetchall()
+            row = next((r for r in rows if r[3] == "queued" or r[5] < stale or _dead(r[4])), None)
             if row is not None:
                 conn.execute(
                     "UPDATE jobs SET state = 'running', owner = ?, updated = ? WHERE id = ?",
@@ -211,7 +212,7 @@ class JobRunner:
                 continue
             self.run_job(*claimed)
 
-    def run_job(self, job_id: str, articles: list[Article], replace: bool) -> None:
+    def run_job(self, job_id: str, articles: list[Document], replace: bool) -> None:
         try:
             report = self.ingestor.ingest_articles(
                 articles,
@@ -229,7 +230,22 @@ class JobRunner:
             release_free_memory()
 
 
-def _article(data: dict[str, Any]) -> Article:
+def _dead(owner: str) -> bool:
+    """The runner `owner` ("host:pid") was a process of this host that no longer runs."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def _article(data: dict[str, Any]) -> Document:
     data = dict(data)
     data["keywords"] = tuple(data.get("keywords", ()))
-    return Article(**data)
+    known = Document.__dataclass_fields__
+    return Document(**{k: v for k, v in data.items() if k in known})

@@ -27,12 +27,11 @@ from tqdm import tqdm
 
 from ingest.chunking import Chunker, whitespace_tokenize
 from ingest.locking import WriteLock
-from ingest.readers import Article, ReadError, find_files, read_article, slug
-from rag.embedding import Embedder
-from rag.passage_index import PassageIndex
+from ingest.readers import ReadError, find_files, read_article, slug
+from rag.engines import Engines
 from rag.schema import Chunk, Document
-from rag.settings import Settings
-from rag.store import DELETING, READY, WRITING, ChunkStore
+from rag.settings import IngestSettings, ModelSettings
+from rag.store import DELETING, READY, WRITING
 from rag.text import sentence_spans
 
 log = logging.getLogger(__name__)
@@ -94,42 +93,21 @@ def embed_text(chunk: Chunk) -> str:
     return f"{chunk.title}\n{chunk.text}"
 
 
-def make_chunker(settings: Settings) -> Chunker:
+def make_chunker(ingest: IngestSettings, models: ModelSettings) -> Chunker:
     tokenize = whitespace_tokenize
-    if settings.embedder == "sentence-transformers":
+    if models.embedder == "sentence-transformers":
         from tokenizers import Tokenizer
 
         # The embedder's own tokenizer, so chunk sizes are counted in the tokens it sees.
-        tok = Tokenizer.from_file(str(settings.embed_model_path / "tokenizer.json"))
+        tok = Tokenizer.from_file(str(models.embed_model_path / "tokenizer.json"))
         tok.no_truncation()
         tokenize = lambda text: tok.encode(text, add_special_tokens=False).ids  # noqa: E731
-    return Chunker(settings.chunk_size, settings.chunk_overlap, tokenize)
-
-
-def make_ingestor(settings: Settings, service=None) -> Ingestor:
-    """The ingestor for these settings; with `service`, it writes into that service's own
-    store, passage index and embedder (a server ingesting while it answers)."""
-    from rag.components import make_embedder, make_passage_index, make_store
-
-    if service is not None:
-        store, index = service.store, service.retriever.index
-        embedder = service.retriever.embedder
-    else:
-        embedder = make_embedder(settings)
-        store, index = make_store(settings, embedder), make_passage_index(settings)
-    return Ingestor(
-        store,
-        index,
-        embedder,
-        make_chunker(settings),
-        settings.sentence_vectors,
-        WriteLock(settings.data_dir / "ingest.lock"),
-    )
+    return Chunker(ingest.chunk_size, ingest.chunk_overlap, tokenize)
 
 
 @dataclass
 class _Plan:
-    article: Article
+    article: Document
     chunks: list[Chunk]
     existing: dict[str, str]  # chunk id -> doc_hash, as stored
     status: Status
@@ -141,29 +119,18 @@ class _Plan:
 
 class Ingestor:
     """Writes documents into the vector store and the passage index (keywords, sentence
-    vectors), one writer per process (`lock`).
+    vectors), one writer per process (`lock`). Each sentence is embedded on its own with its
+    article's title: vectors pooled from the passage's own forward pass were cheaper but lost
+    0.008 R@5 and 0.013 MRR on PIAF (docs/EVALUATION.md, sentence vectors)."""
 
-    `sentence_vectors`: "pooled" takes each sentence's vector from the passage's own forward
-    pass (mean of its tokens and the title's); "separate" embeds "title\nsentence" on its
-    own, as a query-time computation used to (docs/EVALUATION.md compares them)."""
-
-    def __init__(
-        self,
-        store: ChunkStore,
-        index: PassageIndex,
-        embedder: Embedder,
-        chunker: Chunker,
-        sentence_vectors: str = "separate",
-        lock: WriteLock | None = None,
-    ) -> None:
-        self.store = store
-        self.index = index
-        self.sentence_vectors = sentence_vectors
-        self.embedder = embedder
+    def __init__(self, engines: Engines, chunker: Chunker, lock: WriteLock | None = None) -> None:
+        self.store = engines.store
+        self.index = engines.index
+        self.embedder = engines.embedder
         self.chunker = chunker
         self.lock = lock or WriteLock(None)
         # which passage index this ingestor writes: changes from another one must be followed
-        self.origin = f"{socket.gethostname()}:{index.path.resolve()}#{index.name}"
+        self.origin = f"{socket.gethostname()}:{self.index.path.resolve()}#{self.index.name}"
         self.texts_embedded = 0  # passages and sentences sent to the model, since creation
 
     # --- files ----------------------------------------------------------------------------
@@ -180,7 +147,7 @@ class Ingestor:
             report.outcomes.append(Outcome(str(err).split(":")[0], "error", detail=str(err)))
             return report
         report.files = len(files)
-        read: dict[Path, Article] = {}
+        read: dict[Path, Document] = {}
         for f in files:
             try:
                 read[f] = read_article(f)
@@ -196,7 +163,7 @@ class Ingestor:
                     self._mirror(folder, present, report)
         return report
 
-    def file_ids(self, articles: dict[Path, Article]) -> dict[Path, str]:
+    def file_ids(self, articles: dict[Path, Document]) -> dict[Path, str]:
         """Document ids for files: the id it already has when this file was ingested before
         (same absolute path); else its name's stem, or the stem and a hash of its path when
         another document already holds that stem (two `a.txt` in two folders)."""
@@ -232,7 +199,7 @@ class Ingestor:
     # --- documents ------------------------------------------------------------------------
     def ingest_articles(
         self,
-        articles: Sequence[Article],
+        articles: Sequence[Document],
         report: IngestReport | None = None,
         progress: bool = True,
         replace: bool = True,
@@ -282,7 +249,7 @@ class Ingestor:
         return report
 
     def _plan(
-        self, articles: Sequence[Article], report: IngestReport, replace: bool
+        self, articles: Sequence[Document], report: IngestReport, replace: bool
     ) -> list[_Plan]:
         ids = list(dict.fromkeys(a.doc_id for a in articles))
         records = self.store.get_documents(ids)
@@ -327,13 +294,6 @@ class Ingestor:
         `progress`, in chunks)."""
         texts = [embed_text(c) for c in chunks]
         spans = [sentence_spans(c.text) for c in chunks]
-        if self.sentence_vectors == "pooled":
-            groups = [
-                [[(0, len(c.title)), (a + len(c.title) + 1, b + len(c.title) + 1)] for a, b in sp]
-                for c, sp in zip(chunks, spans, strict=True)
-            ]
-            self.texts_embedded += len(texts)
-            return self.embedder.embed_passages_pooled(texts, groups, progress)
         # one call for passages and sentences: the model sorts them all by length together;
         # a one-sentence passage's sentence text is its own text, embedded once
         every = list(texts)  # passages first, then the sentences not already among them
@@ -367,21 +327,7 @@ class Ingestor:
         Each step is one round trip for all of them, and idempotent: a re-run after a crash
         completes it."""
         now = time.time()
-        docs = [
-            Document(
-                doc_id=p.article.doc_id,
-                title=p.article.title,
-                text=p.article.text,
-                keywords=p.article.keywords,
-                source=p.article.source,
-                language=p.article.language,
-                content_hash=p.article.content_hash,
-                n_chunks=len(p.chunks),
-                body_start=p.article.body_start,
-                added_at=now,
-            )
-            for p in plans
-        ]
+        docs = [replace(p.article, n_chunks=len(p.chunks), added_at=now) for p in plans]
         new = [c for p in plans for c in p.new]
         kept = [c for p in plans for c in p.chunks if c.id in p.existing]
         stale = {cid for p in plans for cid in set(p.existing) - {c.id for c in p.chunks}}
@@ -440,17 +386,7 @@ class Ingestor:
                 full = self.store.get_document(doc.doc_id)
                 if full is None:
                     continue
-                article = Article(
-                    doc_id=full.doc_id,
-                    title=full.title,
-                    keywords=full.keywords,
-                    text=full.text,
-                    body_start=full.body_start,
-                    source=full.source,
-                    language=full.language,
-                    content_hash=full.content_hash,
-                )
-                self.ingest_articles([article], report, progress=progress)
+                self.ingest_articles([full], report, progress=progress)
             if pending:
                 log.warning("recovered %d interrupted document change(s)", len(pending))
             self.reconcile_index()
@@ -490,7 +426,7 @@ class Ingestor:
         return len(missing), len(extra)
 
 
-def _name(article: Article) -> str:
+def _name(article: Document) -> str:
     """How an outcome names a document: its path, its upload's file name, or `api:ID`."""
     return article.source.removeprefix("upload:")
 
@@ -499,7 +435,7 @@ def _versioned(chunk: Chunk, doc_hash: str) -> Chunk:
     return replace(chunk, doc_hash=doc_hash)
 
 
-def _same_file(holder: Document, path: Path, article: Article) -> bool:
+def _same_file(holder: Document, path: Path, article: Document) -> bool:
     """The record holding this file's stem is this file's: it holds the same text, or an
     earlier version recorded this file by a relative path."""
     if holder.content_hash == article.content_hash:

@@ -1,15 +1,17 @@
-"""Read articles: the seed format (line 1 title, line 2 comma-separated keywords, then
-paragraphs), Markdown, and plain text. Offsets always refer to the file's decoded text."""
+"""Read articles into Documents: the seed format (line 1 title, line 2 comma-separated
+keywords, then paragraphs), Markdown, and plain text. Offsets always refer to the file's
+decoded text."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from rag.language import detect_language
+from rag.schema import Document
 
 SUPPORTED = {".txt", ".md", ".markdown"}
 MAX_BYTES = 20_000_000
@@ -20,16 +22,10 @@ class ReadError(ValueError):
     """A file that cannot be ingested; the message names the file (and line when known)."""
 
 
-@dataclass(frozen=True)
-class Article:
-    doc_id: str
-    title: str
-    keywords: tuple[str, ...]
-    text: str  # the whole decoded file
-    body_start: int  # where paragraphs begin in `text`
-    source: str
-    language: str
-    content_hash: str
+def content_hash(title: str, text: str) -> str:
+    """What identifies a document's version: its title (embedded with every passage) and its
+    text. The same article from a file, an upload, the JSON API or `rag eval` hashes alike."""
+    return hashlib.sha256(f"{title}\x00{text}".encode()).hexdigest()
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -71,7 +67,7 @@ def check_doc_id(doc_id: str) -> str:
     return doc_id
 
 
-def read_article(path: Path, doc_id: str | None = None) -> Article:
+def read_article(path: Path, doc_id: str | None = None) -> Document:
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED:
         raise ReadError(f"{path}: unsupported file type {path.suffix!r} (use .txt or .md)")
@@ -82,7 +78,7 @@ def read_article(path: Path, doc_id: str | None = None) -> Article:
     return article_from_bytes(raw, path, doc_id, MAX_BYTES)
 
 
-def article_from_bytes(raw: bytes, path: Path, doc_id: str | None, max_bytes: int) -> Article:
+def article_from_bytes(raw: bytes, path: Path, doc_id: str | None, max_bytes: int) -> Document:
     if len(raw) > max_bytes:
         raise ReadError(f"{path}: {len(raw):,} bytes, larger than the {max_bytes:,}-byte limit")
     text = _decode(path, raw)
@@ -106,7 +102,7 @@ def upload_name(name: str) -> str:
     return name
 
 
-def article_from_upload(name: str, raw: bytes, doc_id: str | None, max_bytes: int) -> Article:
+def article_from_upload(name: str, raw: bytes, doc_id: str | None, max_bytes: int) -> Document:
     name = upload_name(name)
     path = Path(name)
     doc_id = check_doc_id(doc_id) if doc_id else slug(path.stem)
@@ -115,7 +111,7 @@ def article_from_upload(name: str, raw: bytes, doc_id: str | None, max_bytes: in
 
 def article_from_fields(
     title: str, text: str, keywords: tuple[str, ...] = (), doc_id: str | None = None
-) -> Article:
+) -> Document:
     """A document given as fields (the JSON API), stored in the seed format: title line,
     keyword line, blank line, body. Same text, same content hash as the equivalent file."""
     title = " ".join(title.split())
@@ -134,7 +130,7 @@ def article_from_fields(
     head = title + "\n" + (", ".join(keywords) + "\n" if keywords else "") + "\n"
     full = head + body + "\n"
     doc_id = check_doc_id(doc_id) if doc_id else slug(title)
-    return Article(
+    return Document(
         doc_id=doc_id,
         title=title,
         keywords=keywords,
@@ -142,11 +138,11 @@ def article_from_fields(
         body_start=len(head),
         source=f"api:{doc_id}",
         language=detect_language(body[:4000], default="fr"),
-        content_hash=hashlib.sha256(full.encode()).hexdigest(),
+        content_hash=content_hash(title, full),
     )
 
 
-def parse_article(text: str, path: Path, doc_id: str | None = None) -> Article:
+def parse_article(text: str, path: Path, doc_id: str | None = None) -> Document:
     lines = text.split("\n")
     keywords: tuple[str, ...] = ()
     if path.suffix.lower() in (".md", ".markdown"):
@@ -168,7 +164,7 @@ def parse_article(text: str, path: Path, doc_id: str | None = None) -> Article:
     body = text[body_start:]
     if not body.strip():
         raise ReadError(f"{path}:{text[:body_start].count(chr(10)) + 1}: no text after the title")
-    return Article(
+    return Document(
         doc_id=doc_id or slug(path.stem),
         title=title,
         keywords=keywords,
@@ -176,7 +172,7 @@ def parse_article(text: str, path: Path, doc_id: str | None = None) -> Article:
         body_start=min(body_start, len(text)),
         source=str(path),
         language=detect_language(body[:4000], default="fr"),
-        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        content_hash=content_hash(title, text),
     )
 
 

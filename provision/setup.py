@@ -127,7 +127,7 @@ def install_e5(models_dir: Path) -> Path:
 
 def main() -> int:
     settings = get_settings()
-    models_dir = settings.models_dir
+    models_dir = settings.models.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     install_e5(models_dir)

@@ -1,14 +1,19 @@
-"""Citation markers: keep the valid ones, renumber them by first use, drop the rest.
+"""Citation markers: read them in every form a model writes, send each to the passage that
+best supports its claim, keep the valid ones, renumber them by first use, drop the rest.
 
 The model sees passages numbered 1..n. The client sees only the passages the answer cites,
 numbered 1..m in order of first citation, so `[1]` is always the first source listed.
-`MarkerFilter` does this incrementally, so a streamed answer never shows an invalid marker.
+`MarkerFilter` does this incrementally, so a streamed answer never shows an invalid marker;
+the verification stage (rag.verify.stage.ClaimStream) is its only user in the answer path.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from rag.schema import Passage
+from rag.text import analyse, last_phrase
 
 # [1], [1, 2], [1][2], [Source 1], [source 1; 3]; also full-width brackets some models emit.
 _MARKER = re.compile(
@@ -20,12 +25,19 @@ _MAX_PENDING = 24  # a marker is never longer than this; flush anything longer a
 
 
 class MarkerFilter:
-    """Feed text pieces; get back text whose markers point only to existing passages."""
+    """Feed text pieces; get back text whose markers point only to existing passages, written
+    `[n]`, renumbered by first use (or, with `renumber=False`, kept in the model's numbering)."""
 
-    def __init__(self, n_passages: int, resolve: Callable[[str, int], int] | None = None) -> None:
+    def __init__(
+        self,
+        n_passages: int,
+        resolve: Callable[[str, int], int] | None = None,
+        renumber: bool = True,
+    ) -> None:
         self.n_passages = n_passages
         # resolve(text before the marker, n) -> the passage that supports that claim
         self.resolve = resolve
+        self.renumber = renumber
         self.order: list[int] = []  # original passage numbers, in order of first citation
         self._pending = ""
         self._seen = ""  # text rewritten so far (model numbering), for `resolve`
@@ -41,7 +53,7 @@ class MarkerFilter:
                 continue
             if n not in self.order:
                 self.order.append(n)
-            new = self.order.index(n) + 1
+            new = self.order.index(n) + 1 if self.renumber else n
             if new not in kept:
                 kept.append(new)
         if not kept:
@@ -104,3 +116,27 @@ def markers_before_punctuation(text: str) -> str:
     [1] ;" (same length, so offsets into a growing draft stay put)."""
     text = _MARKERS_OPENING_ITEM.sub(lambda m: f"{m.group(2)} {m.group(1)}", text)
     return _MARKERS_AFTER_END.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
+
+
+def citation_resolver(
+    passages: Sequence[Passage], question: str, language: str
+) -> Callable[[str, int], int]:
+    """`resolve(text_before_marker, n) -> n'`: the passage that best supports the claim.
+
+    A 1.5B model cites [1] by habit. A marker moves to another passage only when that passage
+    holds strictly more of the claim's own words (stemmed, accents folded, question words
+    left out) than the cited one; otherwise the model's choice stands."""
+    asked = set(analyse(question, language))
+    vocab = [set(analyse(f"{p.chunk.title}\n{p.chunk.text}", language)) for p in passages]
+
+    def resolve(text: str, n: int) -> int:
+        if not 1 <= n <= len(passages):
+            return n
+        words = [w for w in dict.fromkeys(analyse(last_phrase(text), language)) if w not in asked]
+        if not words:
+            return n
+        support = [sum(w in v for w in words) for v in vocab]
+        best = max(range(len(passages)), key=lambda i: (support[i], -i))
+        return best + 1 if support[best] > support[n - 1] else n
+
+    return resolve

@@ -20,8 +20,13 @@ import numpy as np
 
 Progress = Callable[[int], None]
 
-
-Spans = Sequence[tuple[int, int]]
+# Texts per forward pass: sentence-transformers sorts each call's texts by length, so 32 pads
+# little; larger batches were no faster on 2 cores (MODELS.md: batch 32 measured).
+BATCH_SIZE = 32
+# Kernels oneDNN keeps for the bf16 embedder, one per input shape. Its own default (1,024,
+# ~0.4 MB each) grew a server by ~730 MB over hundreds of questions; 64 holds it flat for
+# ~4 ms more a query (rag bench embed_memory, docs/EVALUATION.md round 8).
+KERNEL_CACHE = 64
 
 
 class Embedder(Protocol):
@@ -33,13 +38,6 @@ class Embedder(Protocol):
     def embed_passages(
         self, texts: Sequence[str], progress: Progress | None = None
     ) -> np.ndarray: ...
-
-    def embed_passages_pooled(
-        self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Each text's vector, and one vector per group of character spans of that text,
-        mean-pooled from the same forward pass (one pass gives a passage and its sentences)."""
-        ...
 
 
 def _normalise(m: np.ndarray) -> np.ndarray:
@@ -104,8 +102,8 @@ class SentenceTransformerEmbedder:
         model_dir: Path,
         name: str,
         dtype: str = "auto",
-        batch_size: int = 32,
-        kernel_cache: int | None = None,
+        batch_size: int = BATCH_SIZE,
+        kernel_cache: int | None = KERNEL_CACHE,
     ) -> None:
         if not (model_dir / "modules.json").exists():
             raise FileNotFoundError(
@@ -176,50 +174,6 @@ class SentenceTransformerEmbedder:
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         return self._encode(texts, "passage", progress)
 
-    def embed_passages_pooled(
-        self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        model = self._model
-        prompt = model.prompts.get("passage", "")
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        pooled: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            enc = model.tokenizer(
-                [prompt + texts[i] for i in idx],
-                return_offsets_mapping=True,
-                truncation=True,
-                max_length=model.max_seq_length,
-                padding=True,
-                return_tensors="pt",
-            )
-            offsets = enc.pop("offset_mapping").numpy() - len(prompt)
-            out = self._on_one_thread(_forward, model, dict(enc))
-            tokens = out["token_embeddings"].float().numpy()
-            mask = enc["attention_mask"].numpy().astype(bool)
-            for row, i in enumerate(idx):
-                t, off = tokens[row][mask[row]], offsets[row][mask[row]]
-                vectors[i] = _normalise(t.mean(axis=0))
-                real = off[:, 1] > off[:, 0]  # special tokens have empty offsets
-                groups = []
-                for spans in parts[i]:
-                    hit = np.zeros(len(off), dtype=bool)
-                    for a, b in spans:
-                        hit |= real & (off[:, 0] < b) & (off[:, 1] > a)
-                    groups.append(t[hit].mean(axis=0) if hit.any() else t.mean(axis=0))
-                pooled[i] = _normalise(np.asarray(groups, dtype=np.float32)).reshape(-1, self.dim)
-            if progress:
-                progress(len(idx))
-        return vectors, pooled
-
-
-def _forward(model, features: dict):
-    import torch
-
-    with torch.inference_mode():  # per thread: entered on the thread that runs the pass
-        return model.forward(features)
-
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -249,16 +203,3 @@ class HashingEmbedder:
         if progress:
             progress(len(texts))
         return vectors
-
-    def embed_passages_pooled(
-        self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        vectors = np.asarray(self.embed_passages(texts, progress), dtype=np.float32)
-        pooled = [
-            np.asarray(
-                [self._vector(" ".join(t[a:b] for a, b in spans)) for spans in groups],
-                dtype=np.float32,
-            ).reshape(-1, self.dim)
-            for t, groups in zip(texts, parts, strict=True)
-        ]
-        return vectors, pooled

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.schema import Chunk
+from rag.schema import Passage
 from rag.text import analyse, answer_claims, sentence_spans
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -22,14 +22,10 @@ LEXICAL_WEIGHT = 0.5
 
 
 def sentence_highlights(
-    answer: str,
-    cited: Sequence[Chunk],
-    embedder: Embedder,
-    stored: dict[str, np.ndarray],
-    language: str,
+    answer: str, cited: Sequence[Passage], embedder: Embedder, language: str
 ) -> list[list[tuple[int, int]]]:
-    """For each cited chunk (client numbering: `cited[0]` is [1]), the (start, end) offsets in
-    its source text of the sentences that best support the claims citing it."""
+    """For each cited passage (client numbering: `cited[0]` is [1]), the (start, end) offsets
+    in its source text of the sentences that best support the claims citing it."""
     claims: list[tuple[str, list[int]]] = []
     for a, b in answer_claims(answer):
         text = answer[a:b]
@@ -40,9 +36,10 @@ def sentence_highlights(
         return [[] for _ in cited]
     claim_vectors = np.asarray(embedder.embed_queries([c for c, _ in claims]), dtype=np.float32)
     out: list[list[tuple[int, int]]] = []
-    for k, chunk in enumerate(cited, 1):
+    for k, passage in enumerate(cited, 1):
+        chunk = passage.chunk
         spans = sentence_spans(chunk.text)
-        vectors = stored.get(chunk.id)
+        vectors = passage.sentences
         if vectors is None or len(vectors) != len(spans):  # stored before sentences were
             vectors = np.asarray(
                 embedder.embed_passages([f"{chunk.title}\n{chunk.text[a:b]}" for a, b in spans]),

@@ -1,85 +1,69 @@
-"""Retrieval: dense multilingual-e5 vectors from Chroma and BM25 over the same chunks, fused,
-then re-scored by each candidate's best-matching sentence.
+"""Retrieve: dense multilingual-e5 vectors from Chroma and keywords from SQLite FTS5 over the
+same passages, fused by weighted scores, then re-scored by each candidate's best sentence.
 
-Dense search carries cross-lingual questions (English question, French article); BM25 catches
+Dense search carries cross-lingual questions (English question, French article); keywords catch
 rare exact words (names, numbers) that small embedders blur; the sentence score finds the one
-sentence that answers a question inside a long paragraph. Every choice here (weights, pool,
-fusion, analysis) comes from the retrieval table in docs/EVALUATION.md.
+sentence that answers a question inside a long paragraph. The result carries what later stages
+read again: the question's vector, and each passage's sentence vectors (read once, here).
+Every choice (weights, pool, analysis) comes from the retrieval table in docs/EVALUATION.md.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import numpy as np
 
 from rag.embedding import Embedder
 from rag.language import detect_language
 from rag.passage_index import PassageIndex
-from rag.schema import Chunk, Passage
+from rag.schema import Passage
 from rag.store import ChunkStore
-from rag.text import analyse
 
-
-class BM25Index:
-    """bm25s over a fixed list of chunks, rebuilt from scratch (it cannot add or remove):
-    kept to compare with the FTS5 keyword index (`rag eval --keyword bm25s`)."""
-
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
-        import bm25s
-
-        # bm25s sets its logger to DEBUG on import and logs every index build
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-        self.chunks = list(chunks)
-        corpus = [analyse(f"{c.title}\n{c.text}", c.language) for c in self.chunks]
-        self._bm25 = bm25s.BM25()
-        vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus]
-        self._vocab = vocab
-        self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
-
-    def search(self, query: str, language: str, k: int) -> list[tuple[str, float]]:
-        tokens = [t for t in analyse(query, language) if t in self._vocab]
-        if not tokens or not self.chunks:
-            return []
-        scores = self._bm25.get_scores(tokens)
-        top = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
-        return [(self.chunks[i].id, float(scores[i])) for i in top if scores[i] > 0]
-
+# Passages each retriever proposes before fusion: 30 keeps the gold paragraph among the
+# candidates of 0.95+ of PIAF questions for a few ms (docs/EVALUATION.md, retrieval).
+CANDIDATES = 30
+# Weights of the min-max normalised dense, best-sentence and keyword scores: the best of the
+# grid on PIAF and XQuAD (docs/EVALUATION.md, "Retrieval"): R@5 0.926 against 0.907 for RRF.
+WEIGHTS = (0.25, 0.35, 0.4)
 
 # Threads for the keyword half of concurrent queries (each query uses one at a time).
 _SIDE = ThreadPoolExecutor(4, thread_name_prefix="keyword-search")
+
+Mode = Literal["hybrid", "dense", "bm25"]
 
 
 class KeywordSearch(Protocol):
     def search(self, query: str, language: str, k: int) -> list[tuple[str, float]]: ...
 
 
-class HybridRetriever:
-    """`mode`: "hybrid" (default), "dense" or "bm25" alone. `fusion`: "weighted" (min-max
-    normalised scores, weights below, plus the best-sentence score) or "rrf" (reciprocal rank
-    fusion with `rrf_k`, the former default, kept for comparison)."""
+@dataclass
+class Retrieval:
+    """What retrieval found for a question: its vector (None without dense search) and the
+    passages, best first, each with its sentence vectors."""
 
-    # Weights of the normalised dense, best-sentence and BM25 scores (docs/EVALUATION.md).
-    weights: tuple[float, float, float] = (0.25, 0.35, 0.4)
+    query: str
+    language: str
+    vector: np.ndarray | None
+    passages: list[Passage]
+
+
+class HybridRetriever:
+    """`mode` "dense" or "bm25" keeps one half alone and `sentences=False` leaves the sentence
+    score out: the ablation rows of `rag eval --ablation`."""
 
     def __init__(
         self,
         store: ChunkStore,
         embedder: Embedder,
         index: PassageIndex,
-        mode: str = "hybrid",
-        candidates: int = 30,
-        rrf_k: int = 60,
-        fusion: str = "weighted",
+        mode: Mode = "hybrid",
+        candidates: int = CANDIDATES,
         sentences: bool = True,
-        weights: tuple[float, float, float] | None = None,
+        weights: tuple[float, float, float] = WEIGHTS,
         keywords: KeywordSearch | None = None,
     ) -> None:
         self.store = store
@@ -88,33 +72,17 @@ class HybridRetriever:
         self.keywords: KeywordSearch = keywords or index
         self.mode = mode
         self.candidates = candidates
-        self.rrf_k = rrf_k
-        self.fusion = fusion
         self.sentences = sentences
-        if weights is not None:
-            self.weights = weights
-        # the last questions' vectors: the answer path reads a question's vector again after
-        # retrieval (rag.focus), and embedding it twice costs ~15 ms
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._vectors_lock = threading.Lock()
-
-    def query_vector(self, query: str) -> np.ndarray:
-        with self._vectors_lock:
-            if query in self._vectors:
-                self._vectors.move_to_end(query)
-                return self._vectors[query]
-        vector = self.embedder.embed_queries([query])[0]
-        with self._vectors_lock:
-            self._vectors[query] = vector
-            while len(self._vectors) > 64:
-                self._vectors.popitem(last=False)
-        return vector
+        self.weights = weights
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
-        language = detect_language(query)
+        return self.search(query, k).passages
+
+    def search(self, query: str, k: int, language: str | None = None) -> Retrieval:
+        language = language or detect_language(query)
+        vector: np.ndarray | None = None
         dense: list[Passage] = []
         sparse: list[Passage] = []
-        vector: np.ndarray | None = None
         pool = max(k, self.candidates)
 
         def keyword_hits() -> list[Passage]:
@@ -126,7 +94,7 @@ class HybridRetriever:
         # searched: both release the GIL, and together they are most of a query's time
         keywords = _SIDE.submit(keyword_hits) if self.mode == "hybrid" else None
         if self.mode in ("hybrid", "dense"):
-            vector = self.query_vector(query)
+            vector = self.embedder.embed_queries([query])[0]
             dense = self.store.query(vector, pool)
         if keywords is not None:
             sparse = keywords.result()
@@ -137,34 +105,28 @@ class HybridRetriever:
         dense = [p for p in dense if p.chunk.id in visible]
         sparse = [p for p in sparse if p.chunk.id in visible]
         if self.mode == "dense":
-            return dense[:k]
+            return Retrieval(query, language, vector, dense[:k])  # ablations: ranks only
         if self.mode == "bm25":
-            return sparse[:k]
-        if self.fusion == "rrf":
-            return self._rrf(dense, sparse)[:k]
-        return self._weighted(dense, sparse, vector)[:k]
+            return Retrieval(query, language, vector, sparse[:k])
+        ranked = self._fuse(dense, sparse, vector)[:k]
+        if not self.sentences:  # the ablation without sentence scores still reads them
+            self._read_sentences(ranked)
+        return Retrieval(query, language, vector, ranked)
 
-    def _rrf(self, dense: list[Passage], sparse: list[Passage]) -> list[Passage]:
-        fused: dict[str, Passage] = {}
-        for name, ranked in (("dense", dense), ("bm25", sparse)):
-            for rank, p in enumerate(ranked):
-                entry = fused.setdefault(p.chunk.id, Passage(p.chunk, 0.0))
-                entry.score += 1.0 / (self.rrf_k + rank + 1)
-                entry.scores[name] = p.score
-        return sorted(fused.values(), key=lambda p: -p.score)
-
-    def _weighted(
-        self, dense: list[Passage], sparse: list[Passage], vector: Sequence[float] | None
+    def _fuse(
+        self, dense: list[Passage], sparse: list[Passage], vector: np.ndarray | None
     ) -> list[Passage]:
         fused: dict[str, Passage] = {}
         for name, ranked in (("dense", dense), ("bm25", sparse)):
             for p in ranked:
                 fused.setdefault(p.chunk.id, Passage(p.chunk, 0.0)).scores[name] = p.score
         if self.sentences and vector is not None and fused:
-            # each candidate's best sentence: vectors computed at ingestion, read by id
+            # each candidate's best sentence: vectors computed at ingestion, read by id once
+            self._read_sentences(list(fused.values()))
             q = np.asarray(vector, dtype=np.float32)
-            for cid, matrix in self.index.sentences(list(fused)).items():
-                fused[cid].scores["sentence"] = float((matrix.astype(np.float32) @ q).max())
+            for p in fused.values():
+                if p.sentences is not None:
+                    p.scores["sentence"] = float((p.sentences @ q).max())
         w_dense, w_sentence, w_bm25 = self.weights
         if not self.sentences:  # without sentence scores, share their weight
             w_dense, w_sentence = w_dense + w_sentence, 0.0
@@ -176,6 +138,15 @@ class HybridRetriever:
                 + w_bm25 * norm["bm25"].get(p.chunk.id, 0.0)
             )
         return sorted(fused.values(), key=lambda p: -p.score)
+
+    def _read_sentences(self, passages: Sequence[Passage]) -> None:
+        if not passages:
+            return
+        stored = self.index.sentences([p.chunk.id for p in passages])
+        for p in passages:
+            matrix = stored.get(p.chunk.id)
+            if matrix is not None:
+                p.sentences = matrix.astype(np.float32)
 
 
 def keep_close_to_best(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -54,13 +56,14 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Document:
-    """A whole ingested article, kept so a citation can be shown inside its context."""
+    """A whole article: what a reader makes of a file or a request (state "new"), what the
+    store keeps (so a citation can be shown inside its context), what a job carries."""
 
     doc_id: str
     title: str
-    text: str
+    text: str  # the whole stored text; passages' offsets point into it
     keywords: tuple[str, ...] = ()
-    source: str = ""
+    source: str = ""  # a file's absolute path, `upload:NAME` or `api:ID`
     language: str = "fr"
     content_hash: str = ""
     n_chunks: int = 0
@@ -71,8 +74,11 @@ class Document:
 
 @dataclass
 class Passage:
-    """A retrieved chunk with its retrieval score (higher is better)."""
+    """A retrieved chunk with its retrieval score (higher is better) and, once retrieval has
+    read them, the vectors of its sentences (one row per `rag.text.sentence_spans` sentence,
+    computed at ingestion): focusing, verifying and highlighting read them from here."""
 
     chunk: Chunk
     score: float
     scores: dict[str, float] = field(default_factory=dict)
+    sentences: np.ndarray | None = field(default=None, repr=False)

@@ -73,4 +73,4 @@ fi
 step "Models (multilingual-e5-small, qwen2.5-coder-1.5b-instruct-q4_k_m): fetch, convert, verify"
 "$VENV/bin/python" -m provision.setup
 
-step "Setup done in $(( $(date +%s) - t_start ))s; models in $("$VENV/bin/python" -c 'from rag.settings import get_settings; print(get_settings().models_dir)')"
+step "Setup done in $(( $(date +%s) - t_start ))s; models in $("$VENV/bin/python" -c 'from rag.settings import get_settings; print(get_settings().models.models_dir)')"

@@ -37,9 +37,9 @@ def make_test_service(settings, script: Callable[[Sequence], str] | None = None)
 
 
 def ingest_into(service, settings, paths: list[Path]):
-    from ingest.pipeline import make_ingestor
+    from ingest.service import make_ingestor
 
-    return make_ingestor(settings, service).ingest_paths(paths, progress=False)
+    return make_ingestor(settings, service.engines).ingest_paths(paths, progress=False)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.prompting import is_abstention
+from rag.verify.abstention import is_abstention
 
 ABSTENTIONS = [
     ("The sources do not say.", "en"),

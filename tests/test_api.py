@@ -183,7 +183,7 @@ def test_the_model_reads_only_passages_close_to_the_best_one(settings):
     def sources_read(relative_score: float, minimum: int = 1) -> int:
         prompts.clear()
         update = {"relative_score": relative_score, "min_passages": minimum}
-        client = client_for(settings.model_copy(update=update), script)
+        client = client_for(settings.changed(**update), script)
         client.post("/v1/ask", json={"question": "Quels sont les quatre objectifs ?"})
         return len(re.findall(r"(?m)^\[\d+\] ", prompts[-1]))
 

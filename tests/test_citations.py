@@ -65,7 +65,7 @@ def test_markers_after_the_full_stop_move_before_it():
 
 
 def test_a_marker_moves_to_the_passage_that_supports_its_claim():
-    from rag.prompting import make_citation_resolver
+    from rag.citations import citation_resolver
     from rag.schema import Chunk, Passage
 
     def passage(doc_id: str, text: str) -> Passage:
@@ -77,7 +77,7 @@ def test_a_marker_moves_to_the_passage_that_supports_its_claim():
     ]
 
     def run(answer: str) -> tuple[str, list[int]]:
-        resolver = make_citation_resolver(passages, "Où le traité fut-il signé ?", "fr")
+        resolver = citation_resolver(passages, "Où le traité fut-il signé ?", "fr")
         markers = MarkerFilter(len(passages), resolver)
         return markers.feed(answer) + markers.flush(), markers.order
 

@@ -43,8 +43,8 @@ def check(data_dir: str) -> dict:
     from rag.settings import Settings
 
     settings = Settings(data_dir=Path(data_dir), embedder="hashing", llm="scripted")
-    store = make_store(settings, make_embedder(settings))
-    keywords = make_passage_index(settings)
+    store = make_store(settings.store, make_embedder(settings.models))
+    keywords = make_passage_index(settings.store)
     records = {d.doc_id: d for d in store.documents()}
     chunks = store.all_chunks()
     texts = {d: store.get_document(d).text for d in records}
@@ -58,7 +58,7 @@ def check(data_dir: str) -> dict:
     # what retrieval actually returns, for many questions: each has its record, at its version
     from rag.retrieval import HybridRetriever
 
-    retriever = HybridRetriever(store, make_embedder(settings), keywords)
+    retriever = HybridRetriever(store, make_embedder(settings.models), keywords)
     rng = random.Random(3)
     retrieved = []
     for i in range(30):

@@ -183,7 +183,7 @@ def test_bad_files_get_a_reason_each_and_leave_the_store_unchanged(client):
 
 
 def test_uploads_over_the_limit_get_413(settings):
-    small = settings.model_copy(update={"max_upload_mb": 0.001})  # 1,000 bytes
+    small = settings.changed(max_upload_mb=0.001)  # 1,000 bytes
     service = make_test_service(small)
     with TestClient(create_app(small, service)) as client:
         r = upload(client, ("big.txt", b"Titre\n\n" + b"mot " * 2000))
@@ -203,7 +203,7 @@ def test_uploads_over_the_limit_get_413(settings):
 
 
 def test_large_uploads_return_a_job_to_poll(settings):
-    lazy = settings.model_copy(update={"inline_upload_kb": 0})
+    lazy = settings.changed(inline_upload_kb=0)
     service = make_test_service(lazy)
     with TestClient(create_app(lazy, service)) as client:
         r = upload(client, ("zinc.txt", ARTICLE.encode()), ("seed.txt", SEED.read_bytes()))
@@ -240,10 +240,10 @@ def test_same_file_names_in_two_folders_and_sync(settings, tmp_path: Path):
     assert [o.status for o in second.outcomes] == ["unchanged", "unchanged"]
     assert sorted(o.doc_id for o in second.outcomes) == ids and service.store.count() == count
 
-    from ingest.pipeline import make_ingestor
+    from ingest.service import make_ingestor
 
     (b / "zinc.txt").unlink()
-    synced = make_ingestor(settings, service).ingest_paths([a, b], progress=False, sync=True)
+    synced = make_ingestor(settings, service.engines).ingest_paths([a, b], progress=False, sync=True)
     assert [o.status for o in synced.outcomes] == ["unchanged", "deleted"]
     assert [d.doc_id for d in service.store.documents()] == ["zinc"]
     assert service.store.count() == count // 2
@@ -251,7 +251,7 @@ def test_same_file_names_in_two_folders_and_sync(settings, tmp_path: Path):
 
 def test_api_keys_protect_writes_and_optionally_reads(settings):
     key = "k-0123456789abcdef"
-    locked = settings.model_copy(update={"api_keys": key})
+    locked = settings.changed(api_keys=key)
     service = make_test_service(locked, cite_zinc)
     with TestClient(create_app(locked, service)) as client:
         r = upload(client, ("zinc.txt", ARTICLE.encode()))
@@ -268,7 +268,7 @@ def test_api_keys_protect_writes_and_optionally_reads(settings):
         # reads stay open unless RAG_AUTH_READS
         assert client.post("/v1/ask", json={"question": "Zinc ?"}).status_code == 200
         assert client.get("/v1/documents").status_code == 200
-    strict = locked.model_copy(update={"auth_reads": True})
+    strict = locked.changed(auth_reads=True)
     with TestClient(create_app(strict, make_test_service(strict))) as client:
         for method, path, body in [
             ("POST", "/v1/ask", {"question": "Zinc ?"}),

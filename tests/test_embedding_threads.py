@@ -22,11 +22,11 @@ def test_long_lived_callers_do_not_each_get_helper_threads():
     from rag.components import make_embedder
 
     settings = Settings(embedder="sentence-transformers")
-    if not settings.embed_model_path.exists():
-        pytest.skip(f"no embedder at {settings.embed_model_path}: run scripts/setup.sh")
+    if not settings.models.embed_model_path.exists():
+        pytest.skip(f"no embedder at {settings.models.embed_model_path}: run scripts/setup.sh")
     if not os.path.isdir(f"/proc/{os.getpid()}/task"):
         pytest.skip("needs /proc to count threads")
-    embedder = make_embedder(settings)
+    embedder = make_embedder(settings.models)
     reference = embedder.embed_queries(["question 0"])
     before = _threads()
     release, ready = threading.Event(), threading.Barrier(16)
@@ -56,8 +56,8 @@ def test_the_kernel_cache_bound_is_set_before_the_first_pass(monkeypatch):
     from rag.components import make_embedder
 
     settings = Settings(embedder="sentence-transformers", embed_kernel_cache=48)
-    if not settings.embed_model_path.exists():
-        pytest.skip(f"no embedder at {settings.embed_model_path}: run scripts/setup.sh")
+    if not settings.models.embed_model_path.exists():
+        pytest.skip(f"no embedder at {settings.models.embed_model_path}: run scripts/setup.sh")
     monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
-    make_embedder(settings).embed_queries(["question 0"])
+    make_embedder(settings.models).embed_queries(["question 0"])
     assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "48"

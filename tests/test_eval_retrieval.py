@@ -75,7 +75,7 @@ def test_retrieval_floor_on_a_piaf_slice_with_the_hashing_embedder(
 def test_retrieval_floor_on_a_piaf_slice_with_multilingual_e5(piaf_slice, tmp_path, capsys):
     from rag.settings import Settings
 
-    if not (Settings().embed_model_path / "modules.json").exists():
+    if not (Settings().models.embed_model_path / "modules.json").exists():
         pytest.skip("multilingual-e5-small is not installed: run scripts/setup.sh")
     rows = _evaluate(piaf_slice, tmp_path, capsys)
     assert rows["ours"]["recall@5"] >= 0.90, rows

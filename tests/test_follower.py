@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ingest.follower import IndexFollower
 from ingest.pipeline import Ingestor, make_chunker
+from rag.engines import Engines
 from rag.passage_index import PassageIndex
 from rag.retrieval import HybridRetriever
 from tests.conftest import SEED, make_test_service
@@ -15,9 +16,10 @@ QUESTION = "Quels sont les quatre objectifs principaux de l’accord ?"
 def test_a_second_host_follows_additions_and_deletions(settings, tmp_path):
     service = make_test_service(settings)  # host A: the service's own index
     store, embedder = service.store, service.retriever.embedder
-    host_a = Ingestor(store, service.retriever.index, embedder, make_chunker(settings))
-    index_b = PassageIndex(tmp_path / "host-b.sqlite3", settings.collection)
-    host_b = Ingestor(store, index_b, embedder, make_chunker(settings))
+    chunker = make_chunker(settings.ingest, settings.models)
+    host_a = Ingestor(service.engines, chunker)
+    index_b = PassageIndex(tmp_path / "host-b.sqlite3", settings.store.collection)
+    host_b = Ingestor(Engines(embedder, store, index_b), chunker)
     follower = IndexFollower(host_b)
     retriever_b = HybridRetriever(store, embedder, index_b, mode="bm25")
     assert host_a.origin != host_b.origin

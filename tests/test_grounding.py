@@ -1,6 +1,6 @@
 from rag.grounding import is_repeating
 from rag.schema import Chunk, Passage
-from rag.settings import VerifySettings
+from rag.verify import VerifyConfig
 from rag.text import claim_spans
 from rag.verify import verify
 from rag.verify.claims import normalise, parse
@@ -20,7 +20,7 @@ def evidence(answer: str, sources, question: str = "", language: str | None = No
         language=language or "en",
         used=language or "en",
         same_language=language is not None,
-        settings=VerifySettings(),
+        config=VerifyConfig(),
     )
 
 

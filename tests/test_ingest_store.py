@@ -16,7 +16,7 @@ def test_reingesting_unchanged_files_writes_nothing(settings, tmp_path: Path):
     assert second.files == second.unchanged == 1 and second.added == 0 and second.removed == 0
     assert service.store.count() == n
     # a new process sees the same store
-    store = make_store(settings, make_embedder(settings))
+    store = make_store(settings.store, make_embedder(settings.models))
     assert store.count() == n
     doc = store.get_document(SEED.stem)
     assert doc is not None and doc.text == SEED.read_text() and doc.n_chunks == n
@@ -91,7 +91,7 @@ def test_a_second_process_is_told_the_embedded_store_is_taken(settings, tmp_path
     from tests.conftest import ROOT
 
     make_test_service(settings)  # this process now holds the embedded store, as `rag serve` would
-    env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir), "RAG_EMBEDDER": "hashing"}
+    env = {**os.environ, "RAG_DATA_DIR": str(settings.store.data_dir), "RAG_EMBEDDER": "hashing"}
     run = subprocess.run(
         [sys.executable, "-m", "api.cli", "ingest", str(SEED)],
         cwd=ROOT,
@@ -108,8 +108,8 @@ def test_a_second_process_is_told_the_embedded_store_is_taken(settings, tmp_path
 def test_a_new_passage_collection_gets_the_configured_graph(settings, tmp_path: Path):
     import chromadb
 
-    tuned = settings.model_copy(update={"hnsw_ef_search": 321})
-    store = make_store(tuned, make_embedder(tuned))
+    tuned = settings.changed(hnsw_ef_search=321)
+    store = make_store(tuned.store, make_embedder(tuned.models))
     hnsw = store._chunks.configuration["hnsw"]
     assert hnsw["space"] == "cosine"
     assert (hnsw["max_neighbors"], hnsw["ef_construction"], hnsw["ef_search"]) == (32, 200, 321)
@@ -122,7 +122,7 @@ def test_a_new_passage_collection_gets_the_configured_graph(settings, tmp_path: 
         "articles", metadata={"hnsw:space": "cosine", "embedder": "hashing", "dim": 256}
     )
     client.clear_system_cache()
-    old = settings.model_copy(update={"data_dir": path})
+    old = settings.changed(data_dir=path)
     service = make_test_service(old)
     ingest_into(service, old, [SEED])
     hnsw = service.store._chunks.configuration["hnsw"]
@@ -166,7 +166,7 @@ def test_a_rebuild_killed_during_the_swap_is_finished_by_the_next_open(settings)
         metadatas=got["metadatas"],
     )
     client.delete_collection("articles")
-    reopened = make_store(settings, make_embedder(settings))
+    reopened = make_store(settings.store, make_embedder(settings.models))
     assert reopened.count() == n and reopened.graph()["max_neighbors"] == 24
     assert "rebuild_complete" not in (reopened._chunks.metadata or {})
     assert {c.name for c in client.list_collections()} == {
@@ -180,7 +180,7 @@ def test_a_rebuild_killed_during_the_swap_is_finished_by_the_next_open(settings)
     client.create_collection(
         f"articles{REBUILD_SUFFIX}", metadata={"rebuild_complete": False}, embedding_function=None
     )
-    again = make_store(settings, make_embedder(settings))
+    again = make_store(settings.store, make_embedder(settings.models))
     assert again.count() == n
     again.rebuild_graph({"max_neighbors": 16, "ef_construction": 100, "ef_search": 100})
     assert again.count() == n and again.graph()["max_neighbors"] == 16

@@ -170,7 +170,7 @@ def test_official_openai_client(live_server):
 
 
 def test_reingesting_the_seed_keeps_the_chunk_count(tmp_path):
-    from ingest.pipeline import make_ingestor
+    from ingest.service import make_ingestor
     from rag.settings import Settings
 
     settings = Settings(data_dir=tmp_path, embedder="sentence-transformers")

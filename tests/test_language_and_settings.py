@@ -2,7 +2,8 @@ import pytest
 from pydantic import ValidationError
 
 from rag.language import detect_language
-from rag.prompting import build_messages, is_abstention
+from rag.prompting import build_messages
+from rag.verify.abstention import is_abstention
 from rag.settings import Settings
 
 
@@ -45,7 +46,8 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path):
     monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("RAG_LLM", "openai-like")
     s = Settings()
-    assert s.top_k == 7 and s.data_dir == tmp_path and s.llm == "openai-like"
+    assert s.retrieval.top_k == 7 and s.store.data_dir == tmp_path
+    assert s.models.llm == "openai-like"
     monkeypatch.setenv("RAG_LLM", "gpt-9000")
     with pytest.raises(ValidationError):
         Settings()
@@ -57,16 +59,26 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path):
 
 def test_defaults_work_offline():
     s = Settings()
-    assert s.vector_store == "chroma-embedded"
-    assert s.embed_model == "multilingual-e5-small"
-    assert s.llm_model == "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    assert s.store.vector_store == "chroma-embedded"
+    assert s.models.embed_model == "multilingual-e5-small"
+    assert s.models.llm_model == "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+
+def test_settings_come_in_groups_read_by_their_variable_names(monkeypatch):
+    monkeypatch.setenv("RAG_CHUNK_SIZE", "200")
+    s = Settings(top_k=3, queue_size=2)
+    assert (s.ingest.chunk_size, s.retrieval.top_k, s.serve.queue_size) == (200, 3, 2)
+    assert s.changed(top_k=4).retrieval.top_k == 4 and s.retrieval.top_k == 3
+    assert Settings.names()["min_passages"] == "retrieval"
+    with pytest.raises(TypeError, match="prompt_style"):  # a removed experiment
+        Settings(prompt_style="quote")
 
 
 @pytest.mark.parametrize(
     ("env", "named"),
     [
         ({"RAG_CHUNK_SIZE": "100", "RAG_CHUNK_OVERLAP": "100"}, "RAG_CHUNK_OVERLAP"),
-        ({"RAG_EMBED_BATCH_SIZE": "0"}, "RAG_EMBED_BATCH_SIZE"),
+        ({"RAG_QUEUE_SIZE": "-1"}, "RAG_QUEUE_SIZE"),
         ({"RAG_TOP_K": "3", "RAG_MIN_PASSAGES": "4"}, "RAG_MIN_PASSAGES"),
         ({"RAG_API_KEYS": "short"}, "RAG_API_KEYS"),
         ({"RAG_LOG_LEVEL": "chatty"}, "RAG_LOG_LEVEL"),
@@ -100,13 +112,13 @@ def test_the_cli_refuses_bad_settings_with_a_message(monkeypatch, capsys):
 def test_api_keys_from_a_list_or_a_file(tmp_path):
     keys = tmp_path / "keys"
     keys.write_text("# ops team\nkey-aaaaaaaaaaaaaaaa\n\nkey-bbbbbbbbbbbbbbbb\n")
-    assert Settings(api_keys=str(keys)).api_key_list() == [
+    assert Settings(api_keys=str(keys)).serve.api_key_list() == [
         "key-aaaaaaaaaaaaaaaa",
         "key-bbbbbbbbbbbbbbbb",
     ]
-    both = Settings(api_keys="key-aaaaaaaaaaaaaaaa, key-bbbbbbbbbbbbbbbb").api_key_list()
+    both = Settings(api_keys="key-aaaaaaaaaaaaaaaa, key-bbbbbbbbbbbbbbbb").serve.api_key_list()
     assert both == ["key-aaaaaaaaaaaaaaaa", "key-bbbbbbbbbbbbbbbb"]
-    assert Settings().api_key_list() == []
+    assert Settings().serve.api_key_list() == []
 
 
 def test_concurrent_questions_share_forward_passes():

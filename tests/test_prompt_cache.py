@@ -74,8 +74,8 @@ def test_prompt_tokens_are_counted_with_the_template_the_gguf_carries():
     from rag.settings import Settings
 
     settings = Settings(llm="llama-cpp", llm_prompt_cache=False)
-    if not settings.llm_model_path.exists():
-        pytest.skip(f"no model at {settings.llm_model_path}: run scripts/setup.sh")
+    if not settings.models.llm_model_path.exists():
+        pytest.skip(f"no model at {settings.models.llm_model_path}: run scripts/setup.sh")
     llm = make_llm(settings)
     messages = to_chat_messages(build_messages("Quand ouvrira la ligne ?", [], "fr"))
     read = llm._llama.create_chat_completion(

@@ -7,7 +7,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from ingest.pipeline import Ingestor, make_ingestor
+from ingest.pipeline import Ingestor
+from ingest.service import make_ingestor
 from ingest.readers import read_article
 from rag.schema import Document
 from rag.store import DELETING, WRITING
@@ -28,7 +29,7 @@ def snapshot(ingestor: Ingestor) -> tuple[int, int, int, set[str]]:
 
 def test_a_half_written_document_is_invisible_then_rolled_forward(settings, tmp_path: Path):
     service = make_test_service(settings)
-    ingestor = make_ingestor(settings, service)
+    ingestor = make_ingestor(settings, service.engines)
     ingest_into(service, settings, [SEED])
     clean = snapshot(ingestor)
     ingestor.delete(SEED.stem)
@@ -57,7 +58,7 @@ def test_a_half_written_document_is_invisible_then_rolled_forward(settings, tmp_
     ingestor.index.put(half, [None] * len(half))
     assert service.retrieve(QUESTION) == []  # nothing of a document being written shows
 
-    report = make_ingestor(settings, service).recover()
+    report = make_ingestor(settings, service.engines).recover()
     assert [o.status for o in report.outcomes] == ["updated"]
     assert snapshot(ingestor) == clean
     assert service.retrieve(QUESTION)
@@ -65,7 +66,7 @@ def test_a_half_written_document_is_invisible_then_rolled_forward(settings, tmp_
 
 def test_an_interrupted_deletion_is_invisible_then_finished(settings):
     service = make_test_service(settings)
-    ingestor = make_ingestor(settings, service)
+    ingestor = make_ingestor(settings, service.engines)
     ingest_into(service, settings, [SEED])
     ingestor.store.set_state(SEED.stem, DELETING)  # killed right after marking it
     assert service.retrieve(QUESTION) == []
@@ -93,7 +94,7 @@ def test_stale_passages_of_an_older_version_are_never_retrieved(settings, tmp_pa
 
 def test_the_passage_index_is_reconciled_with_the_vectors(settings):
     service = make_test_service(settings)
-    ingestor = make_ingestor(settings, service)
+    ingestor = make_ingestor(settings, service.engines)
     ingest_into(service, settings, [SEED])
     clean = snapshot(ingestor)
     ids = sorted(ingestor.store.all_ids())
@@ -115,7 +116,7 @@ def test_a_store_from_the_previous_version_is_migrated(settings):
     store._chunks.delete(ids=got["ids"])
     chunks = service.store.get_chunks(got["ids"])
     assert chunks == []
-    originals = make_ingestor(settings, service).chunker.chunk(
+    originals = make_ingestor(settings, service.engines).chunker.chunk(
         replace(read_article(SEED), doc_id=SEED.stem)
     )
     assert [m["start"] for m in old] == [c.start for c in originals]

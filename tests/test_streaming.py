@@ -253,7 +253,7 @@ def test_a_failure_mid_stream_ends_the_openai_stream_with_an_error_and_done(sett
 def test_the_question_limit_is_the_apps_own_setting(settings):
     from rag.components import make_service
 
-    strict = settings.model_copy(update={"max_question_chars": 20})
+    strict = settings.changed(max_question_chars=20)
     client = TestClient(create_app(strict, make_service(strict, llm=ScriptedLLM())))
     long = "Quels sont les objectifs de l'accord ?"  # 38 characters: fine globally, not here
     for path, body in [
@@ -278,10 +278,14 @@ def _seed_client(settings) -> tuple[TestClient, ScriptedLLM]:
     return TestClient(create_app(settings, service)), llm
 
 
-def test_no_related_passage_abstains_before_the_model_reads(settings):
-    """RAG_MIN_RELEVANCE: when no sentence of the passages comes close to the question, the
-    answer abstains without a generation, says why, and streams what it returns."""
-    client, llm = _seed_client(settings.model_copy(update={"min_relevance": 0.3}))
+def test_no_related_passage_abstains_before_the_model_reads(settings, monkeypatch):
+    """The relevance floor (rag.answer.decide): when no sentence of the passages comes close
+    to the question, the answer abstains without a generation, says why, and streams what it
+    returns. (0.3: a floor the hashing embedder's unrelated question stays under.)"""
+    from rag.answer import decide
+
+    monkeypatch.setattr(decide, "OTHER_FLOOR", 0.3)
+    client, llm = _seed_client(settings)
     far = client.post("/v1/ask", json={"question": "Who painted the Mona Lisa in Florence?"})
     body = far.json()
     assert body["abstained"] and body["answer"] == "The sources do not say."
@@ -315,21 +319,22 @@ def test_a_french_question_naming_what_no_passage_names_is_declined_unread(setti
     assert llm.calls and "question-names" not in [v["rule"] for v in near.json()["verification"]]
 
 
-def test_the_english_threshold_judges_english_passages_only(settings, tmp_path):
-    """RAG_MIN_RELEVANCE_EN gates an English question over English articles; over a French
+def test_the_english_threshold_judges_english_passages_only(settings, tmp_path, monkeypatch):
+    """The English floor gates an English question over English articles; over a French
     article (cross-lingual similarities run lower) it never declines."""
+    from rag.answer import decide
     from rag.components import make_service
 
+    monkeypatch.setattr(decide, "ENGLISH_FLOOR", 0.99)
     article = tmp_path / "rain.txt"
     article.write_text(
         "Heavy rain in Leeds\n\nHeavy rain flooded three streets of Leeds on Monday. The "
         "council opened two shelters for the night. Buses ran again on Tuesday morning.\n"
     )
     question = {"question": "Who painted the Mona Lisa in Florence?"}
-    gated = settings.model_copy(update={"min_relevance_en": 0.99})
     for paths, declined in (([article], True), ([SEED], False)):
         llm = ScriptedLLM(objectives_or_condense)
-        own = gated.model_copy(update={"data_dir": tmp_path / paths[0].stem})
+        own = settings.changed(data_dir=tmp_path / paths[0].stem)
         service = make_service(own, llm=llm)
         ingest_into(service, own, paths)
         body = TestClient(create_app(own, service)).post("/v1/ask", json=question).json()

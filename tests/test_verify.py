@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from pydantic import ValidationError
 
 from rag.embedding import HashingEmbedder
 from rag.schema import Chunk, Passage
-from rag.settings import Settings, VerifySettings
-from rag.verify import RULE_NAMES, verify
-from rag.verify.claims import parse, to_passage_numbers
+from rag.settings import Settings
+from rag.verify import RULE_NAMES, VerifyConfig, verify
+from rag.verify.claims import parse
 
 PASSAGES_EN = [
     "The city council met on Monday to discuss the new tram line.",
@@ -29,7 +28,7 @@ def passages(texts: list[str], language: str = "en") -> list[Passage]:
 
 def run(draft: str, texts=PASSAGES_EN, question="What will the tram line cost?", **settings):
     return verify(
-        draft, passages(texts), question, "en", VerifySettings(**settings), HashingEmbedder()
+        draft, passages(texts), question, "en", VerifyConfig(**settings), HashingEmbedder()
     )
 
 
@@ -160,28 +159,16 @@ def test_claims_are_parsed_once_in_the_models_numbering():
     ]
     assert [c.cites for c in claims] == [(), (3,), (1, 3)]
     assert not any(c.needs_citation for c in claims)  # introduces a list, or cites
-    assert (
-        to_passage_numbers("A [1]. B [2][1]. Year [2024].", [3, 1])
-        == "A [3]. B [1][3]. Year [2024]."
-    )
 
 
-def test_verify_settings_are_one_group_with_the_old_defaults(monkeypatch):
-    assert Settings().verify == VerifySettings()
-    d = VerifySettings()
+def test_the_verification_thresholds_keep_their_measured_values():
+    d = VerifyConfig()
     assert (d.min_support, d.lexical_minimum, d.lexical_margin) == (0.5, 0.6, 0.0)
     assert (d.crosslingual_cite_minimum, d.crosslingual_margin, d.rules_off) == (
         0.87,
         0.02,
         frozenset(),
     )
-    monkeypatch.setenv("RAG_VERIFY_RULES_OFF", f"{NEW_RULE}, abstention")
-    monkeypatch.setenv("RAG_VERIFY_MIN_SUPPORT", "0.7")
-    s = Settings().verify
-    assert s.rules_off == {NEW_RULE, "abstention"} and s.min_support == 0.7
-    monkeypatch.setenv("RAG_VERIFY_RULES_OFF", "no-such-rule")
-    with pytest.raises(ValidationError, match="unknown rule"):
-        Settings()
     assert set(RULE_NAMES) == {
         "number-in-sources",
         "words-in-sources",
@@ -193,11 +180,7 @@ def test_verify_settings_are_one_group_with_the_old_defaults(monkeypatch):
         "question-names",
         "polarity",
         "answer-kind",
-        "quote",
     }
-    monkeypatch.setenv("RAG_VERIFY_RULES_OFF", "")
-    monkeypatch.setenv("RAG_VERIFY_QUOTE_MIN_SIMILARITY", "0.83")
-    assert Settings().verify.quote_min_similarity == 0.83
 
 
 def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
@@ -207,12 +190,7 @@ def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
 
     service = make_test_service(settings)
     rows = dict(rule_ablations(service))
-    claim_rules = [r for r in RULE_NAMES if r != "quote"]  # no quote in a cited draft
-    assert list(rows) == [*(f"ours -{r}" for r in claim_rules), "ours -new rules"]
-    quoting = make_test_service(settings.model_copy(update={"prompt_style": "quote"}))
-    assert "ours -quote" in dict(rule_ablations(quoting))
-    quote_off = make_test_service(settings.model_copy(update={"verify_rules_off": "quote"}))
-    assert list(dict(rule_ablations(quote_off))) == list(rows)
+    assert list(rows) == [f"ours -{r}" for r in RULE_NAMES]
     context = passages(PASSAGES_EN)
     q = Question(id="q1", question="What will the tram line cost?", answers=("240 million",))
     v = verify("The tram line will cost 240 million euros [1].", context, q.question, "en")
@@ -235,7 +213,7 @@ SEED_FR = [
 
 
 def run_fr(draft: str, question: str, **settings):
-    return verify(draft, passages(SEED_FR, "fr"), question, "fr", VerifySettings(**settings), None)
+    return verify(draft, passages(SEED_FR, "fr"), question, "fr", VerifyConfig(**settings), None)
 
 
 def test_a_claim_that_says_the_opposite_of_its_citation_is_dropped():
@@ -284,7 +262,7 @@ def test_a_claim_about_the_sources_is_no_answer():
 
     def check(draft: str, question: str = "Who is Benjamin Gallezot?", language: str = "en"):
         return verify(
-            draft, passages(fr, "fr"), question, language, VerifySettings(), HashingEmbedder()
+            draft, passages(fr, "fr"), question, language, VerifyConfig(), HashingEmbedder()
         )
 
     for meta in (
@@ -315,14 +293,14 @@ def test_a_claim_that_copies_a_heading_is_no_answer():
     q = "Qu’a dit Benjamin Gallezot sur l’uranium ?"
     v = verify(
         "Stratégie et opportunités dans le titane [1].",
-        passages(texts, "fr"), q, "fr", VerifySettings(), None,
+        passages(texts, "fr"), q, "fr", VerifyConfig(), None,
     )  # fmt: skip
     assert v.abstained and v.decisions[0].rule == "copies-heading"
     # an article's title may be the very name asked for (PIAF: "Othman ibn Affân"): kept
-    title = verify("T2 [2].", passages(texts, "fr"), q, "fr", VerifySettings(), None)
+    title = verify("T2 [2].", passages(texts, "fr"), q, "fr", VerifyConfig(), None)
     assert "copies-heading" not in [d.rule for d in title.decisions]
     said = "Benjamin Gallezot a refusé de commenter [1]."
-    ok = verify(said, passages(texts, "fr"), q, "fr", VerifySettings(), None)
+    ok = verify(said, passages(texts, "fr"), q, "fr", VerifyConfig(), None)
     assert not ok.abstained and "copies-heading" not in [d.rule for d in ok.decisions]
     # a source's header reprinted as the prompt shows it: the model is copying the sources
     # out, so the claims before it stay and the rest of the draft is not read
@@ -390,7 +368,7 @@ def test_polarity_across_languages_compares_the_most_similar_clause():
     texts = [SEED_FR[0]]
 
     def check(draft: str):
-        return verify(draft, passages(texts, "fr"), q, "en", VerifySettings(), _TopicEmbedder())
+        return verify(draft, passages(texts, "fr"), q, "en", VerifyConfig(), _TopicEmbedder())
 
     wrong = check("Benjamin Gallezot wants to expand the cooperation on uranium [1].")
     assert [d.rule for d in wrong.decisions if d.action == "drop"] == ["polarity"]
@@ -407,13 +385,13 @@ def test_polarity_across_languages_with_the_real_embedder():
     from rag.components import make_embedder
 
     settings = Settings(embedder="sentence-transformers")
-    if not settings.embed_model_path.exists():
-        pytest.skip(f"no embedder at {settings.embed_model_path}: run scripts/setup.sh")
-    embedder = make_embedder(settings)
+    if not settings.models.embed_model_path.exists():
+        pytest.skip(f"no embedder at {settings.models.embed_model_path}: run scripts/setup.sh")
+    embedder = make_embedder(settings.models)
     q = "What did Benjamin Gallezot say about uranium?"
 
     def check(draft: str):
-        return verify(draft, passages([SEED_FR[0]], "fr"), q, "en", VerifySettings(), embedder)
+        return verify(draft, passages([SEED_FR[0]], "fr"), q, "en", VerifyConfig(), embedder)
 
     wrong = check(
         "Benjamin Gallezot expressed a desire to expand the cooperation in the uranium sector [1]."
@@ -436,9 +414,9 @@ def test_an_uncited_claim_across_languages_cites_the_passage_of_its_sentence():
     from rag.components import make_embedder
 
     settings = Settings(embedder="sentence-transformers")
-    if not settings.embed_model_path.exists():
-        pytest.skip(f"no embedder at {settings.embed_model_path}: run scripts/setup.sh")
-    embedder = make_embedder(settings)
+    if not settings.models.embed_model_path.exists():
+        pytest.skip(f"no embedder at {settings.models.embed_model_path}: run scripts/setup.sh")
+    embedder = make_embedder(settings.models)
     texts = [
         "La France envisage d’élargir sa collaboration avec le Kazakhstan dans le secteur du "
         "titane, essentiel pour l’aviation. Les deux pays, déjà partenaires stratégiques, "
@@ -453,7 +431,7 @@ def test_an_uncited_claim_across_languages_cites_the_passage_of_its_sentence():
         "eggs, some flour and a pinch of salt."
     )
     q = "What did Benjamin Gallezot say?"
-    v = verify(draft, passages(texts, "fr"), q, "en", VerifySettings(), embedder)
+    v = verify(draft, passages(texts, "fr"), q, "en", VerifyConfig(), embedder)
     assert v.text == (
         "Gallezot welcomed the current cooperation [1]. This collaboration could involve "
         "bilateral investments, with funds injected into both countries [1]."
@@ -472,7 +450,7 @@ def test_a_short_uncited_item_across_languages_cites_the_passage_sharing_its_ste
     ]
     draft = "The objectives are:\n- Geology and exploration\n- Weather forecasts for pilots"
     q = "What are the objectives?"
-    v = verify(draft, passages(texts, "fr"), q, "en", VerifySettings(), HashingEmbedder())
+    v = verify(draft, passages(texts, "fr"), q, "en", VerifyConfig(), HashingEmbedder())
     assert v.text.strip() == "The objectives are:\n- Geology and exploration [1]", v.decisions
     assert [(d.action, d.cites) for d in v.decisions] == [("recite", (2,)), ("drop", ())]
     assert v.decisions[0].reason == "uncited; passage 2 holds 100% of its word stems"
@@ -489,12 +467,12 @@ def test_negations_that_affirm_or_name_are_no_contradiction():
         ("Gesualdo cherche une épouse pour son fils Emanuele [1].", "Pour qui ?"),
         ("Sur la ligne K du Transilien [2].", "Sur quelle ligne veut-elle plus de trains ?"),
     ):
-        v = verify(draft, passages(texts, "fr"), q, "fr", VerifySettings(), None)
+        v = verify(draft, passages(texts, "fr"), q, "fr", VerifyConfig(), None)
         assert not v.abstained and "polarity" not in [d.rule for d in v.decisions], draft
     # a plain negation is still one
     plain = passages(["Gesualdo ne procura pas d’épouse à son fils."], "fr")
     claim = "Gesualdo procura une épouse à son fils [1]."
-    v = verify(claim, plain, "Que fit Gesualdo ?", "fr", VerifySettings(), None)
+    v = verify(claim, plain, "Que fit Gesualdo ?", "fr", VerifyConfig(), None)
     assert "polarity" in [d.rule for d in v.decisions]
 
 
@@ -502,11 +480,11 @@ def test_a_who_question_is_answered_by_a_name_or_a_subject_it_does_not_name():
     texts = ["Les mécanismes du système de gestion assurent la cohérence des bases de données."]
     q = "qui assure la cohérence des bases de données"
     ok = verify("Les mécanismes du système de gestion [1].", passages(texts, "fr"), q, "fr",
-                VerifySettings(), None)  # fmt: skip
+                VerifyConfig(), None)  # fmt: skip
     assert not ok.abstained
     q2 = "Qui assure la cohérence du système ?"  # answered by what the question names
     no = verify("La cohérence des bases de données [1].", passages(texts, "fr"), q2, "fr",
-                VerifySettings(), None)  # fmt: skip
+                VerifyConfig(), None)  # fmt: skip
     assert no.abstained and no.decisions[-1].rule == "answer-kind"
 
 
@@ -529,7 +507,7 @@ def test_a_claim_citing_a_passage_that_never_names_the_subject_is_dropped():
         passages(CURRENCIES_FR, "fr"),
         q,
         "fr",
-        VerifySettings(rules_off=frozenset({"question-names"})),
+        VerifyConfig(rules_off=frozenset({"question-names"})),
     )
     assert not off.abstained  # every other rule lets it through
     q2 = "Quelle est la monnaie de l’Union européenne ?"
@@ -546,7 +524,7 @@ def test_english_questions_are_checked_for_names_only_when_asked():
     ]
     draft, q = "The currency of Japan is the euro [1].", "What is the currency of Japan?"
     assert not verify(draft, passages(texts), q, "en").abstained  # default: French only
-    both = VerifySettings(names_languages=frozenset({"fr", "en"}))
+    both = VerifyConfig(names_languages=frozenset({"fr", "en"}))
     assert verify(draft, passages(texts), q, "en", both).abstained
 
 

@@ -58,13 +58,3 @@ def parse(draft: str) -> list[Claim]:
         cites = tuple(dict.fromkeys(int(n) for n in _MARKER.findall(draft[a:b])))
         claims.append(Claim(len(claims), a, b, draft[a:b], masked[a:b], cites))
     return claims
-
-
-def to_passage_numbers(text: str, order: list[int]) -> str:
-    """Client numbering (1..m, `order[k - 1]` is passage k's number) back to the model's."""
-
-    def back(m: re.Match[str]) -> str:
-        k = int(m.group(1))
-        return f"[{order[k - 1]}]" if 1 <= k <= len(order) else m.group(0)
-
-    return _MARKER.sub(back, text)

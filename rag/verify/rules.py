@@ -17,7 +17,6 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.grounding import best_source, claim_numbers, lexical_support, numbers_in
-from rag.settings import VerifySettings
 from rag.text import (
     analyse,
     fold,
@@ -28,6 +27,7 @@ from rag.text import (
     text_words,
 )
 from rag.verify.claims import Claim
+from rag.verify.config import VerifyConfig
 
 # "stop": drop this claim and ignore the rest of the draft (the model is copying sources out)
 Action = Literal["keep", "drop", "recite", "abstain", "stop"]
@@ -53,7 +53,7 @@ class Evidence:
     language: str  # the question's, which the answer ends up in
     used: str  # the language the draft is written in
     same_language: bool  # every passage is in `used`: words can be compared
-    settings: VerifySettings
+    config: VerifyConfig
     embedder: Embedder | None = None  # for claims across languages only
     # texts the embedder already read for this draft: every claim citing a passage compares
     # with the same clauses, embedded once (rag.verify.stage keeps one per draft)
@@ -118,7 +118,7 @@ def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         names |= set(_WORD.findall(fold(s)))
         if k in own:
             words |= set(analyse(s, ev.used))
-    minimum = ev.settings.min_support
+    minimum = ev.config.min_support
     out = []
     for c in checked:
         added = [w for w in analyse(c.text, ev.used) if w not in asked and not w.isdigit()]
@@ -147,7 +147,7 @@ def uncited_claim(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     todo = [c for c in claims if c.needs_citation]
     if not todo or not ev.sources:
         return []
-    s = ev.settings
+    s = ev.config
     texts = [c.raw for c in todo]  # no marker in an uncited claim
     if ev.same_language:
         scores = [[lexical_support(t, src, ev.used) for src in ev.sources] for t in texts]
@@ -157,7 +157,7 @@ def uncited_claim(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     return [_cite_by_sentence(c, ev) for c in todo]
 
 
-def _cite_by_words(c: Claim, row: list[float], s: VerifySettings) -> Decision:
+def _cite_by_words(c: Claim, row: list[float], s: VerifyConfig) -> Decision:
     pick, best = best_source(row, s.lexical_minimum, s.lexical_margin), max(row)
     if pick is None:
         reason = (
@@ -168,7 +168,7 @@ def _cite_by_words(c: Claim, row: list[float], s: VerifySettings) -> Decision:
     return Decision(UNCITED_CLAIM, c.index, "recite", reason, (pick + 1,))
 
 
-def _same_statement(claim: str, s: VerifySettings) -> float:
+def _same_statement(claim: str, s: VerifyConfig) -> float:
     """The e5 similarity from which a claim and a sentence or clause in the other language
     say the same thing: above what unrelated text reaches (scripts/bench_crosslingual_null.py).
     A short claim (a list item) finds a close clause by chance more easily than a sentence."""
@@ -177,7 +177,7 @@ def _same_statement(claim: str, s: VerifySettings) -> float:
 
 
 def _cite_by_sentence(c: Claim, ev: Evidence) -> Decision:
-    s = ev.settings
+    s = ev.config
     units = [comparable_units(src) for src in ev.sources]
     _embedded(ev, [c.says, *(x for xs in units for x in xs)])
     claim_vector = ev.vectors[c.says]
@@ -206,7 +206,7 @@ def _cite_by_cognates(c: Claim, ev: Evidence) -> Decision | None:
         return None
     stems = [{w for lang in ("fr", "en") for w in analyse(src, lang)} for src in ev.sources]
     row = [len(words & held) / len(words) for held in stems]
-    pick = best_source(row, ev.settings.lexical_minimum, ev.settings.lexical_margin)
+    pick = best_source(row, ev.config.lexical_minimum, ev.config.lexical_margin)
     if pick is None:
         return None
     reason = f"uncited; passage {pick + 1} holds {row[pick]:.0%} of its word stems"
@@ -248,7 +248,7 @@ def names_cited(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """A claim answers about what the question names, so a passage it cites must name it
     too: "La monnaie du Japon est l'euro [1]" citing a passage about the euro that never
     names Japan is dropped. Checked when the cited passages are in the question's language."""
-    if ev.language not in ev.settings.names_languages:
+    if ev.language not in ev.config.names_languages:
         return []
     out = []
     for c in claims:
@@ -457,7 +457,7 @@ def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> str | Non
         return None
     similarity = _embedded(ev, clauses) @ _embedded(ev, [claim.says])[0]
     best = int(np.argmax(similarity))
-    return clauses[best] if similarity[best] >= _same_statement(claim.says, ev.settings) else None
+    return clauses[best] if similarity[best] >= _same_statement(claim.says, ev.config) else None
 
 
 _QUANTITY_Q = re.compile(
@@ -565,5 +565,4 @@ ORDER: tuple[tuple[str, Rule], ...] = (
 )
 # answer-level rules: the stage applies them to the claims as a whole (rag.verify.stage)
 ANSWER_RULES = (ABSTENTION, ANSWER_KIND)
-QUOTE = "quote"  # quote-first drafts only: rag.verify.quoted, applied to the quote
-RULE_NAMES: tuple[str, ...] = (*(name for name, _ in ORDER), *ANSWER_RULES, QUOTE)
+RULE_NAMES: tuple[str, ...] = (*(name for name, _ in ORDER), *ANSWER_RULES)

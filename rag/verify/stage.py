@@ -1,32 +1,34 @@
 """The verification stage: a model's draft in, the answer the client sees out.
 
-A pure function of the draft, the passages, the question, the language and the settings (the
-embedder only compares claims with passages across languages): evaluation re-runs it on the
-same draft with a rule switched off (evaluation.runner).
+It owns citation numbering: the model's markers, in whatever form it writes them, are read
+once (rag.citations.MarkerFilter in the model's numbering, each sent to the passage that best
+supports its claim), checked claim by claim, and renumbered for the client once, as claims are
+released. A pure function of the draft, the passages, the question, the language and the
+config (the embedder only compares claims with passages across languages): evaluation re-runs
+it on the same draft with a rule switched off (evaluation.runner).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from rag.citations import MarkerFilter, markers_before_punctuation
 from rag.embedding import Embedder
 from rag.language import detect_language
-from rag.prompting import NO_ANSWER, is_abstention
+from rag.prompting import NO_ANSWER
 from rag.schema import Passage
-from rag.settings import VerifySettings
+from rag.verify.abstention import is_abstention
 from rag.verify.claims import Claim, normalise, parse
-from rag.verify.quoted import quote_check
+from rag.verify.config import VerifyConfig
 from rag.verify.render import recite
 from rag.verify.rules import (
     ABSTENTION,
     ANSWER_KIND,
     ANSWER_RULES,
     ORDER,
-    QUOTE,
     Decision,
     Evidence,
     answer_kind,
@@ -46,7 +48,6 @@ class Verified:
     used_language: str  # the draft's language; the answer is translated when it differs
     draft: str = ""  # the normalised draft the rules read (model numbering)
     claims: tuple[Claim, ...] = ()
-    quote: str = ""  # quote-first drafts: what the model copied before answering
 
     def report(self) -> list[dict[str, str]]:
         """One entry per decision, for the response: rule, claim text, action, reason."""
@@ -66,16 +67,12 @@ def verify(
     passages: Sequence[Passage],
     question: str,
     language: str,
-    settings: VerifySettings | None = None,
+    config: VerifyConfig | None = None,
     embedder: Embedder | None = None,
-    quote: str = "",
 ) -> Verified:
     """Check a whole `draft` (markers are the model's passage numbers 1..n): what a stream
-    releases claim by claim (ClaimStream), all at once. Evaluation re-runs it with a rule off.
-    `quote`: what a quote-first draft copied before its answer (checked first)."""
-    stream = ClaimStream(passages, question, language, settings, embedder)
-    if quote:
-        stream.read_quote(quote)
+    releases claim by claim (ClaimStream), all at once. Evaluation re-runs it with a rule off."""
+    stream = ClaimStream(passages, question, language, config, embedder)
     stream.feed(draft)
     return stream.finish()
 
@@ -84,8 +81,10 @@ class ClaimStream:
     """Verifies a draft as it is generated and releases a claim only once it has passed the
     rules: what was released is never taken back, so the streamed text is the answer.
 
-    Feed the model's text (model numbering); `feed` and `finish` return the text that is now
-    final, in client numbering. A claim is complete when text follows it. Two things wait:
+    Feed the model's text as it comes (model numbering, markers in any form: `resolve`, when
+    given, sends each to the passage that best supports its claim); `feed` and `finish` return
+    the text that is now final, in client numbering. A claim is complete when text follows
+    it. Two things wait:
     - the answer's language, decided on its first 4+ words; a draft in another language than
       the question's is held whole and translated at the end (by the caller);
     - claims that only say the sources lack something: the answer abstains when every claim
@@ -97,13 +96,16 @@ class ClaimStream:
         passages: Sequence[Passage],
         question: str,
         language: str,
-        settings: VerifySettings | None = None,
+        config: VerifyConfig | None = None,
         embedder: Embedder | None = None,
+        resolve: Callable[[str, int], int] | None = None,
     ) -> None:
-        self.settings = settings or VerifySettings()
+        self.config = config or VerifyConfig()
         self.sources = tuple(f"{p.chunk.title}\n{p.chunk.text}" for p in passages)
         self.source_languages = tuple(p.chunk.language for p in passages)
         self.question, self.language, self.embedder = question, language, embedder
+        # the model's markers, read once: valid ones only, written [n], model numbering
+        self._read = MarkerFilter(len(passages), resolve, renumber=False)
         self.draft = ""  # everything fed, model numbering
         self.used: str | None = None  # the draft's language, once decided
         self.claims: list[Claim] = []  # complete claims, as parsed
@@ -115,13 +117,12 @@ class ClaimStream:
         # (gap before it, rendered claim, says only that the sources lack something)
         self._held: list[tuple[str, str, bool, Claim]] = []
         # a question that asks for a figure, a date or a name: claims wait for one giving it
-        self.kind = None if ANSWER_KIND in self.settings.rules_off else asked_kind(question)
+        self.kind = None if ANSWER_KIND in self.config.rules_off else asked_kind(question)
         self.kind_met = self.kind is None
         self._vectors: dict = {}  # what the embedder read for this draft (Evidence.vectors)
         self._end = 0  # where the last complete claim ends in the normalised draft
         self.tail = ""  # what `finish` released
         self._gap = ""  # the separator before a dropped claim, kept for the next one
-        self.quote = ""
 
     @property
     def held_whole(self) -> bool:
@@ -134,20 +135,8 @@ class ClaimStream:
         change the answer (stop generating)."""
         return self.abstained or self.halted
 
-    def read_quote(self, quote: str) -> None:
-        """A quote-first draft's quote, before its answer: the answer abstains at once when
-        the quote copies no sentence of the sources or one not about the question."""
-        self.quote = quote
-        if QUOTE in self.settings.rules_off or self.abstained:
-            return
-        for d in quote_check(quote, self._evidence(None, self.language)):
-            if d.action == "abstain":
-                self._abstain(None, d.reason, d.rule)
-            else:
-                self.decisions.append(d)
-
     def feed(self, text: str) -> str:
-        self.draft += text
+        self.draft += self._read.feed(text)
         if self.abstained:
             return ""
         return self._advance(final=False)
@@ -156,6 +145,7 @@ class ClaimStream:
         """Every claim is complete now: the whole result. Its text is everything released;
         `self.tail` is what this call released (not to be streamed when the draft was held
         whole: the caller translates it)."""
+        self.draft += self._read.flush()
         if not self.abstained:
             self._advance(final=True)
         if not self.abstained and not self.released.strip():
@@ -170,7 +160,6 @@ class ClaimStream:
             self.used or self.language,
             normalise(self.draft),
             tuple(self.claims),
-            self.quote,
         )
 
     # --- internals ---------------------------------------------------------------------
@@ -210,7 +199,7 @@ class ClaimStream:
         self.used = detect_language(said, default=self.language) if said.strip() else None
 
     def _check(self, claim: Claim, gap: str) -> None:
-        rules_off = self.settings.rules_off
+        rules_off = self.config.rules_off
         if not self.claims[:-1] and ABSTENTION not in rules_off and _opens_with_no_answer(claim):
             self._abstain(claim.index, "the answer says the sources do not answer")
             return
@@ -245,7 +234,7 @@ class ClaimStream:
             language=self.language,
             used=used,
             same_language=set(self.source_languages) <= {used},
-            settings=self.settings,
+            config=self.config,
             source_languages=self.source_languages,
             embedder=self.embedder,
             vectors=self._vectors,

@@ -1,0 +1,105 @@
+"""Ingestion as one service: the ingestor (one writer per process), the job queue and its
+runner (HTTP uploads, resumed after a crash), the follower (changes made through another
+host), start-up recovery, and a check of the vector graph's shape. `rag ingest`, the HTTP
+API and `rag eval` all go through it; the app's lifespan only starts and stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ingest.follower import IndexFollower
+from ingest.jobs import Job, JobRunner, JobStore
+from ingest.locking import WriteLock
+from ingest.pipeline import Ingestor, IngestReport, Outcome, make_chunker
+from rag.engines import Engines
+from rag.schema import Document
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+KEEP_JOBS_S = 7 * 24 * 3600  # finished jobs are forgotten after a week
+
+
+def make_ingestor(settings: Settings, engines: Engines) -> Ingestor:
+    chunker = make_chunker(settings.ingest, settings.models)
+    return Ingestor(engines, chunker, WriteLock(settings.store.data_dir / "ingest.lock"))
+
+
+class IngestionService:
+    def __init__(self, settings: Settings, engines: Engines) -> None:
+        self.settings = settings
+        self.ingestor = make_ingestor(settings, engines)
+        self.store = engines.store
+        self._jobs: JobStore | None = None
+        self._runner: JobRunner | None = None
+        self._follower: IndexFollower | None = None
+
+    # --- the server's life ----------------------------------------------------------------
+    def start(self) -> None:
+        """Finish what a killed process left half-written, then run queued jobs (resuming
+        those a killed server left) and follow changes made through another host."""
+        recovered = self.recover()
+        if recovered.outcomes:
+            log.warning("start-up recovery: %s", recovered.summary())
+        self._check_graph()
+        self._jobs = JobStore(self.settings.store.index_path)
+        self._jobs.forget_older_than(KEEP_JOBS_S)
+        self._runner = JobRunner(self._jobs, self.ingestor)
+        self._runner.start()
+        self._follower = IndexFollower(self.ingestor)
+        self._follower.start()
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.stop()
+        if self._follower is not None:
+            self._follower.stop()
+
+    def recover(self, progress: bool = False) -> IngestReport:
+        return self.ingestor.recover(progress)
+
+    def _check_graph(self) -> None:
+        graph, wanted = self.store.graph(), self.settings.store.hnsw
+        if graph and graph != wanted:
+            log.warning(
+                "the vector graph was built with %s, not the configured %s: `rag reindex` "
+                "rebuilds it from the stored vectors (denser graphs find more at 30k+ passages)",
+                graph,
+                wanted,
+            )
+
+    # --- writes -----------------------------------------------------------------------------
+    def submit(
+        self, documents: Sequence[Document], replace: bool, rejected: Sequence[Outcome] = ()
+    ) -> str:
+        """Queue a job for these documents (`rejected`: refused before any work, reported
+        with it); returns its id."""
+        jobs = self._started_jobs()
+        job_id = jobs.create(documents, replace, rejected)
+        assert self._runner is not None
+        self._runner.wake()
+        return job_id
+
+    def job(self, job_id: str) -> Job | None:
+        return self._started_jobs().get(job_id)
+
+    def delete(self, doc_id: str, wait: float | None = None) -> int:
+        """Delete a document and its passages (-1: no such document)."""
+        return self.ingestor.delete(doc_id, wait=wait)
+
+    def ingest_paths(
+        self, paths: Sequence[Path], progress: bool = True, sync: bool = False
+    ) -> IngestReport:
+        return self.ingestor.ingest_paths(paths, progress=progress, sync=sync)
+
+    def ingest_documents(
+        self, documents: Sequence[Document], progress: bool = True
+    ) -> IngestReport:
+        return self.ingestor.ingest_articles(documents, progress=progress)
+
+    def _started_jobs(self) -> JobStore:
+        if self._jobs is None:
+            raise RuntimeError("the ingestion service is not started")
+        return self._jobs

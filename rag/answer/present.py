@@ -1,0 +1,109 @@
+"""Present: a verified draft becomes the Answer a client receives, each citation carrying its
+passage (with offsets into the source text) and the sentences that support the claims citing
+it (rag.highlights, from the sentence vectors retrieval read)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from rag.embedding import Embedder
+from rag.highlights import sentence_highlights
+from rag.language import detect_language
+from rag.schema import Passage
+from rag.verify import Decision, Verified
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float
+    source: str = ""
+    # the sentences that support the claims citing this passage, as offsets in the source
+    highlights: list[dict[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    citations: list[Citation]
+    language: str
+    abstained: bool = False
+    searched: str = ""  # the standalone question actually searched
+    timings: dict[str, float | int | None] = field(default_factory=dict)
+    passages: list[Passage] = field(default_factory=list, repr=False)
+    condensed: bool = False
+    draft: str = field(default="", repr=False)  # the model's text, markers in its numbering
+    # what the decisions before reading and the verification stage did: rule, claim,
+    # action, reason
+    verification: list[dict] = field(default_factory=list)
+    verified: Verified | None = field(default=None, repr=False)  # the stage's whole result
+
+    def to_dict(self) -> dict:
+        return {
+            "answer": self.answer,
+            "citations": [asdict(c) for c in self.citations],
+            "language": self.language,
+            "abstained": self.abstained,
+            "searched": self.searched,
+            "condensed": self.condensed,
+            "timings": self.timings,
+            "verification": self.verification,
+        }
+
+
+def present(
+    question: str,
+    verified: Verified,
+    passages: Sequence[Passage],
+    language: str,
+    embedder: Embedder | None,
+    text: str | None = None,
+) -> Answer:
+    """The Answer of a verified draft; `text` is its final text when it differs from the
+    verified one (translated). Without an embedder, citations carry no highlights."""
+    answer_text = verified.text if text is None else text
+    cited = [passages[n - 1] for n in verified.cited]
+    citations = [
+        Citation(
+            n=i,
+            doc_id=p.chunk.doc_id,
+            title=p.chunk.title,
+            text=p.chunk.text,
+            start=p.chunk.start,
+            end=p.chunk.end,
+            score=round(p.score, 6),
+            source=p.chunk.source,
+        )
+        for i, p in enumerate(cited, 1)
+    ]
+    if citations and embedder is not None:
+        language_used = detect_language(answer_text, default=language)
+        found = sentence_highlights(answer_text, cited, embedder, language_used)
+        for citation, spans in zip(citations, found, strict=True):
+            citation.highlights = [{"start": a, "end": b} for a, b in spans]
+    return Answer(
+        question,
+        answer_text,
+        citations,
+        language,
+        verified.abstained,
+        passages=list(passages),
+        draft=verified.draft,
+        verification=verified.report(),
+        verified=verified,
+    )
+
+
+def declined(
+    question: str, decision: Decision, text: str, passages: Sequence[Passage], language: str
+) -> Answer:
+    """The Answer of a question the model never read (rag.answer.decide)."""
+    verified = Verified(text, [], True, [decision], language)
+    return present(question, verified, passages, language, None)
