@@ -325,7 +325,7 @@ def run_retrieval(
     return records
 
 
-def _record(name: str, q: Question, out: dict) -> dict:
+def answer_record(name: str, q: Question, out: dict) -> dict:
     score = score_answer(
         out["answer"], q.answers, out["cited"], out["n_sources"], q.gold, out["abstained"]
     )
@@ -392,11 +392,11 @@ def run_answers(
             if log:
                 log(rows[pipeline.name][-1])
             continue
-        rows[pipeline.name].append(_record(pipeline.name, q, out))
+        rows[pipeline.name].append(answer_record(pipeline.name, q, out))
         if log:
             log(rows[pipeline.name][-1])
         for name, transform in derived:
-            rows[name].append(_record(name, q, transform(out, q)))
+            rows[name].append(answer_record(name, q, transform(out, q)))
     return rows
 
 

@@ -125,8 +125,9 @@ class SentenceTransformerEmbedder:
         self.dim = int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
 
     @property
-    def _model(self):
-        # Loaded on first use: re-ingesting unchanged files never needs the model.
+    def model(self):
+        """The SentenceTransformer as the service runs it (evaluation.bench.scale times its
+        own encode). Loaded on first use: re-ingesting unchanged files never needs it."""
         with self._lock:
             if self._loaded is None:
                 if self._kernel_cache is not None:
@@ -157,7 +158,7 @@ class SentenceTransformerEmbedder:
             part = list(texts[start : start + step])
             parts.append(
                 self._on_one_thread(
-                    self._model.encode,
+                    self.model.encode,
                     part,
                     prompt_name=prompt,
                     batch_size=self.batch_size,
@@ -179,7 +180,7 @@ class SentenceTransformerEmbedder:
     def embed_passages_pooled(
         self, texts: Sequence[str], parts: Sequence[Sequence[Spans]], progress: Progress | None
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        model = self._model
+        model = self.model
         prompt = model.prompts.get("passage", "")
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         pooled: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
