@@ -1,8 +1,9 @@
-"""What the reader makes of the gold paragraph: the service as it is, and the same service when
-retrieval returns only the gold paragraph's chunks, side by side on the questions `rag eval`
-samples (answerable ones only: a gold paragraph is what they have).
+"""The reader's ceiling: the service beside the same service reading only the gold paragraph.
 
-    .venv/bin/python scripts/reader_ceiling.py ../shared/data/piaf/piaf-v1.1-dev.json \
+Retrieval of the second row returns only the gold paragraph's chunks; both rows answer the
+questions `rag eval` samples (answerable ones only: a gold paragraph is what they have).
+
+    rag bench reader_ceiling ../shared/data/piaf/piaf-v1.1-dev.json \
         --answer-limit 100 --out artifacts/ceiling-piaf
 
 The gold-only row is what perfect retrieval would give this reader, prompt and verification:
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from evaluation.baseline import CountingLLM
@@ -23,7 +25,7 @@ from evaluation.cli import parse_variant
 from evaluation.runner import (
     EvalConfig,
     OursInProcess,
-    _record,
+    answer_record,
     ingest_dataset,
     load,
     select_questions,
@@ -73,13 +75,17 @@ def _cell(key: str, value: float | None, timed: bool) -> str:
     return f"{value:.0f}" if key.endswith("_ms") or key == "prompt_tokens_mean" else f"{value:.3f}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("dataset", type=Path)
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="rag bench reader_ceiling",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    ap.add_argument("dataset", type=Path, help="a dataset `rag eval` reads (SQuAD JSON, JSONL)")
     ap.add_argument("--answer-limit", type=int, default=100)
     ap.add_argument("--variant", action="append", default=[], help="NAME:RAG_X=V (gold only)")
     ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     config = EvalConfig(dataset=str(args.dataset), answer_limit=args.answer_limit)
     settings = config.settings()
@@ -112,7 +118,7 @@ def main() -> None:
             for name, pipeline, wrapper in rows:
                 if wrapper is not None:
                     wrapper.gold = q.gold
-                record = _record(name, q, pipeline.answer(q.question))
+                record = answer_record(name, q, pipeline.answer(q.question))
                 records[name].append(record)
                 log.write(json.dumps(record, ensure_ascii=False) + "\n")
                 log.flush()
@@ -132,7 +138,8 @@ def main() -> None:
     table = "\n".join(lines)
     (args.out / "summary.md").write_text(table + "\n")
     print(table)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
