@@ -143,7 +143,7 @@ class OursInProcess:
             **_answer_fields(a),
             "draft": a.draft,
             # the same draft numbered as the model read the passages: what the rules read,
-            # so that scripts/reverify.py can check it again
+            # so that `rag bench reverify` can check it again
             "model_draft": a.verified.draft if a.verified else None,
             "quote": a.quote,
             "passages": [p.chunk.doc_id for p in a.passages],

@@ -35,7 +35,7 @@ class VerifySettings(BaseModel):
     # unrelated text reaches: a title was "contradicted" by « a refusé de commenter »). Of 300
     # unrelated English sentences none reaches 0.86 against the sentences and clauses of 5
     # French passages, of 300 fragments of 3-5 words one reaches 0.91
-    # (scripts/bench_crosslingual_null.py); translated sentences and list items: 0.88-0.96
+    # (rag bench crosslingual_null); translated sentences and list items: 0.88-0.96
     crosslingual_cite_minimum: float = Field(0.87, ge=-1.0, le=1.0)
     crosslingual_cite_minimum_short: float = Field(0.91, ge=-1.0, le=1.0)
     # quote-first drafts (rag.verify.quoted): the share of the quote's words one sentence of
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # HNSW graph of a new passage collection (an existing one keeps the graph it was built
     # with). Chroma's defaults (16 neighbours, ef 100) lose the gold passage among 30k
     # near-duplicate news passages: dense recall@5 0.540 against 0.687 for exact search;
-    # 32 / 200 / 500 give 0.667 for a few ms more a query (scripts/bench_hnsw.py).
+    # 32 / 200 / 500 give 0.667 for a few ms more a query (rag bench hnsw).
     hnsw_max_neighbors: int = Field(32, ge=4, le=256)
     hnsw_ef_construction: int = Field(200, ge=10)
     hnsw_ef_search: int = Field(500, ge=10)
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # oneDNN (torch's bf16 kernels) keeps the kernels it built for each input shape, up to
     # 1,024 by default, ~0.4 MB each: queries and claims of every length filled it, and a
     # server's memory crept up by ~400 MB over hundreds of questions. 64 holds it flat for
-    # ~4 ms more per query (scripts/bench_embed_memory.py, docs/EVALUATION.md round 8).
+    # ~4 ms more per query (rag bench embed_memory, docs/EVALUATION.md round 8).
     embed_kernel_cache: int = Field(64, ge=0)
     llm: Literal["llama-cpp", "openai-like", "scripted"] = "llama-cpp"
     llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -144,7 +144,7 @@ class Settings(BaseSettings):
     # of the draft to end with a marker of a passage that exists. Off: see docs/EVALUATION.md.
     grammar: Literal["off", "cited"] = "off"
     # Abstain without generating when the passages' closest sentence to the question (e5
-    # cosine, read at retrieval) is below this; 0 never (scripts/diag_relevance.py)
+    # cosine, read at retrieval) is below this; 0 never (rag bench relevance_gate)
     min_relevance: float = Field(0.0, ge=0.0, le=1.0)
     # The same for an English question over an English passage (a cross-lingual similarity
     # runs ~0.05 lower, so a French passage is judged by `min_relevance`). 0.817 is

@@ -198,7 +198,7 @@ def test_the_best_passage_can_sit_last_and_its_citation_still_points_to_it(setti
 
 
 def test_the_eval_logs_the_draft_as_the_model_numbered_it(settings):
-    """scripts/reverify.py checks a logged draft again against the logged passages: it needs
+    """`rag bench reverify` checks a logged draft again against the logged passages: it needs
     the model's numbering. With the best passage last the model cites the last number, which
     the client numbering calls [1]."""
     import re

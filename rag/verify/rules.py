@@ -170,7 +170,7 @@ def _cite_by_words(c: Claim, row: list[float], s: VerifySettings) -> Decision:
 
 def _same_statement(claim: str, s: VerifySettings) -> float:
     """The e5 similarity from which a claim and a sentence or clause in the other language
-    say the same thing: above what unrelated text reaches (scripts/bench_crosslingual_null.py).
+    say the same thing: above what unrelated text reaches (rag bench crosslingual_null).
     A short claim (a list item) finds a close clause by chance more easily than a sentence."""
     short = len(claim.split()) < 6
     return s.crosslingual_cite_minimum_short if short else s.crosslingual_cite_minimum
