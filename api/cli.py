@@ -1,4 +1,4 @@
-"""The `rag` command: ingest, ask, serve (and eval)."""
+"""The `rag` command: ingest, ask, serve (and eval, bench)."""
 
 from __future__ import annotations
 
@@ -211,6 +211,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _benchmarks() -> dict[str, str]:
+    """The modules of evaluation.bench (helpers, named `_x`, aside), each with the first line of
+    its docstring, read without importing them: a benchmark may load torch or llama.cpp."""
+    import ast
+    import pkgutil
+
+    import evaluation.bench
+
+    found = {}
+    for module in pkgutil.iter_modules(evaluation.bench.__path__):
+        if module.ispkg or module.name.startswith("_"):
+            continue
+        source = Path(module.module_finder.path, f"{module.name}.py").read_text(encoding="utf-8")
+        doc = ast.get_docstring(ast.parse(source)) or ""
+        found[module.name] = doc.strip().split("\n", 1)[0]
+    return dict(sorted(found.items()))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    found = _benchmarks()
+    if args.list or not args.name:
+        width = max(map(len, found), default=0)
+        print("rag bench NAME [ARGS...]; rag bench NAME --help for its options\n")
+        for name, summary in found.items():
+            print(f"  {name:<{width}}  {summary}")
+        return 0
+    name = args.name.replace("-", "_")
+    if name not in found:
+        print(f"error: no benchmark {args.name!r}; there are: {', '.join(found)}", file=sys.stderr)
+        return 2
+    return int(importlib.import_module(f"evaluation.bench.{name}").main(args.args) or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -264,6 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         pass
     else:
         add_eval_parser(sub)
+
+    p = sub.add_parser("bench", help="run a benchmark of evaluation.bench (--list names them)")
+    p.add_argument("--list", action="store_true", help="name the benchmarks and exit")
+    p.add_argument("name", nargs="?", help="a benchmark (none: the list)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="its arguments (NAME --help)")
+    p.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)
     tune_malloc()  # before any model loads: bounded arenas, large blocks handed back on free

@@ -128,8 +128,8 @@ class OursInProcess:
         return {
             **_answer_fields(a),
             "draft": a.draft,
-            # the normalised draft the rules read (the model's numbering), so that a run's
-            # drafts can be verified again
+            # the normalised draft the rules read (the model's numbering), so that
+            # `rag bench reverify` can check it again
             "model_draft": a.verified.draft if a.verified else None,
             "passages": [p.chunk.doc_id for p in a.passages],
             "total_ms": a.timings.get("total_ms"),
@@ -310,7 +310,7 @@ def run_retrieval(
     return records
 
 
-def _record(name: str, q: Question, out: dict) -> dict:
+def answer_record(name: str, q: Question, out: dict) -> dict:
     score = score_answer(
         out["answer"], q.answers, out["cited"], out["n_sources"], q.gold, out["abstained"]
     )
@@ -376,11 +376,11 @@ def run_answers(
             if log:
                 log(rows[pipeline.name][-1])
             continue
-        rows[pipeline.name].append(_record(pipeline.name, q, out))
+        rows[pipeline.name].append(answer_record(pipeline.name, q, out))
         if log:
             log(rows[pipeline.name][-1])
         for name, transform in derived:
-            rows[name].append(_record(name, q, transform(out, q)))
+            rows[name].append(answer_record(name, q, transform(out, q)))
     return rows
 
 

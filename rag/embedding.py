@@ -123,8 +123,9 @@ class SentenceTransformerEmbedder:
         self.dim = int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
 
     @property
-    def _model(self):
-        # Loaded on first use: re-ingesting unchanged files never needs the model.
+    def model(self):
+        """The SentenceTransformer as the service runs it (evaluation.bench.scale times its
+        own encode). Loaded on first use: re-ingesting unchanged files never needs it."""
         with self._lock:
             if self._loaded is None:
                 if self._kernel_cache is not None:
@@ -155,7 +156,7 @@ class SentenceTransformerEmbedder:
             part = list(texts[start : start + step])
             parts.append(
                 self._on_one_thread(
-                    self._model.encode,
+                    self.model.encode,
                     part,
                     prompt_name=prompt,
                     batch_size=self.batch_size,

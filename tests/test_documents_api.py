@@ -243,7 +243,8 @@ def test_same_file_names_in_two_folders_and_sync(settings, tmp_path: Path):
     from ingest.service import make_ingestor
 
     (b / "zinc.txt").unlink()
-    synced = make_ingestor(settings, service.engines).ingest_paths([a, b], progress=False, sync=True)
+    ingestor = make_ingestor(settings, service.engines)
+    synced = ingestor.ingest_paths([a, b], progress=False, sync=True)
     assert [o.status for o in synced.outcomes] == ["unchanged", "deleted"]
     assert [d.doc_id for d in service.store.documents()] == ["zinc"]
     assert service.store.count() == count // 2

@@ -52,7 +52,7 @@ def test_long_lived_callers_do_not_each_get_helper_threads():
 @pytest.mark.integration
 def test_the_kernel_cache_bound_is_set_before_the_first_pass(monkeypatch):
     """oneDNN reads its kernel cache capacity when it first builds a kernel; unbounded (1,024
-    kernels of every input shape) it grew a server by ~400 MB (scripts/bench_embed_memory.py)."""
+    kernels of every input shape) it grew a server by ~400 MB (rag bench embed_memory)."""
     from rag.components import make_embedder
 
     settings = Settings(embedder="sentence-transformers", embed_kernel_cache=48)

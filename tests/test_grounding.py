@@ -1,8 +1,7 @@
 from rag.grounding import is_repeating
 from rag.schema import Chunk, Passage
-from rag.verify import VerifyConfig
 from rag.text import claim_spans
-from rag.verify import verify
+from rag.verify import VerifyConfig, verify
 from rag.verify.claims import normalise, parse
 from rag.verify.rules import Decision, Evidence, number_in_sources, words_in_sources
 

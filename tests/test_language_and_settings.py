@@ -3,8 +3,8 @@ from pydantic import ValidationError
 
 from rag.language import detect_language
 from rag.prompting import build_messages
-from rag.verify.abstention import is_abstention
 from rag.settings import Settings
+from rag.verify.abstention import is_abstention
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ingest.pipeline import Ingestor
-from ingest.service import make_ingestor
 from ingest.readers import read_article
+from ingest.service import make_ingestor
 from rag.schema import Document
 from rag.store import DELETING, WRITING
 from tests.conftest import SEED, ingest_into, make_test_service

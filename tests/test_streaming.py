@@ -375,7 +375,7 @@ def test_a_draft_that_copies_the_sources_out_stops_at_the_header(settings):
 
 
 def test_the_scripted_model_keeps_only_its_recent_calls():
-    # a scripted server soaked for hours (scripts/probe_memory_scripted.py) must not grow
+    # a scripted server soaked for hours (rag bench memory_scripted) must not grow
     llm = ScriptedLLM(lambda m: "ok [1].", keep_calls=3)
     for i in range(10):
         llm.chat([ChatMessage(role="user", content=f"question {i}")])

@@ -170,7 +170,7 @@ def _cite_by_words(c: Claim, row: list[float], s: VerifyConfig) -> Decision:
 
 def _same_statement(claim: str, s: VerifyConfig) -> float:
     """The e5 similarity from which a claim and a sentence or clause in the other language
-    say the same thing: above what unrelated text reaches (scripts/bench_crosslingual_null.py).
+    say the same thing: above what unrelated text reaches (rag bench crosslingual_null).
     A short claim (a list item) finds a close clause by chance more easily than a sentence."""
     short = len(claim.split()) < 6
     return s.crosslingual_cite_minimum_short if short else s.crosslingual_cite_minimum
@@ -230,7 +230,7 @@ def comparable_units(text: str) -> list[str]:
     """What an uncited claim across languages is compared with: the passage's sentences, and
     its clauses of 3 words or more (a list item translates a clause: « l’attraction de
     capitaux » / "Attraction of capital", 0.93)."""
-    clauses = [x.strip() for x in _CLAUSE.split(text) if len(x.split()) >= 3]
+    clauses = [x.strip() for x in CLAUSE.split(text) if len(x.split()) >= 3]
     return list(dict.fromkeys([*split_sentences(text), *clauses]))
 
 
@@ -396,7 +396,8 @@ _NEGATION = re.compile(
     r"|\b(?:not|no|never|none|nobody|nothing|neither|nor|without)\b|n't\b"
     r"|\bden(?:y|ied|ies)\b"
 )
-_CLAUSE = re.compile(r"[.;:!?]|,\s+(?:mais|but|while|alors que|tandis que|although|bien que)\b|,")
+# clause boundaries (also how evaluation.bench.crosslingual_null cuts list-item fragments)
+CLAUSE = re.compile(r"[.;:!?]|,\s+(?:mais|but|while|alors que|tandis que|although|bien que)\b|,")
 
 
 # Negations that affirm (litotes): "ne ménagea pas ses efforts", "n'hésite pas à", "ne cesse
@@ -433,7 +434,7 @@ def polarity(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     out = []
     for c in claims:
         cites = [k for k in c.cites if 1 <= k <= len(ev.sources)]
-        clauses = [x for k in cites for x in _CLAUSE.split(ev.sources[k - 1]) if x.strip()]
+        clauses = [x for k in cites for x in CLAUSE.split(ev.sources[k - 1]) if x.strip()]
         if not clauses:
             continue
         found = _closest_clause(c, clauses, ev)

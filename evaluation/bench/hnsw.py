@@ -1,9 +1,9 @@
-"""Chroma's HNSW graph against exact search, on the vectors of a kept bench_scale store.
+"""Chroma's HNSW graph against exact search, on the vectors of a store `rag bench scale` kept.
 
-    .venv/bin/python scripts/bench_hnsw.py --data /tmp/bench-scale/chroma-embedded-pooled-main/data
-    .venv/bin/python scripts/bench_hnsw.py --data ... --configs 16/100/100 32/200/500 --hybrid
+    rag bench hnsw --data /tmp/bench-scale/chroma-embedded-separate-main/data
+    rag bench hnsw --data ... --configs 16/100/100 32/200/500 --hybrid
 
-For the planted questions of scripts/bench_scale.py, recall@5 of the gold paragraph by exact
+For the planted questions of `rag bench scale`, recall@5 of the gold paragraph by exact
 cosine search over every stored passage vector, then by a fresh HNSW collection holding the
 same vectors for each graph configuration (max_neighbors / ef_construction / ef_search):
 build seconds, recall@5 and milliseconds a query. `--hybrid` also rebuilds the store's own
@@ -22,9 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+from evaluation.bench._workloads import ScaleCorpus
 
 
 def read_collection(col) -> dict[str, list]:
@@ -53,25 +51,25 @@ def build(client, name: str, data: dict[str, list], hnsw: dict[str, int], meta: 
     return col
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="rag bench hnsw", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--data", type=Path, required=True, help="a bench store's RAG_DATA_DIR")
     parser.add_argument("--configs", nargs="+", default=["16/100/100", "32/200/500"])
     parser.add_argument("--questions", type=int, default=300)
-    parser.add_argument("--sentences", default="pooled", help="the store's sentence vectors")
     parser.add_argument("--hybrid", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if not (args.data / "chroma").is_dir():
+        raise SystemExit(f"{args.data}: no chroma/ folder (a store `rag bench scale --keep` left)")
 
     import chromadb
-    from bench_scale import Corpus
 
     from rag.components import make_embedder
     from rag.settings import Settings
 
-    questions = Corpus(args.questions).questions
-    embedder = make_embedder(Settings())
+    questions = ScaleCorpus(args.questions).questions
+    embedder = make_embedder(Settings().models)
     source = chromadb.PersistentClient(path=str(args.data / "chroma"))
     stored = source.get_collection("articles")
     meta = dict(stored.metadata or {})
@@ -102,6 +100,7 @@ def main() -> None:
         if args.hybrid:
             line += ", " + hybrid(args, data, hnsw, meta, questions)
         print(line, flush=True)
+    return 0
 
 
 def hybrid(args, data, hnsw, meta, questions) -> str:
@@ -117,7 +116,7 @@ def hybrid(args, data, hnsw, meta, questions) -> str:
     client.delete_collection("articles")
     build(client, "articles", data, hnsw, meta)
     client.clear_system_cache()
-    settings = Settings(data_dir=copy, llm="scripted", sentence_vectors=args.sentences)
+    settings = Settings(data_dir=copy, llm="scripted")
     retriever = make_service(settings).retriever
     retriever.retrieve("warm-up", 5)
     t, hits = time.perf_counter(), 0
@@ -129,4 +128,4 @@ def hybrid(args, data, hnsw, meta, questions) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

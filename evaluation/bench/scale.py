@@ -1,8 +1,8 @@
-"""Scale benchmark: ingestion, start-up, memory, retrieval latency and recall at 1k-100k passages.
+"""Scale: ingestion, start-up, memory, retrieval latency and recall at 1k-100k passages.
 
-    .venv/bin/python scripts/bench_scale.py --sizes 1000 10000 30000 100000 --out artifacts/scale
-    .venv/bin/python scripts/bench_scale.py --sizes 10000 --store chroma-http    # via `chroma run`
-    .venv/bin/python scripts/bench_scale.py --repo /path/to/other/checkout ...    # older code
+    rag bench scale --sizes 1000 10000 30000 100000 --out artifacts/scale
+    rag bench scale --sizes 10000 --store chroma-http    # via `chroma run`
+    rag bench scale --repo /path/to/other/checkout ...    # older code
 
 The corpus: every PIAF and XQuAD dev paragraph (with its questions), then distractors of the
 same languages made of sentences recombined from other paragraphs (never from the paragraph
@@ -36,13 +36,9 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from evaluation.datasets import load_squad  # noqa: E402
-from rag.text import split_sentences  # noqa: E402
+from evaluation.bench._measures import pct, rss_mb
+from evaluation.bench._workloads import ROOT, ScaleCorpus
 
-DATA = ROOT.parent / "shared" / "data"
-SETS = [DATA / "piaf" / "piaf-v1.1-dev.json", DATA / "xquad-en" / "xquad-en-dev.json"]
 PY = sys.executable
 
 
@@ -52,72 +48,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))] if ordered else 0.0
-
-
-class Corpus:
-    """Real paragraphs first, then an endless, deterministic stream of distractor articles.
-
-    The planted questions are drawn once, and their paragraphs never lend a sentence to a
-    distractor: a distractor holding the answering sentence would be a right answer that
-    recall counts as a miss. Every size asks the same questions (those present at 1k)."""
-
-    def __init__(self, planted: int, seed: int = 11) -> None:
-        self.rng = random.Random(seed)
-        self.real: list[tuple[str, str, str]] = []  # (doc id, title, text)
-        questions: list[tuple[str, str]] = []  # (question, gold doc id)
-        datasets = [load_squad(path) for path in SETS]
-        for ds in datasets:
-            self.real += [(p.id, p.title, p.text) for p in ds.paragraphs]
-            questions += [(q.question, q.gold) for q in ds.questions if q.gold]
-        first = {doc_id for doc_id, _, _ in self.real[:1000]}
-        candidates = [q for q in questions if q[1] in first]
-        self.questions = random.Random(seed).sample(candidates, min(planted, len(candidates)))
-        held = {gold for _, gold in self.questions}
-        self.pools: dict[str, tuple[list[str], list[str]]] = {}
-        for ds in datasets:
-            sentences = [
-                s
-                for p in ds.paragraphs
-                if p.id not in held
-                for s in split_sentences(p.text)
-                if len(s) > 40
-            ]
-            self.pools[ds.language] = (sentences, sorted({p.title for p in ds.paragraphs}))
-        self.n_distractors = 0
-
-    def distractor_article(self) -> tuple[str, str]:
-        lang = "fr" if self.rng.random() < 0.8 else "en"
-        sentences, titles = self.pools[lang]
-        paragraphs = [
-            " ".join(self.rng.sample(sentences, self.rng.randint(4, 7))) for _ in range(8)
-        ]
-        self.n_distractors += 1
-        return f"d{self.n_distractors:06d}", f"{self.rng.choice(titles)}\n\n" + "\n\n".join(
-            paragraphs
-        )
-
-    def write(self, folder: Path, start_passages: int, target: int) -> tuple[int, list[str]]:
-        """Files for passages [start_passages, target): returns the count and their texts."""
-        folder.mkdir(parents=True, exist_ok=True)
-        n, texts = start_passages, []
-        while n < target:
-            if n < len(self.real):
-                doc_id, title, text = self.real[n]
-                (folder / f"{doc_id}.txt").write_text(f"{title}\n\n{text}\n")
-                texts.append((title, text))
-                n += 1
-            else:
-                doc_id, body = self.distractor_article()
-                (folder / f"{doc_id}.txt").write_text(body + "\n")
-                title, rest = body.split("\n\n", 1)
-                texts += [(title, p) for p in rest.split("\n\n")]
-                n += 8
-        return n, texts
 
 
 _MODEL = None
@@ -146,19 +76,12 @@ def raw_encode_seconds(texts: list[str]) -> float:
         from rag.components import make_embedder
         from rag.settings import Settings
 
-        _MODEL = make_embedder(Settings())._model
+        _MODEL = make_embedder(Settings().models).model
     model = _MODEL
     model.encode(texts[:32], prompt_name="passage", batch_size=32)  # warm
     t = time.perf_counter()
     model.encode(texts, prompt_name="passage", batch_size=32, normalize_embeddings=True)
     return time.perf_counter() - t
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def measure_server(repo: Path, env: dict, questions: list[tuple[str, str]]) -> dict:
@@ -219,7 +142,7 @@ def stored_passages(repo: Path, env: dict) -> int:
     embedded store admits one process, and this one must not keep it)."""
     code = (
         "from rag.components import make_client; from rag.settings import Settings; "
-        "s = Settings(); "
+        "s = Settings().store; "
         "print(make_client(s).get_collection(s.collection).count())"
     )
     run = subprocess.run(
@@ -228,9 +151,11 @@ def stored_passages(repo: Path, env: dict) -> int:
     return int(run.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="rag bench scale",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 30000, 100000])
     parser.add_argument(
@@ -243,11 +168,10 @@ def main() -> None:
     parser.add_argument("--encode-sample", type=int, default=1000)
     parser.add_argument(
         "--sentences",
-        choices=["separate", "pooled", "none"],
+        choices=["separate", "none"],
         default="separate",
-        help="sentence vectors of the code under test: separate texts (default), pooled from "
-        "the passage's own forward pass (RAG_SENTENCE_VECTORS=pooled), or none (older code "
-        "computed them at query time)",
+        help="sentence vectors of the code under test: separate texts (default), or none "
+        "(older code computed them at query time)",
     )
     parser.add_argument(
         "--env",
@@ -273,7 +197,7 @@ def main() -> None:
         action="store_true",
         help="measure the server again on the store a --keep run left (no ingestion)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     work = args.work / f"{args.store}-{args.sentences}-{args.repo.name}"
     if not (args.serve_only or args.resume):
@@ -288,8 +212,6 @@ def main() -> None:
         "RAG_LOG_LEVEL": "warning",
         "RAG_VECTOR_STORE": args.store,
     }
-    if args.sentences == "pooled":
-        env["RAG_SENTENCE_VECTORS"] = "pooled"
     env |= dict(item.split("=", 1) for item in args.env)
     chroma = None
     if args.store == "chroma-http":
@@ -313,19 +235,22 @@ def main() -> None:
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-    corpus = Corpus(args.questions)
+    corpus = ScaleCorpus(args.questions)
     questions = corpus.questions
     rng = random.Random(5)
     rows, n, stored = [], 0, 0
     if args.serve_only:  # measure the server again on a kept store, no ingestion
-        size = max(int(p.name.split("-")[1]) for p in work.glob("add-*"))
+        sizes = [int(p.name.split("-")[1]) for p in work.glob("add-*")]
+        if not sizes:
+            raise SystemExit(f"{work}: no store a --keep run left (--serve-only measures one)")
+        size = max(sizes)
         try:
             served = measure_server(args.repo, env, questions)
             print(json.dumps({"size": size, "env": args.env, **served}))
         finally:
             if chroma is not None:
                 chroma.terminate()
-        return
+        return 0
     try:
         for size in sorted(args.sizes):
             folder = work / f"add-{size}"
@@ -336,7 +261,7 @@ def main() -> None:
                 stored = stored_passages(args.repo, env)
             sample = rng.sample(texts, min(args.encode_sample, len(texts)))
             # the same work as ingestion: passages, and their sentences as separate texts when
-            # the code under test embeds them so (pooled ones come from the passage's own pass)
+            # the code under test embeds them so
             sentences = args.sentences == "separate"
             encode_rate = len(sample) / raw_encode_seconds(model_work(sample, sentences))
             passage_rate = len(sample) / raw_encode_seconds(model_work(sample, False))
@@ -402,7 +327,8 @@ def main() -> None:
         "vectors are the smaller sizes' (embedded once) plus its own new passages"
     )
     print(f"wrote {args.out / name}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

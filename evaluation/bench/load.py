@@ -1,6 +1,6 @@
-"""Load test against a running server: many concurrent askers, then many concurrent retrievers.
+"""Load against a running server: many concurrent askers, then many concurrent retrievers.
 
-    .venv/bin/python scripts/bench_load.py --url http://127.0.0.1:8000 --askers 50 --duration 180
+    rag bench load --url http://127.0.0.1:8000 --askers 50 --duration 180
 
 Phase 1: `--askers` clients ask distinct dev questions (`/v1/ask`, not streamed) for
 `--duration` seconds. A client told 503 waits `Retry-After` (plus up to 1 s of jitter) and
@@ -25,17 +25,8 @@ from urllib.parse import urlparse
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_soak import pid_listening_on, questions, rss_mb
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
+from evaluation.bench._measures import pct, pid_listening_on, rss_mb
+from evaluation.bench._workloads import ROOT, soak_questions
 
 
 class Stats:
@@ -129,7 +120,7 @@ async def run(args: argparse.Namespace) -> dict:
             f"server pid {pid}: {health['llm']} + {health['embedder']}, "
             f"{health['passages']} passages; queue {health['generations']}"
         )
-        qs = questions(args.askers * 20)
+        qs = soak_questions(args.askers * 20)
         random.Random(5).shuffle(qs)
         retrieve_qs = list(qs)  # askers consume theirs
         stats, probes, rss = Stats(), [], []
@@ -192,9 +183,9 @@ async def run(args: argparse.Namespace) -> dict:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="rag bench load", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--askers", type=int, default=50)
@@ -210,7 +201,7 @@ def main() -> None:
     parser.add_argument("--pid", type=int, default=None)
     parser.add_argument("--api-key", default=os.environ.get("RAG_API_KEY"))
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "load")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     result = asyncio.run(run(args))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "load.json").write_text(json.dumps(result, indent=2))
@@ -218,7 +209,8 @@ def main() -> None:
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
     print(f"wrote {args.out / 'load.json'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

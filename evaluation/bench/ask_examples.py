@@ -1,13 +1,16 @@
-"""The behaviours issue 11 names, asked of a running service over the seed: prints each answer
-verbatim with its verification decisions and highlighted sentences (for before/after notes).
+"""The 13 example questions (issue 11's behaviours), asked of a running service over the seed.
 
-    .venv/bin/python scripts/ask_examples.py --url http://127.0.0.1:8000 > artifacts/examples.md
+Prints each answer verbatim with its verification decisions and highlighted sentences, and
+whether the streamed text equals the answer (for before/after notes).
+
+    rag bench ask_examples --url http://127.0.0.1:8000 > artifacts/examples.md
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import httpx
 
@@ -28,10 +31,14 @@ QUESTIONS = [
 ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="rag bench ask_examples",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     source = None
     with httpx.Client(base_url=args.url, timeout=600) as client:
         for label, question in QUESTIONS:
@@ -69,7 +76,8 @@ def main() -> None:
                 marks = [text[h["start"] : h["end"]] for h in c.get("highlights", [])]
                 print(f"- [{c['n']}] chars {c['start']}-{c['end']}; highlighted: {marks}")
             print()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

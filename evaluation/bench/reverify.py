@@ -1,52 +1,61 @@
-"""Re-run the verification stage of the current code on the drafts a `rag eval` run logged:
-what a change to the rules does to the same generations, without the model.
+"""Re-run today's verification stage on the drafts a `rag eval` run logged, without the model.
 
-    .venv/bin/python scripts/reverify.py artifacts/eval/piaf-s16/answers.jsonl \
+What a change to the rules does to the same generations:
+
+    rag bench reverify artifacts/eval/piaf-s16/answers.jsonl \
         ../shared/data/piaf/piaf-v1.1-dev.json --pipeline ours
 
 An approximation of the run's own ablation rows: each passage is rebuilt from the paragraph
 the run logged (a paragraph longer than one chunk was split by the service, not here); runs
 before 2026-11-30 logged the draft renumbered by first citation, not as the model numbered
-the passages, which misplaces markers (with the best passage last, badly); and
-checks that need the embedder (across languages, the quote's similarity) have it only with
-`--embed`. Run it on two checkouts to compare rule sets, or with `--set` to try a threshold:
+the passages, which misplaces markers; and checks that need the embedder (across languages)
+have it only with `--embed`. Run it on two checkouts to compare rule sets, or with `--set` to
+try a threshold:
 
-    .venv/bin/python scripts/reverify.py artifacts/eval/piaf-s17/answers.jsonl \
-        ../shared/data/piaf/piaf-v1.1-dev.json --pipeline "ours, quote" --embed \
-        --set quote_min_similarity=0.83
+    rag bench reverify artifacts/eval/piaf-s21/answers.jsonl \
+        ../shared/data/piaf/piaf-v1.1-dev.json --set min_support=0.6
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from evaluation.datasets import load_dataset
 from evaluation.metrics import contains_answer, token_f1
 from rag.schema import Chunk, Passage
-from rag.settings import VerifySettings
-from rag.verify import verify
+from rag.verify import VerifyConfig, verify
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("answers", type=Path)
-    ap.add_argument("dataset", type=Path)
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="rag bench reverify",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    ap.add_argument("answers", type=Path, help="a run's answers.jsonl (`rag eval --out`)")
+    ap.add_argument("dataset", type=Path, help="the dataset that run read")
     ap.add_argument("--pipeline", default="ours")
     ap.add_argument("--extra", type=Path, default=None, help="unanswerable questions' file")
     ap.add_argument("--embed", action="store_true", help="load multilingual-e5 for the rules")
-    ap.add_argument("--set", action="append", default=[], help="VerifySettings field=value")
-    args = ap.parse_args()
-    settings = VerifySettings(**dict(x.split("=", 1) for x in args.set))
+    ap.add_argument("--set", action="append", default=[], help="VerifyConfig field=value")
+    args = ap.parse_args(argv)
+    try:
+        settings = VerifyConfig(**dict(x.split("=", 1) for x in args.set))
+    except ValueError as err:  # no "=", or a field VerifyConfig refuses
+        ap.error(f"--set {args.set}: {err}")
     embedder = None
     if args.embed:
         from rag.components import make_embedder
         from rag.settings import Settings
 
-        embedder = make_embedder(Settings())
+        embedder = make_embedder(Settings().models)
     dataset = load_dataset(args.dataset)
     by_id = {p.id: p for p in dataset.paragraphs}
+    if args.extra:  # paragraphs the extra questions brought, if any
+        by_id |= {p.id: p for p in load_dataset(args.extra, dataset.language).paragraphs}
     rows = [json.loads(x) for x in args.answers.open()]
     rows = [r for r in rows if r["pipeline"] == args.pipeline and "error" not in r]
     stats = {"contains": [], "f1": [], "abst_un": [], "abst_ans": []}
@@ -63,7 +72,6 @@ def main() -> None:
             dataset.language,
             settings,
             embedder,
-            r.get("quote") or "",
         )
         if r["unanswerable"]:
             stats["abst_un"].append(v.abstained)
@@ -78,7 +86,8 @@ def main() -> None:
         f"abstains unanswerable {mean['abst_un']:.3f}, answerable {mean['abst_ans']:.3f} "
         f"({len(rows)} drafts; {', '.join(args.set) or 'default thresholds'})"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,6 @@
-"""Latency benchmark against a running service: `/v1/ask` and a two-turn `/v1/chat`.
+"""Answer latency against a running service: `/v1/ask` and a two-turn `/v1/chat`.
 
-    .venv/bin/python scripts/bench_latency.py --url http://127.0.0.1:8000 --runs 5
+    rag bench latency --url http://127.0.0.1:8000 --runs 5
 
 Prints the median (and min/max) of time to first token and total time, client-side, with the
 server's own timings and prompt token counts, plus a verbatim sample of streamed events.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import httpx
@@ -55,12 +56,16 @@ def summarise(name: str, runs: list[dict]) -> None:
     print(f"{name:<34} ttft {stat('ttft_s')}  total {stat('total_s')}  prompt tokens {tokens}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="rag bench latency",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--lang", choices=["en", "fr", "both"], default="both")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     langs = ["en", "fr"] if args.lang == "both" else [args.lang]
     health = httpx.get(args.url + "/healthz").json()
     print(f"service: {health['llm']} + {health['embedder']}, {health['passages']} passages")
@@ -94,7 +99,8 @@ def main() -> None:
     print("\nSample of streamed events (follow-up turn):")
     for line in [*sample[:14], "...", *sample[-4:]]:
         print("  " + (line if len(line) < 300 else line[:297] + "..."))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

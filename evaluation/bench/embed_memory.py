@@ -1,6 +1,6 @@
 """Resident memory of the e5 embedder over many queries and claim batches, per setting.
 
-    .venv/bin/python scripts/bench_embed_memory.py --rounds 600
+    rag bench embed_memory --rounds 600
 
 A server embeds each question alone, then the claims and sentences of each draft in batches
 of every size and length. oneDNN (torch's bf16 kernels) builds and keeps kernels per input
@@ -18,23 +18,21 @@ import random
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from evaluation.bench._measures import own_rss_mb
+from evaluation.bench._workloads import PIAF_DEV, require
+
+# the embedder's arguments per row (rag.embedding.SentenceTransformerEmbedder)
 SETTINGS: dict[str, dict] = {
-    "oneDNN default (1,024 kernels)": {"embed_kernel_cache": 1024},
-    "kernel cache 256": {"embed_kernel_cache": 256},
-    "kernel cache 64 (default)": {"embed_kernel_cache": 64},
-    "float32": {"embed_dtype": "float32"},
+    "oneDNN default (1,024 kernels)": {"kernel_cache": 1024},
+    "kernel cache 256": {"kernel_cache": 256},
+    "kernel cache 64 (default)": {"kernel_cache": 64},
+    "float32": {"dtype": "float32"},
 }
-DATA = Path(__file__).resolve().parents[1] / "../shared/data/piaf/piaf-v1.1-dev.json"
-
-
-def _rss_mb() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 >> 20
 
 
 def _texts() -> list[str]:
-    data = json.loads(DATA.read_text())
+    data = json.loads(PIAF_DEV.read_text())
     out: list[str] = []
     for article in data["data"]:
         for p in article["paragraphs"]:
@@ -44,16 +42,17 @@ def _texts() -> list[str]:
 
 
 def measure(update: dict, rounds: int) -> dict:
-    from rag.components import make_embedder
+    from rag.embedding import SentenceTransformerEmbedder
     from rag.memory import release_free_memory, tune_malloc
-    from rag.settings import Settings
+    from rag.settings import ModelSettings
 
     tune_malloc()
     rng = random.Random(0)
     texts = _texts()
-    embedder = make_embedder(Settings().model_copy(update=update))
+    models = ModelSettings()
+    embedder = SentenceTransformerEmbedder(models.embed_model_path, models.embed_model, **update)
     embedder.embed_queries(["warm-up"])
-    start, half = _rss_mb(), 0
+    start, half = own_rss_mb(), 0
     query_s = batch_s = 0.0
     for i in range(rounds):
         t0 = time.perf_counter()
@@ -64,8 +63,8 @@ def measure(update: dict, rounds: int) -> dict:
         batch_s += time.perf_counter() - t1
         release_free_memory()
         if i + 1 == rounds // 2:
-            half = _rss_mb()
-    end = _rss_mb()
+            half = own_rss_mb()
+    end = own_rss_mb()
     return {
         "start": start,
         "end": end,
@@ -75,23 +74,27 @@ def measure(update: dict, rounds: int) -> dict:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="rag bench embed_memory",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
     ap.add_argument("--rounds", type=int, default=600, help="queries (and batches) per setting")
     ap.add_argument("--child", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(measure(json.loads(args.child), args.rounds)))
-        return
-    if not DATA.exists():
-        sys.exit(f"{DATA} is missing: this benchmark samples PIAF's dev texts")
+        return 0
+    require(PIAF_DEV)  # this benchmark samples PIAF's dev texts
     print(
         f"{'setting':<32} {'RSS start':>9} {'end':>6} {'2nd half':>8} "
         f"{'query ms':>8} {'batch ms':>8} {'ratio':>6}"
     )
     base = None
     for name, update in SETTINGS.items():
-        child = [sys.executable, __file__, "--rounds", str(args.rounds), "--child"]
+        # this module again, in a process of its own
+        child = [sys.executable, "-m", __spec__.name, "--rounds", str(args.rounds), "--child"]
         out = subprocess.run([*child, json.dumps(update)], capture_output=True, text=True)
         if out.returncode:
             sys.exit(f"{name}: {out.stderr[-2000:]}")
@@ -103,7 +106,8 @@ def main() -> None:
             f"{r['query_ms']:>8.1f} {r['batch_ms']:>8.1f} {ratio:>6.2f}",
             flush=True,
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,5 +1,6 @@
-"""Can retrieval alone tell that no passage answers a question (abstain before generating)?
+"""The relevance gate's trade-off: unanswerable questions declined against answerable ones.
 
+Can retrieval alone tell that no passage answers a question (abstain before generating)?
 For answerable dev questions and unanswerable ones, over the collection `rag eval` filled,
 prints the scores the answer path already has (best question-sentence cosine, best passage
 cosine, best keyword score, among the passages the model would read) and, for thresholds on
@@ -8,20 +9,22 @@ ones that would (false abstentions). Thresholds are chosen on `--tune` (the firs
 unanswerable questions and answerable ones not among the 100 `rag eval` answers) and then
 read on `--test` (a held-out unanswerable set) without changing them.
 
-    .venv/bin/python scripts/diag_relevance.py ../shared/data/piaf/piaf-v1.1-dev.json \
+    rag bench relevance_gate ../shared/data/piaf/piaf-v1.1-dev.json \
         --tune evaluation/data/unanswerable-fr.jsonl \
         --test evaluation/data/unanswerable-fr-heldout.jsonl
-    .venv/bin/python scripts/diag_relevance.py ../shared/data/xquad-en/xquad-en-dev.json \
+    rag bench relevance_gate ../shared/data/xquad-en/xquad-en-dev.json \
         --tune evaluation/data/unanswerable-en.jsonl \
         --test evaluation/data/unanswerable-en-heldout.jsonl
 
-(the second chose RAG_MIN_RELEVANCE_EN; every XQuAD passage is English, so the best
+(the first chose 0.838 for RAG_MIN_RELEVANCE, measured and not made the default; the second
+chose RAG_MIN_RELEVANCE_EN's default, 0.817: every XQuAD passage is English, so the best
 sentence score is the one the English threshold judges).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -51,21 +54,26 @@ def table(name: str, answerable: list[dict], unanswerable: list[dict], cuts: lis
         print(f"| {t:.3f} | {un:.3f} | {an:.3f} |")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("dataset", type=Path)
-    ap.add_argument("--tune", type=Path, required=True)
-    ap.add_argument("--test", type=Path, required=True)
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="rag bench relevance_gate",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    ap.add_argument("dataset", type=Path, help="the dataset `rag eval` ingested")
+    ap.add_argument("--tune", type=Path, required=True, help="unanswerable questions to tune on")
+    ap.add_argument("--test", type=Path, required=True, help="held-out unanswerable questions")
     ap.add_argument("--answerable", type=int, default=300)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     config = EvalConfig(dataset=args.dataset, answer_limit=100)
     service = make_service(config.settings(), llm=object())  # retrieval only: no model call
     dataset = load_dataset(args.dataset)
     asked = {q.id for q in select_questions(dataset, config, None)[1]}  # `rag eval`'s 100
     rest = [q for q in dataset.questions if q.id not in asked and q.has_answers]
     answerable = [scores(service, q.question) for q in sample(rest, args.answerable, 7)]
-    tune = [scores(service, q.question) for q in load_dataset(args.tune, "fr").questions]
-    test = [scores(service, q.question) for q in load_dataset(args.test, "fr").questions]
+    language = dataset.language
+    tune = [scores(service, q.question) for q in load_dataset(args.tune, language).questions]
+    test = [scores(service, q.question) for q in load_dataset(args.test, language).questions]
     for name in ("sentence", "dense", "bm25"):
         values = sorted(s[name] for s in answerable)
         cuts = [values[int(len(values) * f)] for f in (0.02, 0.05, 0.10, 0.15, 0.20)]
@@ -79,7 +87,8 @@ def main() -> None:
                 f"  {label}: p10 {np.percentile(v, 10):.3f} p50 {np.median(v):.3f} "
                 f"p90 {np.percentile(v, 90):.3f}"
             )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,9 @@
-"""What the reader makes of the gold paragraph: the service as it is, and the same service when
-retrieval returns only the gold paragraph's chunks, side by side on the questions `rag eval`
-samples (answerable ones only: a gold paragraph is what they have).
+"""The reader's ceiling: the service beside the same service reading only the gold paragraph.
 
-    .venv/bin/python scripts/reader_ceiling.py ../shared/data/piaf/piaf-v1.1-dev.json \
+Retrieval of the second row returns only the gold paragraph's chunks; both rows answer the
+questions `rag eval` samples (answerable ones only: a gold paragraph is what they have).
+
+    rag bench reader_ceiling ../shared/data/piaf/piaf-v1.1-dev.json \
         --answer-limit 100 --out artifacts/ceiling-piaf
 
 The gold-only row is what perfect retrieval would give this reader, prompt and verification:
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from evaluation.baseline import CountingLLM
@@ -23,13 +25,13 @@ from evaluation.cli import parse_variant
 from evaluation.runner import (
     EvalConfig,
     OursInProcess,
-    _record,
+    answer_record,
     ingest_dataset,
     load,
     select_questions,
     summarize_answers,
 )
-from rag.components import make_embedder, make_llm, make_service
+from rag.components import make_engines, make_llm, make_service
 
 COLUMNS = (
     ("contains_answer", "contains"),
@@ -54,12 +56,15 @@ class GoldOnly:
         self.misses = 0
 
     def retrieve(self, query: str, k: int):
-        ranked = self.inner.retrieve(query, max(k, self.depth))
-        gold = [p for p in ranked if p.chunk.doc_id == self.gold]
+        return self.search(query, k).passages
+
+    def search(self, query: str, k: int, language: str | None = None):
+        found = self.inner.search(query, max(k, self.depth), language)
+        gold = [p for p in found.passages if p.chunk.doc_id == self.gold]
         if not gold:
             self.misses += 1
-            return ranked[:k]
-        return gold[:k]
+        found.passages = (gold or found.passages)[:k]
+        return found
 
     def __getattr__(self, name: str):  # embedder, index, query_vector: the inner retriever's
         return getattr(self.inner, name)
@@ -73,34 +78,37 @@ def _cell(key: str, value: float | None, timed: bool) -> str:
     return f"{value:.0f}" if key.endswith("_ms") or key == "prompt_tokens_mean" else f"{value:.3f}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("dataset", type=Path)
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="rag bench reader_ceiling",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    ap.add_argument("dataset", type=Path, help="a dataset `rag eval` reads (SQuAD JSON, JSONL)")
     ap.add_argument("--answer-limit", type=int, default=100)
     ap.add_argument("--variant", action="append", default=[], help="NAME:RAG_X=V (gold only)")
     ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     config = EvalConfig(dataset=str(args.dataset), answer_limit=args.answer_limit)
     settings = config.settings()
     dataset, extra = load(config)
     _, questions = select_questions(dataset, config, extra)
     questions = [q for q in questions if q.gold and not q.unanswerable]
-    embedder = make_embedder(settings)
-    ingest_dataset(dataset, settings, embedder, progress=True)
-    llm = CountingLLM(make_llm(settings))
+    engines = make_engines(settings)
+    ingest_dataset(dataset, settings, engines, progress=True)
+    llm = CountingLLM(make_llm(settings.models))
 
     rows: list[tuple[str, OursInProcess, GoldOnly | None]] = []
-    ours = make_service(settings, embedder=embedder, llm=llm)
+    ours = make_service(settings, engines=engines, llm=llm)
     rows.append(("ours", OursInProcess("ours", ours), None))
-    gold_service = make_service(settings, embedder=embedder, llm=llm)
+    gold_service = make_service(settings, engines=engines, llm=llm)
     gold = GoldOnly(gold_service.retriever)
     gold_service.retriever = gold
     rows.append(("gold only", OursInProcess("gold only", gold_service), gold))
     for text in args.variant:
         name, updates = parse_variant(text)
-        changed = type(settings)(**{**settings.model_dump(), **updates})
-        service = make_service(changed, embedder=embedder, llm=llm)
+        service = make_service(settings.changed(**updates), engines=engines, llm=llm)
         wrapper = GoldOnly(service.retriever)
         service.retriever = wrapper
         rows.append((f"gold only, {name}", OursInProcess(name, service), wrapper))
@@ -112,7 +120,7 @@ def main() -> None:
             for name, pipeline, wrapper in rows:
                 if wrapper is not None:
                     wrapper.gold = q.gold
-                record = _record(name, q, pipeline.answer(q.question))
+                record = answer_record(name, q, pipeline.answer(q.question))
                 records[name].append(record)
                 log.write(json.dumps(record, ensure_ascii=False) + "\n")
                 log.flush()
@@ -132,7 +140,8 @@ def main() -> None:
     table = "\n".join(lines)
     (args.out / "summary.md").write_text(table + "\n")
     print(table)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,10 @@
-"""How similar unrelated English text looks to French passages, by multilingual-e5: the
-floor under `RAG_VERIFY_CROSSLINGUAL_CITE_MINIMUM` and `..._MINIMUM_SHORT` (an uncited claim
-across languages cites the passage holding its most similar sentence or clause only above).
+"""How similar unrelated English text looks to French passages, by multilingual-e5.
 
-    .venv/bin/python scripts/bench_crosslingual_null.py --samples 300
+The floor under `RAG_VERIFY_CROSSLINGUAL_CITE_MINIMUM` and `..._MINIMUM_SHORT` (an uncited
+claim across languages cites the passage holding its most similar sentence or clause only
+above).
+
+    rag bench crosslingual_null --samples 300
 
 Each sample: an English XQuAD sentence (6 words or more), or a fragment (a clause of 3-5
 words, as a list item is), against the sentences and clauses of 5 random PIAF paragraphs
@@ -17,27 +19,31 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from pathlib import Path
+import sys
 
 import numpy as np
 
+from evaluation.bench._workloads import PIAF_DEV, XQUAD_DEV, require
 from rag.components import make_embedder
 from rag.settings import Settings
 from rag.text import split_sentences
-from rag.verify.rules import _CLAUSE, comparable_units
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from rag.verify.rules import CLAUSE, comparable_units
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="rag bench crosslingual_null",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--passages", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    require(PIAF_DEV, XQUAD_DEV)
     rnd = random.Random(args.seed)
-    piaf = json.loads((DATA / "piaf" / "piaf-v1.1-dev.json").read_text())
-    xquad = json.loads((DATA / "xquad-en" / "xquad-en-dev.json").read_text())
+    piaf = json.loads(PIAF_DEV.read_text())
+    xquad = json.loads(XQUAD_DEV.read_text())
     french = [p["context"] for a in piaf["data"] for p in a["paragraphs"]]
     sentences = [
         s for a in xquad["data"] for p in a["paragraphs"] for s in split_sentences(p["context"])
@@ -45,10 +51,10 @@ def main() -> None:
     pools = {
         "sentences (6+ words)": [s for s in sentences if len(s.split()) >= 6],
         "fragments (3-5 words)": [
-            x.strip() for s in sentences for x in _CLAUSE.split(s) if 3 <= len(x.split()) <= 5
+            x.strip() for s in sentences for x in CLAUSE.split(s) if 3 <= len(x.split()) <= 5
         ],
     }
-    embedder = make_embedder(Settings())
+    embedder = make_embedder(Settings().models)
     for name, pool in pools.items():
         claims = rnd.sample(pool, args.samples)
         claim_vectors = np.asarray(embedder.embed_queries(claims), dtype=np.float32)
@@ -63,7 +69,8 @@ def main() -> None:
             print(f"  p{q:<3} best similarity {np.percentile(scores, q):.3f}")
         for t in (0.85, 0.86, 0.87, 0.88, 0.90, 0.91):
             print(f"  at or above {t:.2f}: {float((scores >= t).mean()):.3f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

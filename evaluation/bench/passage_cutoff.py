@@ -5,33 +5,38 @@ a fixed top-k, or "every passage scoring at least r times the best one, at least
 (rag.retrieval.keep_close_to_best). Prints, per rule, how often the gold paragraph is among the
 passages the model would read, how many passages and characters it would read.
 
-    .venv/bin/python scripts/bench_passage_cutoff.py ../shared/data/piaf/piaf-v1.1-dev.json
+    rag bench passage_cutoff ../shared/data/piaf/piaf-v1.1-dev.json
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import sys
 from pathlib import Path
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("dataset", type=Path)
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="rag bench passage_cutoff",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    p.add_argument("dataset", type=Path, help="a dataset `rag eval` reads (SQuAD JSON, JSONL)")
     p.add_argument("--limit", type=int, default=1500, help="questions sampled (seed 1)")
-    args = p.parse_args()
+    args = p.parse_args(argv)
 
     from evaluation.runner import EvalConfig, ingest_dataset, load
-    from rag.components import make_embedder, make_service
+    from rag.components import make_engines, make_service
     from rag.llm import ScriptedLLM
     from rag.retrieval import keep_close_to_best
 
     config = EvalConfig(dataset=args.dataset, progress=False)
     settings = config.settings()
     dataset, _ = load(config)
-    embedder = make_embedder(settings)
-    ingest_dataset(dataset, settings, embedder, progress=True)
-    service = make_service(settings, embedder=embedder, llm=ScriptedLLM())
+    engines = make_engines(settings)
+    ingest_dataset(dataset, settings, engines, progress=True)
+    service = make_service(settings, engines=engines, llm=ScriptedLLM())
     questions = [q for q in dataset.questions if q.gold and not q.unanswerable]
     random.Random(1).shuffle(questions)
     questions = questions[: args.limit]
@@ -59,7 +64,8 @@ def main() -> None:
             chars += sum(len(p.chunk.text) for p in kept)
         n = len(ranked)
         print(f"| {name} | {gold / n:.3f} | {passages / n:.2f} | {chars / n:,.0f} |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,7 +1,10 @@
-"""FTS5 keyword search on a kept bench store: the query as rag/passage_index.py runs it (rank
-inside FTS5, then look up the k winners) beside the former join-then-rank form, side by side.
+"""FTS5 keyword search on a kept scale store: rank inside FTS5 then join, against join then rank.
 
-    .venv/bin/python scripts/bench_fts.py --index /tmp/bench-scale/<store>/data/index.sqlite3
+The query as rag/passage_index.py runs it (rank inside FTS5, then look up the k winners)
+beside the former join-then-rank form, side by side, over the scale benchmark's planted
+questions.
+
+    rag bench fts --index /tmp/bench-scale/<store>/data/index.sqlite3
 
 Copy the file first (sqlite3 SRC ".backup DST") if an ingestion is writing to it.
 """
@@ -14,13 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-from bench_scale import Corpus, pct  # noqa: E402
-
-from rag.language import detect_language  # noqa: E402
-from rag.text import analyse  # noqa: E402
+from evaluation.bench._measures import pct
+from evaluation.bench._workloads import ScaleCorpus
+from rag.language import detect_language
+from rag.text import analyse
 
 T = "kw_articles"
 FORMS = {
@@ -32,15 +32,19 @@ FORMS = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="rag bench fts", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--k", type=int, default=30, help="candidates asked (RAG_CANDIDATES)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if not args.index.is_file():
+        raise SystemExit(f"{args.index}: no such file (a kept store's index.sqlite3)")
     conn = sqlite3.connect(args.index)
     n = conn.execute(f"SELECT count(*) FROM {T}").fetchone()[0]
     matches = []
-    for question, _ in Corpus(300).questions:
+    for question, _ in ScaleCorpus(300).questions:
         terms = dict.fromkeys(analyse(question, detect_language(question)))
         matches.append(" OR ".join('"' + t.replace('"', '""') + '"' for t in terms))
     results = {}
@@ -57,7 +61,8 @@ def main() -> None:
         print(f"{name:26} p50 {pct(times, 0.5):6.1f} ms  p95 {pct(times, 0.95):6.1f} ms")
     a, b = (rows for _, rows in results.values())
     print(f"identical results: {sum(x == y for x, y in zip(a, b, strict=True))}/{len(a)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

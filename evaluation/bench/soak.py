@@ -1,10 +1,10 @@
-"""Soak test: many distinct questions against a running server, its memory sampled over time.
+"""Soak: distinct questions against a running server, its memory sampled over time.
 
     # once: write the PIAF + XQuAD dev articles (264) as files, then ingest and serve them
-    .venv/bin/python scripts/bench_soak.py --write-corpus /tmp/soak-corpus
+    rag bench soak --write-corpus /tmp/soak-corpus
     RAG_DATA_DIR=/tmp/soak-data .venv/bin/rag serve --ingest /tmp/soak-corpus --port 8000
     # then
-    .venv/bin/python scripts/bench_soak.py --questions 300 --url http://127.0.0.1:8000
+    rag bench soak --questions 300 --url http://127.0.0.1:8000
 
 Asks `--questions` distinct dev questions (French and English, interleaved, fixed seed) one
 after the other through `/v1/ask`, samples the server's resident memory (VmRSS of the process
@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
-import random
-import re
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
@@ -30,85 +28,8 @@ from urllib.parse import urlparse
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
-SETS = {"fr": DATA / "piaf" / "piaf-v1.1-dev.json", "en": DATA / "xquad-en" / "xquad-en-dev.json"}
-
-
-def _articles(path: Path) -> list[dict]:
-    return json.loads(path.read_text())["data"]
-
-
-def _title(raw: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", "", raw).replace("_", " ").split())
-
-
-def write_corpus(folder: Path) -> int:
-    """One seed-format file per dev article: title, blank line, its paragraphs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    n = 0
-    for lang, path in SETS.items():
-        for i, article in enumerate(_articles(path)):
-            paragraphs = [" ".join(p["context"].split()) for p in article["paragraphs"]]
-            text = _title(article["title"]) + "\n\n" + "\n\n".join(paragraphs) + "\n"
-            (folder / f"{lang}-{i:03d}.txt").write_text(text)
-            n += 1
-    return n
-
-
-def questions(n: int, seed: int = 7) -> list[str]:
-    """n distinct questions, two French for one English, interleaved."""
-    rng = random.Random(seed)
-    pools = {}
-    for lang, path in SETS.items():
-        qs = sorted(
-            {
-                qa["question"].strip()
-                for a in _articles(path)
-                for p in a["paragraphs"]
-                for qa in p["qas"]
-                if qa["question"].strip()
-            }
-        )
-        rng.shuffle(qs)
-        pools[lang] = qs
-    n_en = n // 3
-    fr, en = pools["fr"][: n - n_en], pools["en"][:n_en]
-    out: list[str] = []
-    while fr or en:
-        out += [fr.pop(0) for _ in range(2) if fr]
-        if en:
-            out.append(en.pop(0))
-    return out[:n]
-
-
-def pid_listening_on(port: int) -> int:
-    """The pid of the process with a listening TCP socket on `port` (Linux /proc)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            f = line.split()
-            if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "0A":
-                inodes.add(f"socket:[{f[9]}]")
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                    return int(pid)
-        except OSError:
-            continue
-    raise SystemExit(f"no process listens on port {port}; pass --pid")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from evaluation.bench._measures import pid_listening_on, rss_mb
+from evaluation.bench._workloads import ROOT, soak_questions, write_dev_articles
 
 
 class Sampler(threading.Thread):
@@ -156,9 +77,9 @@ def plot(
     fig.savefig(out, dpi=110)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="rag bench soak", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--questions", type=int, default=300)
@@ -183,7 +104,7 @@ def main() -> None:
         default=None,
         help="only draw these runs' CSVs on one plot (OUT/soak-compare.png)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     if args.plot:
         curves = {}
@@ -197,11 +118,11 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         plot(curves, args.out / "soak-compare.png", "Server RSS over distinct questions", 4.0)
         print(f"wrote {args.out / 'soak-compare.png'}")
-        return
+        return 0
 
     if args.write_corpus:
-        print(f"wrote {write_corpus(args.write_corpus)} articles to {args.write_corpus}")
-        return
+        print(f"wrote {write_dev_articles(args.write_corpus)} articles to {args.write_corpus}")
+        return 0
 
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     client = httpx.Client(base_url=args.url, headers=headers, timeout=600)
@@ -218,7 +139,7 @@ def main() -> None:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     stopped_early = ""
-    qs = questions(args.questions)
+    qs = soak_questions(args.questions)
     for i, q in enumerate(qs, 1):
         t = time.perf_counter()
         r = client.post("/v1/ask", json={"question": q})
@@ -268,7 +189,8 @@ def main() -> None:
         f"p95 {lat[int(0.95 * (len(lat) - 1))]:.1f} s"
     )
     print(f"wrote {args.out / 'soak.csv'} and {args.out / 'soak.png'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
