@@ -23,10 +23,10 @@ def not_text(value: Any, path: str = "") -> str | None:
         what = (
             "a NUL character (U+0000)"
             if char == "\x00"
-            else f"a lone UTF-16 surrogate (U+{ord(char):04X}: half of a surrogate pair)"
+            else f"a lone UTF-16 surrogate (U+{ord(char):04X}, half of a surrogate pair)"
         )
         of = f" of {path}" if path else ""
-        return f"holds {what} at index {found.start()}{of}: not valid Unicode text"
+        return f"not valid Unicode text: {what} at index {found.start()}{of}"
     pairs: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         pairs = value.items()

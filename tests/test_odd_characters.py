@@ -148,8 +148,8 @@ def test_the_422_bodies_of_ask_and_chat_completions_verbatim(client):
             {
                 "type": "value_error",
                 "loc": ["body", "question"],
-                "msg": "Value error, holds a lone UTF-16 surrogate (U+D800: half of a surrogate "
-                "pair) at index 8: not valid Unicode text",
+                "msg": "Value error, not valid Unicode text: a lone UTF-16 surrogate (U+D800, "
+                "half of a surrogate pair) at index 8",
                 "input": "Qui est \\ud800 ?",
                 "ctx": {"error": {}},
             }
