@@ -8,12 +8,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import documents, openai_compat, routes
 from api.deps import key_digests
 from api.middleware import BodyLimit, WorkerHeader
+from api.schemas import encodable
 from rag.gate import BusyError
 from rag.service import AnswerService
 from rag.settings import Settings, get_settings
@@ -50,6 +53,11 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
     app.state.key_digests = key_digests(settings.serve)
     app.add_middleware(BodyLimit, upload_bytes=int(settings.serve.max_upload_mb * 1_000_000))
     app.add_middleware(WorkerHeader)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422, but a lone surrogate in the echoed input would make it a 500
+        return JSONResponse({"detail": encodable(jsonable_encoder(exc.errors()))}, 422)
 
     @app.exception_handler(BusyError)
     async def busy(_: Request, exc: BusyError) -> JSONResponse:

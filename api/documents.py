@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import IngestionDep, ServiceDep, SettingsDep, WriteAccess, require_read
 from api.routes import UNAUTHORIZED
-from api.schemas import DocumentInfo, DocumentPage, DocumentText, ErrorOut, JobOut
+from api.schemas import DocumentInfo, DocumentPage, DocumentText, ErrorOut, JobOut, Text
 from ingest.locking import WriteLockTimeoutError
 from ingest.pipeline import Outcome
 from ingest.readers import DOC_ID, ReadError, article_from_fields, article_from_upload
@@ -38,16 +38,16 @@ INLINE_WAIT_S = 120.0
 class DocumentIn(BaseModel):
     """An article as fields. Stored as `title`, a keyword line, a blank line and `text`."""
 
-    title: str = Field(..., min_length=1, max_length=300, examples=["Titane : un accord"])
-    text: str = Field(..., min_length=1, examples=["La France et le Kazakhstan ont signé…"])
-    keywords: list[Annotated[str, Field(max_length=60)]] = Field(default_factory=list)
+    title: Text = Field(..., min_length=1, max_length=300, examples=["Titane : un accord"])
+    text: Text = Field(..., min_length=1, examples=["La France et le Kazakhstan ont signé…"])
+    keywords: list[Annotated[Text, Field(max_length=60)]] = Field(default_factory=list)
     doc_id: str | None = Field(None, pattern=DOC_ID.pattern, description="default: from the title")
 
 
 class DocumentReplace(BaseModel):
-    title: str = Field(..., min_length=1, max_length=300)
-    text: str = Field(..., min_length=1)
-    keywords: list[Annotated[str, Field(max_length=60)]] = Field(default_factory=list)
+    title: Text = Field(..., min_length=1, max_length=300)
+    text: Text = Field(..., min_length=1)
+    keywords: list[Annotated[Text, Field(max_length=60)]] = Field(default_factory=list)
 
 
 def _body(model: type[BaseModel], many_files: bool) -> dict[str, Any]:

@@ -10,16 +10,17 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 
 from api.deps import ServiceDep, SettingsDep, require_read
 from api.routes import ANSWER_RESPONSES, UNAUTHORIZED, question_or_422
+from api.schemas import Text, valid_text
 from api.streaming import ClientGoneError, final_answer, run_in_thread
 from rag.service import Answer, Event
 from rag.settings import Settings
@@ -50,7 +51,7 @@ COMPLETION_RESPONSES = {
 class OAMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None = None
+    content: Annotated[str | list[dict[str, Any]] | None, BeforeValidator(valid_text)] = None
 
     def text(self) -> str:
         if isinstance(self.content, list):
@@ -60,7 +61,7 @@ class OAMessage(BaseModel):
 
 class OAChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # temperature, top_p... are accepted and ignored
-    model: str = MODEL_ID
+    model: Text = MODEL_ID  # echoed in the response
     messages: list[OAMessage] = Field(..., min_length=1)
     stream: bool = False
 

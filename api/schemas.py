@@ -2,9 +2,66 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
+
+# Python's json module turns a `\ud800` escape into a lone surrogate, which no UTF-8 encoder
+# (the response, the model's tokenizer, Chroma) accepts; NUL is never text either.
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def not_text(value: Any, path: str = "") -> str | None:
+    """Why `value` (a string, or strings nested in lists and dicts) is not text, or None."""
+    if isinstance(value, str):
+        found = _NOT_TEXT.search(value)
+        if found is None:
+            return None
+        char = found.group()
+        what = (
+            "a NUL character (U+0000)"
+            if char == "\x00"
+            else f"a lone UTF-16 surrogate (U+{ord(char):04X}, half of a surrogate pair)"
+        )
+        of = f" of {path}" if path else ""
+        return f"not valid Unicode text: {what} at index {found.start()}{of}"
+    pairs: Iterable[tuple[Any, Any]]
+    if isinstance(value, dict):
+        pairs = value.items()
+    elif isinstance(value, list):
+        pairs = enumerate(value)
+    else:
+        return None
+    for key, item in pairs:
+        key_path = f"a key of {path or 'the object'}"
+        if why := not_text(key, key_path) or not_text(item, f"{path}[{key!r}]"):
+            return why
+    return None
+
+
+def valid_text(value: Any) -> Any:
+    """Before validation, so the reason is the same whatever constraints the field has."""
+    if why := not_text(value):
+        raise ValueError(why)
+    return value
+
+
+# Every string of a request body that reaches the pipeline, the store or a response.
+Text = Annotated[str, BeforeValidator(valid_text)]
+
+
+def encodable(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (and keys) written as `\\udXXX`, so
+    an error that echoes the input can still be encoded as UTF-8."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {encodable(k): encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encodable(v) for v in value]
+    return value
 
 
 def not_empty(value: str) -> str:
@@ -23,7 +80,7 @@ def check_question(value: str, limit: int) -> str:
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., examples=["What are the agreement's four objectives?"])
+    question: Text = Field(..., examples=["What are the agreement's four objectives?"])
     top_k: int | None = Field(
         None, ge=1, le=20, description="Most passages given to the model (weaker ones are left out)"
     )
@@ -34,7 +91,7 @@ class AskRequest(BaseModel):
 
 class Message(BaseModel):
     role: Literal["user", "assistant"]
-    content: str = Field(..., max_length=20_000)
+    content: Text = Field(..., max_length=20_000)
 
 
 class ChatRequest(BaseModel):
@@ -184,7 +241,7 @@ class JobOut(BaseModel):
 
 
 class RetrieveRequest(BaseModel):
-    question: str = Field(..., examples=["What are the agreement's four objectives?"])
+    question: Text = Field(..., examples=["What are the agreement's four objectives?"])
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to return")
 
     _check = field_validator("question")(not_empty)

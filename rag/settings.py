@@ -242,6 +242,11 @@ class Settings(BaseModel):
             current.update(getattr(self, name).model_dump())
         return Settings(**{**current, **values})
 
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Settings:
+        """`update` by variable names, validated (pydantic's own copy would set them unchecked
+        beside the groups)."""
+        return self.changed(**update) if update else super().model_copy(deep=deep)
+
     @classmethod
     def names(cls) -> dict[str, str]:
         """Every setting's variable name (without `RAG_`, lower case) -> its group."""

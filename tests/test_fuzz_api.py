@@ -1,6 +1,11 @@
 """Fuzz every endpoint from the service's own OpenAPI schema with schemathesis (the scripted
 LLM and the hashing embedder behind a real uvicorn server): no 5xx, and every status code,
-content type and body as documented."""
+content type and body as documented.
+
+Schemathesis never sends a lone UTF-16 surrogate: its strings are drawn with
+`st.characters(codec="utf-8")` (or, with no codec, excluding category Cs), so a JSON string such
+as `"\\ud800"` is never generated; tests/test_odd_characters.py sends those (and NUL and other
+odd code points) into every string field of every JSON body."""
 
 from __future__ import annotations
 
