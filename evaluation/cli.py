@@ -15,6 +15,13 @@ examples:
   rag eval ../shared/data/piaf/piaf-v1.1-dev.json --answer-limit 150 --out artifacts/eval/piaf
   rag eval questions.jsonl --limit 50 --no-baseline
 
+checking, on the half of the questions no setting was tuned on (evaluation/split.py):
+  rag eval ../shared/data/piaf/piaf-v1.1-dev.json --split check --answers-only \
+      --answer-limit 100 --extra evaluation/data/unanswerable-fr-check.jsonl --no-baseline
+
+questions over article files (facts each answer must hold, the document it must cite):
+  rag eval evaluation/data/seed-regression.jsonl --corpus seeds/ --no-baseline
+
 against a running service (it has no ingest endpoint, so fill its collection first):
   rag eval DATASET --ingest-only          # prints the RAG_COLLECTION / RAG_DATA_DIR to serve
   RAG_COLLECTION=... RAG_DATA_DIR=... rag serve &
@@ -35,7 +42,8 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "dataset",
         type=Path,
-        help='SQuAD-style JSON, or JSONL of {"question", "answers"?, "gold_passage"?, "title"?}',
+        help='SQuAD-style JSON, or JSONL of {"question", "answers"?, "gold_passage"?, "title"?, '
+        '"facts"?, "gold_doc"?}',
     )
     p.add_argument(
         "--limit",
@@ -50,7 +58,19 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
         help="retrieval on every selected question, answers on a fixed sample of N",
     )
     p.add_argument("--seed", type=int, default=13, help="sampling seed (default 13)")
+    p.add_argument(
+        "--split",
+        default=None,
+        metavar="tune|check|FILE",
+        help="ask only the questions of this half (evaluation/splits/<dataset>.<half>.txt, "
+        "made by python -m evaluation.split) or of an id file; the corpus stays whole",
+    )
     p.add_argument("--retrieval-only", action="store_true", help="no LLM: retrieval metrics only")
+    p.add_argument(
+        "--answers-only",
+        action="store_true",
+        help="skip the retrieval pass over every selected question: answer metrics only",
+    )
     p.add_argument("--top-k", type=int, default=None, help="passages given to the model")
     p.add_argument(
         "--relative-score",
@@ -97,6 +117,15 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         help="more questions (JSONL) asked against the same corpus, never sampled "
         'away; e.g. unanswerable ones with "answers": []',
+    )
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="article files or folders (.txt, .md) ingested as `rag ingest` does, as the corpus "
+        "instead of the gold passages; a JSONL row names its document with gold_doc",
     )
     p.add_argument(
         "--language",
@@ -147,6 +176,9 @@ def _config(args: argparse.Namespace):
         data_dir=args.data_dir,
         collection=args.collection,
         extra=args.extra,
+        split=args.split,
+        answers_only=args.answers_only,
+        corpus=args.corpus,
         language=args.language,
         retrieval=None if args.retrieval == "hybrid" else args.retrieval,
         candidates=args.candidates,
@@ -174,13 +206,13 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
 
 
 def cmd_ingest_only(config) -> int:
-    from evaluation.runner import ingest_dataset, load
+    from evaluation.runner import fill_collection, load
     from rag.components import make_engines
 
     settings = config.settings()
     dataset, _ = load(config)
     engines = make_engines(settings)
-    report = ingest_dataset(dataset, settings, engines, config.progress)
+    report = fill_collection(config, dataset, settings, engines)
     store, ingest = settings.store, settings.ingest
     print(
         f"{report.summary()}; {engines.store.count()} passage(s) in {store.collection!r}",
@@ -202,6 +234,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.url and args.ingest_only:
         print("error: --ingest-only fills a local collection; drop --url", file=sys.stderr)
         return 2
+    if args.answers_only and (args.retrieval_only or args.ablation):
+        other = "--retrieval-only" if args.retrieval_only else "--ablation (retrieval rows)"
+        print(f"error: --answers-only and {other} exclude each other", file=sys.stderr)
+        return 2
+    if args.split == "check" and args.extra and "check" not in args.extra.stem:
+        print(
+            f"warning: --split check with --extra {args.extra}: settings were tuned on that "
+            "set; the checking half's are evaluation/data/unanswerable-{fr,en}-check.jsonl",
+            file=sys.stderr,
+        )
     config = _config(args)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

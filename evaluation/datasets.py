@@ -5,10 +5,13 @@ by its article) and a list of questions, each with its reference answers and the
 paragraph that answers it.
 
 JSONL, one object per line:
-    {"question": "...", "answers": ["..."], "gold_passage": "...", "title": "...", "id": "..."}
+    {"question": "...", "answers": ["..."], "gold_passage": "...", "title": "...", "id": "...",
+     "facts": [["géologie", "geology"], ...], "gold_doc": "..."}
 `answers` is optional (absent: answer metrics are skipped for that row); an empty list marks the
 question as unanswerable (the service should decline). `gold_passage` is the text of the passage
-that answers it; every distinct gold passage becomes a document of the corpus.
+that answers it; every distinct gold passage becomes a document of the corpus. With a corpus of
+files (`rag eval --corpus`), `gold_doc` names the document that answers it instead. `facts`: what
+a right answer must hold, each fact a list of acceptable forms (folded like `contains answer`).
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ class Question:
     id: str
     question: str
     answers: tuple[str, ...] = ()
-    gold: str | None = None  # id of the paragraph that answers it
+    gold: str | None = None  # id of the paragraph (or corpus document) that answers it
     unanswerable: bool = False
+    # what a right answer must hold: each fact is a tuple of acceptable forms
+    facts: tuple[tuple[str, ...], ...] = ()
 
     @property
     def has_answers(self) -> bool:
@@ -150,13 +155,25 @@ def load_jsonl(path: Path, language: str | None = None) -> Dataset:
             row["answers"] = [answers]
         elif answers is not None and not isinstance(answers, list):
             raise DatasetError(f"{path}:{n}: 'answers' must be a list of strings")
+        row["facts"] = _facts(row.get("facts"), f"{path}:{n}")
+        if row["facts"] and answers is not None and not _unique_answers(row["answers"]):
+            raise DatasetError(
+                f"{path}:{n}: 'facts' on an unanswerable row (\"answers\": []): "
+                "the right answer declines, it holds no fact"
+            )
+        if row.get("gold_doc") is not None and (
+            not isinstance(row["gold_doc"], str) or not row["gold_doc"].strip()
+        ):
+            raise DatasetError(f"{path}:{n}: 'gold_doc' must be a document id (a string)")
+        if row.get("gold_doc") and row.get("gold_passage"):
+            raise DatasetError(f"{path}:{n}: give 'gold_passage' or 'gold_doc', not both")
         rows.append((n, row))
     passages = [str(r["gold_passage"]) for _, r in rows if r.get("gold_passage")]
     lang = language or _majority_language(passages or [r["question"] for _, r in rows])
     paragraphs: dict[str, Paragraph] = {}
     questions: list[Question] = []
     for n, row in rows:
-        gold = None
+        gold = str(row["gold_doc"]).strip() if row.get("gold_doc") else None
         if row.get("gold_passage"):
             text = str(row["gold_passage"])
             gold = paragraph_id(text)
@@ -170,6 +187,7 @@ def load_jsonl(path: Path, language: str | None = None) -> Dataset:
                 answers=_unique_answers(answers or []),
                 gold=gold,
                 unanswerable=answers is not None and not _unique_answers(answers),
+                facts=row["facts"],
             )
         )
     return Dataset(
@@ -180,6 +198,27 @@ def load_jsonl(path: Path, language: str | None = None) -> Dataset:
         source=str(path),
         stats={"paragraphs": len(paragraphs)},
     )
+
+
+def _facts(value: object, where: str) -> tuple[tuple[str, ...], ...]:
+    """`[["géologie", "geology"], "capitaux"]`: a fact is a list of forms, or one form."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise DatasetError(f"{where}: 'facts' must be a list of facts (lists of forms)")
+    facts = []
+    for i, fact in enumerate(value, 1):
+        forms = [fact] if isinstance(fact, str) else fact
+        if (
+            not isinstance(forms, list)
+            or not forms
+            or not all(isinstance(f, str) and f.strip() for f in forms)
+        ):
+            raise DatasetError(
+                f"{where}: fact {i} of 'facts' must be a non-empty string or list of them"
+            )
+        facts.append(tuple(f.strip() for f in forms))
+    return tuple(facts)
 
 
 def load_dataset(path: Path, language: str | None = None) -> Dataset:

@@ -77,6 +77,13 @@ def contains_answer(text: str, references: Iterable[str]) -> bool:
     return False
 
 
+def missing_facts(text: str, facts: Sequence[Sequence[str]], abstained: bool = False) -> list[str]:
+    """The facts the text does not hold (each named by its first form): a fact is held when
+    one of its forms appears as `contains_answer` finds a reference. A declined answer holds
+    none."""
+    return [fact[0] for fact in facts if abstained or not contains_answer(text, fact)]
+
+
 def token_f1(prediction: str, references: Iterable[str]) -> float:
     """SQuAD token F1 (best over the references), with the same normalisation."""
     pred = normalize_tokens(prediction)

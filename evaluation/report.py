@@ -29,6 +29,7 @@ ANSWER_COLUMNS = [
     ("false_abstention", "abstains when answerable"),
     ("declined_with_reference", "abstains when the draft held the answer"),
 ]
+FACTS_COLUMN = ("facts_held", "facts held")
 COST_COLUMNS = [
     ("retrieval_p50_ms", "retrieval p50 ms"),
     ("retrieval_p95_ms", "retrieval p95 ms"),
@@ -88,6 +89,9 @@ def to_json(run: EvalRun, command: str) -> dict:
             "seed": run.config.seed,
             "limit": run.config.limit,
             "answer_limit": run.config.answer_limit,
+            "split": run.config.split,
+            "answers_only": run.config.answers_only,
+            "corpus": [str(p) for p in run.config.corpus] if run.config.corpus else None,
         },
         "settings": {
             "collection": s.store.collection,
@@ -109,6 +113,7 @@ def to_json(run: EvalRun, command: str) -> dict:
         ],
         "questions": {r.name: r.per_question for r in run.results},
         "answer_question_ids": [q.id for q in run.answer_questions],
+        "answer_question_texts": {q.id: q.question for q in run.answer_questions},
     }
 
 
@@ -119,11 +124,19 @@ def to_markdown(report: dict) -> str:
         "",
         f"`{report['command']}`",
         "",
-        f"{d['paragraphs']} paragraphs ({d['language']}), {d['questions']} questions; "
+        f"{d['paragraphs']} {'documents' if d.get('corpus') else 'paragraphs'} "
+        f"({d['language']}), {d['questions']} questions; "
         f"retrieval on {d['retrieval_questions']}, answers on {d['answer_questions']} "
         f"(seed {d['seed']}). Started {report['started']}, took {report['seconds'] / 60:.1f} min.",
         "",
     ]
+    if d.get("split"):
+        out += [f"Questions of the **{d['split']}** split only (evaluation/split.py).", ""]
+    if d.get("corpus"):
+        corpus = ", ".join(d["corpus"])
+        out += [f"Corpus: the files of {corpus} (a question's gold is a document: gold_doc).", ""]
+    if d.get("answers_only"):
+        out += ["No retrieval pass (`--answers-only`).", ""]
     rows = [(p["name"], p["retrieval"]) for p in report["pipelines"] if p["retrieval"]]
     if rows:
         out += [
@@ -133,11 +146,13 @@ def to_markdown(report: dict) -> str:
             "",
         ]
     rows = [(p["name"], p["answers"]) for p in report["pipelines"] if p["answers"]]
+    with_facts = any(a.get("facts_held") is not None for _, a in rows)
+    columns = ANSWER_COLUMNS[:1] + [FACTS_COLUMN] * with_facts + ANSWER_COLUMNS[1:]
     if rows:
         out += [
             "## Answers",
             "",
-            table(rows, ANSWER_COLUMNS, "questions"),
+            table(rows, columns, "questions"),
             "",
             "- contains answer: a normalised reference answer appears in the answer "
             "(case, accents, punctuation, articles folded); token F1: SQuAD F1, same folding;",
@@ -151,6 +166,8 @@ def to_markdown(report: dict) -> str:
             table(rows, COST_COLUMNS, "questions"),
             "",
         ]
+    if with_facts:
+        out += missing_facts_section(report)
     s = report["settings"]
     out += [
         "## Settings",
@@ -159,6 +176,31 @@ def to_markdown(report: dict) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def missing_facts_section(report: dict) -> list[str]:
+    """Each answer that misses a fact, verbatim, for the pipelines (not the derived rule rows)."""
+    out = ["## Facts missing", ""]
+    for p in report["pipelines"]:
+        if p["answers"].get("facts_held") is None or p["name"].startswith("ours -"):
+            continue
+        rows = [
+            (qid, r)
+            for qid, r in report["questions"][p["name"]].items()
+            if r.get("missing_facts") or (r.get("unanswerable") and not r.get("abstained"))
+        ]
+        texts = report.get("answer_question_texts", {})
+        out += [f"### {p['name']}: {len(rows)} answer(s) to look at", ""]
+        for qid, r in rows:
+            what = (
+                "answered, should decline"
+                if r.get("unanswerable")
+                else "misses " + ", ".join(f"« {f} »" for f in r["missing_facts"])
+            )
+            answer = " ".join(str(r.get("answer") or r.get("error") or "").split())
+            out.append(f"- `{qid}` {texts.get(qid, '')} {what}. Answer: {answer}")
+        out.append("")
+    return out
 
 
 def plot(report: dict, run: EvalRun, out: Path) -> list[Path]:

@@ -5,6 +5,8 @@ Pipelines are compared on the very same questions in the same process:
 - `ours (bm25)` / `ours (dense)`: retrieval-only ablations (`--ablation`);
 - `default LlamaIndex`: see `evaluation.baseline`.
 Retrieval metrics use every selected question; answer metrics a fixed sample of them.
+`--split tune|check` selects from one half of the questions (evaluation/split.py);
+`--corpus` asks a JSONL set over article files (evaluation/corpus.py).
 """
 
 from __future__ import annotations
@@ -21,16 +23,19 @@ from typing import Any
 from tqdm import tqdm
 
 from evaluation.baseline import CountingLLM
+from evaluation.corpus import corpus_label, ingest_corpus, read_corpus, with_corpus
 from evaluation.datasets import Dataset, Question, add_questions, load_dataset, sample
 from evaluation.metrics import (
     CitedPassage,
     contains_answer,
     mean,
+    missing_facts,
     percentile,
     rank_of,
     score_answer,
     summarize_ranks,
 )
+from evaluation.split import read_split
 from rag.settings import PROJECT_ROOT, Settings
 
 KS = (1, 3, 5, 10)
@@ -60,6 +65,9 @@ class EvalConfig:
     data_dir: Path | None = None
     collection: str | None = None
     extra: Path | None = None
+    split: str | None = None  # "tune", "check" or an id file: ask only those questions
+    answers_only: bool = False  # no retrieval pass over every question
+    corpus: list[Path] | None = None  # article files/folders instead of the gold passages
     language: str | None = None
     retrieval: str | None = None  # "dense" or "bm25": ours with one half of retrieval only
     candidates: int | None = None
@@ -79,7 +87,9 @@ class EvalConfig:
                 overrides[name] = value
         settings = Settings(**overrides)
         collection = self.collection or collection_name(
-            Path(self.dataset).stem, settings.ingest.chunk_size, settings.ingest.chunk_overlap
+            corpus_label(self.corpus) if self.corpus else Path(self.dataset).stem,
+            settings.ingest.chunk_size,
+            settings.ingest.chunk_overlap,
         )
         return settings.changed(collection=collection)
 
@@ -258,6 +268,8 @@ def summarize_answers(records: Sequence[dict]) -> dict[str, Any]:
         "errors": len(records) - len(ok),
         "answerable": len(answerable),
         "contains_answer": mean(r["contains"] for r in answerable),
+        # rows with facts: the answer holds every one (old logs have no such key)
+        "facts_held": mean(r.get("facts_held") for r in ok),
         "f1": mean(r["f1"] for r in answerable),
         "cites_gold": mean(r["cites_gold"] for r in with_gold),
         "gold_in_context": mean(r["gold_in_context"] for r in with_gold),
@@ -333,6 +345,7 @@ def answer_record(name: str, q: Question, out: dict) -> dict:
         if passages is None or q.gold is None
         else float(q.gold in passages),
         **asdict(score),
+        **_facts_fields(q, out),
         **{
             k: out.get(k)
             for k in (
@@ -345,6 +358,14 @@ def answer_record(name: str, q: Question, out: dict) -> dict:
             )
         },
     }
+
+
+def _facts_fields(q: Question, out: dict) -> dict:
+    """Rows with `facts`: the ones the answer misses, and whether it holds them all."""
+    if not q.facts:
+        return {"missing_facts": None, "facts_held": None}
+    missing = missing_facts(out["answer"], q.facts, bool(out["abstained"]))
+    return {"missing_facts": missing, "facts_held": float(not missing)}
 
 
 Derived = tuple[str, Callable[[dict, Question], dict]]
@@ -439,6 +460,8 @@ def select_questions(
     # The dataset holds the extra questions too (same corpus): sample only its own.
     extra_ids = {id(q) for q in extra.questions} if extra is not None else set()
     own = [q for q in dataset.questions if id(q) not in extra_ids]
+    if config.split:
+        own = questions_in_split(dataset, own, config.split)
     main = sample(own, config.limit, config.seed)
     retrieval = [q for q in main if q.gold and not q.unanswerable]
     answer = sample(main, config.answer_limit, config.seed + 1) if config.answer_limit else main
@@ -448,13 +471,29 @@ def select_questions(
     return retrieval, answer
 
 
+def questions_in_split(
+    dataset: Dataset, questions: Sequence[Question], split: str
+) -> list[Question]:
+    _, ids = read_split(dataset, split)
+    return [q for q in questions if q.id in ids]
+
+
 def load(config: EvalConfig) -> tuple[Dataset, Dataset | None]:
     dataset = load_dataset(config.dataset, config.language)
     extra = None
     if config.extra:
         extra = load_dataset(config.extra, dataset.language)
         dataset = add_questions(dataset, extra)
+    if config.corpus:
+        dataset = with_corpus(dataset, read_corpus(config.corpus), config.corpus)
     return dataset, extra
+
+
+def fill_collection(config: EvalConfig, dataset: Dataset, settings: Settings, engines):
+    """The corpus files (`--corpus`), else one document per paragraph of the dataset."""
+    if config.corpus:
+        return ingest_corpus(config.corpus, dataset.paragraphs, settings, engines, config.progress)
+    return ingest_dataset(dataset, settings, engines, config.progress)
 
 
 def ingest_dataset(dataset: Dataset, settings: Settings, engines, progress: bool = True):
@@ -490,6 +529,8 @@ def run(config: EvalConfig) -> EvalRun:
     settings = config.settings()
     dataset, extra = load(config)
     retrieval_qs, answer_qs = select_questions(dataset, config, extra)
+    if config.answers_only:
+        retrieval_qs = []  # the answers' own retrieval still runs (and is timed)
     need_llm = not config.retrieval_only and bool(answer_qs)
     log_file = config.log.open("a", encoding="utf-8") if config.log else None
 
@@ -506,7 +547,7 @@ def run(config: EvalConfig) -> EvalRun:
         remote.check(len(dataset.paragraphs))
         pipelines.append(remote)
     else:
-        ingest_dataset(dataset, settings, engines, config.progress)
+        fill_collection(config, dataset, settings, engines)
 
         def retriever(**options: Any) -> HybridRetriever:
             if config.candidates is not None:
@@ -551,7 +592,9 @@ def run(config: EvalConfig) -> EvalRun:
     results = []
     for p in pipelines:
         result = PipelineResult(p.name)
-        records = run_retrieval(p, retrieval_qs, config.depth, config.progress)
+        records = (
+            run_retrieval(p, retrieval_qs, config.depth, config.progress) if retrieval_qs else None
+        )
         if records is not None:
             result.retrieval = summarize_retrieval(records, config.depth)
             result.per_question = {r["id"]: {"rank": r["rank"]} for r in records}
