@@ -1,0 +1,278 @@
+"""A saved or fetched article page (HTML) -> its body and metadata, with trafilatura.
+
+Options, as measured on the benchmark's news pages (evaluation/bench/news_pages.py):
+- trafilatura's balanced mode: `favor_precision` drops words inside sentences (link and
+  emphasis runs) and whole paragraphs of some articles, `favor_recall` keeps cookie banners;
+- comments off (readers' comments are not the article);
+- tables kept: news tables hold figures the article is about;
+- the paragraphs then go through `boilerplate.clean_paragraphs`, which removes the cookie,
+  paywall, newsletter, credit and look-alike-letter advertising that trafilatura keeps.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+import lxml.etree
+import lxml.html
+import trafilatura
+from lxml.etree import _Element
+from trafilatura.utils import decode_file, load_html
+from trafilatura.xml import xmltotxt
+
+from ingest.formats.base import Extracted, FormatError
+from ingest.formats.boilerplate import clean_paragraphs
+from ingest.formats.dates import read_date
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# The HTML standard's prescan: a charset declared in a <meta> near the top of the page.
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE
+)
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
+_TITLE_SEPARATORS = (" - ", " | ", " – ", " — ", " :: ", " « ")
+
+
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# what htmldate writes in _DATE_FORMAT for a page that gives a day only
+_DAY_ONLY = "T00:00:00"
+
+
+@dataclass(frozen=True)
+class HtmlOptions:
+    """trafilatura's options (see the module's docstring for what each one changed)."""
+
+    favor_precision: bool = False
+    favor_recall: bool = False
+    fast: bool = False  # skip trafilatura's fallback extractors (readability, jusText)
+    include_tables: bool = True
+    clean: bool = True  # boilerplate.clean_paragraphs on the extracted paragraphs
+    original_date: bool = True  # htmldate: the publication date, not the last modification
+    extensive_date_search: bool = True  # htmldate: also look at the page's free text
+    date_with_time: bool = True  # htmldate: the time and zone too, when the page gives them
+
+
+HTML_OPTIONS = HtmlOptions()
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name.strip()).name
+    except LookupError:
+        return None
+
+
+def decode_html(raw: bytes, encoding: str = "") -> str:
+    """Bytes -> text by the browser's order: a BOM, then the charset of the HTTP header
+    (`encoding`), then the page's own <meta charset> or XML declaration, then UTF-8 when the
+    bytes are valid UTF-8, then a guess (charset_normalizer, through trafilatura)."""
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(name, "replace")
+    declared = _XML_ENCODING.search(raw[:200]) or _META_CHARSET.search(raw[:4096])
+    candidates = [encoding, declared.group(1).decode("ascii") if declared else ""]
+    for name in filter(None, map(_codec, filter(None, candidates))):
+        # pages that declare latin-1 are in fact windows-1252, as browsers read them
+        name = "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
+        try:
+            return raw.decode(name)
+        except UnicodeDecodeError:
+            continue
+    return decode_file(raw)
+
+
+def body_paragraphs(body: _Element | None) -> list[str]:
+    """The blocks of trafilatura's body tree (paragraphs, headings, lists, quotes, tables), each
+    as one paragraph; line breaks inside a block stay single newlines."""
+    if body is None:
+        return []
+    blocks = [body.text or ""]
+    for child in body:
+        blocks.append(xmltotxt(deepcopy(child), include_formatting=False))
+    paragraphs = []
+    for block in blocks:
+        lines = [" ".join(line.split()) for line in block.split("\n")]
+        paragraph = "\n".join(line for line in lines if line)
+        if paragraph:
+            paragraphs.append(paragraph)
+    return paragraphs
+
+
+def _domain(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
+
+
+def _outlet(sitename: str | None, url: str) -> str:
+    sitename = (sitename or "").strip()
+    if sitename.startswith(("http://", "https://")):
+        return _domain(sitename)
+    return sitename or _domain(url)
+
+
+def _site_names(outlet: str, url: str) -> list[str]:
+    """How a site names itself at the end of its titles: its name, its domain, the domain's
+    first label ("DW.COM" -> "dw", "Gala.fr" -> "gala")."""
+    names = {outlet.lower(), _domain(url).lower()}
+    names |= {n.split(".")[0] for n in names if "." in n}
+    return sorted(filter(None, names), key=len, reverse=True)
+
+
+def _title(title: str | None, outlet: str, url: str) -> str:
+    """The page title without the site's name that pages append ("Title - Site", "Title | DW |
+    23.05.2011"): cut at a separator followed by a name of the site and then by the end of
+    the title or another separator."""
+    title = " ".join((title or "").split())
+    low = title.lower()
+    for name in _site_names(outlet, url):
+        for sep in _TITLE_SEPARATORS:
+            at = low.find(sep + name)
+            rest = low[at + len(sep) + len(name) :] if at > 0 else None
+            if rest is not None and (not rest or rest.startswith(_TITLE_SEPARATORS)):
+                return title[:at].strip()
+    return title
+
+
+_BYLINE = re.compile(r"^(?:par|by)\s+", re.IGNORECASE)
+
+
+def _authors(author: str | None) -> tuple[str, ...]:
+    """trafilatura's "A; B" as ("A", "B"), without a leading "Par" / "By"."""
+    names = (_BYLINE.sub("", a.strip()) for a in (author or "").split(";"))
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def _keywords(values: list[str]) -> tuple[str, ...]:
+    """Categories and tags, split where a page joined several with commas, without repeats."""
+    words = (" ".join(w.split()) for value in values for w in value.split(","))
+    return tuple(dict.fromkeys(w for w in words if w))
+
+
+def _language(tree: _Element) -> str:
+    """The language the page declares: <html lang>, Content-Language, og:locale."""
+    values = [tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang") or ""]
+    values += tree.xpath(
+        "//meta[@http-equiv='content-language' or @http-equiv='Content-Language']/@content"
+    )
+    values += tree.xpath("//meta[@property='og:locale']/@content")
+    for value in values:
+        code = value.strip().replace("_", "-").split("-")[0].lower()
+        if code.isalpha() and len(code) in (2, 3):
+            return code
+    return ""
+
+
+def extract_html(
+    raw: bytes,
+    source: str,
+    url: str = "",
+    *,
+    encoding: str = "",
+    options: HtmlOptions = HTML_OPTIONS,
+) -> Extracted:
+    """The article of a page: body paragraphs without boilerplate, title, original publication
+    date (htmldate), outlet, authors, language. `encoding` is the charset of an HTTP header."""
+    text = decode_html(raw, encoding)
+    tree = load_html(text)
+    if tree is None:
+        raise FormatError(f"{source}: not an HTML page")
+    language = _language(tree)
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url or None,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=options.include_tables,
+        include_images=False,
+        include_links=False,
+        favor_precision=options.favor_precision,
+        favor_recall=options.favor_recall,
+        fast=options.fast,
+        date_extraction_params={
+            "original_date": options.original_date,
+            "extensive_search": options.extensive_date_search,
+            # a page cannot be published after today; htmldate needs the bound as a string
+            "max_date": date.today().isoformat(),
+            "outputformat": _DATE_FORMAT if options.date_with_time else "%Y-%m-%d",
+        },
+    )
+    paragraphs = body_paragraphs(doc.body) if doc is not None else []
+    page_url = (doc.url if doc is not None else "") or url
+    outlet = _outlet(doc.sitename if doc is not None else "", page_url)
+    title = _title(doc.title if doc is not None else "", outlet, page_url)
+    if options.clean:
+        paragraphs = clean_paragraphs(paragraphs, title)
+    if doc is None or not paragraphs:
+        raise FormatError(f"{source}: no article text found")
+    warnings: list[str] = []
+    page_date = doc.date or ""
+    if page_date.endswith(_DAY_ONLY):
+        page_date = page_date.removesuffix(_DAY_ONLY)
+    reading = read_date(page_date, "the page's date")
+    if reading.warning:
+        warnings.append(reading.warning)
+    published: datetime | None = reading.value
+    precision = reading.precision
+    if published is not None and precision == "second" and not published.second:
+        precision = "minute"  # htmldate writes seconds even when the page gives none
+    return Extracted(
+        title=title,
+        text="\n\n".join(paragraphs),
+        published=published,
+        published_precision=precision,
+        outlet=outlet,
+        authors=_authors(doc.author),
+        url=page_url,
+        language=language,
+        keywords=_keywords([*(doc.categories or []), *(doc.tags or [])]),
+        warnings=tuple(warnings),
+    )
+
+
+# Elements that start a new paragraph in an HTML fragment (feed content, export bodies).
+_BLOCKS = {
+    "p", "div", "section", "article", "header", "footer", "aside", "blockquote", "pre",
+    "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd", "table", "tr",
+    "figure", "figcaption", "hr", "main", "address",
+}  # fmt: skip
+_DROPPED = ("script", "style", "noscript", "iframe", "object", "embed", "template", "svg")
+
+
+def fragment_paragraphs(html: str) -> list[str]:
+    """The paragraphs of an HTML fragment that is all article (a feed entry's content): each
+    block element starts a paragraph, <br> a line; scripts and styles are dropped."""
+    if not html.strip():
+        return []
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return []
+    for element in root.iter(*_DROPPED):
+        element.drop_tree()
+    # marks that no text holds: one for paragraph breaks, one for line breaks
+    par, line = "\ue000", "\ue001"
+    for element in root.iter():
+        if not isinstance(element.tag, str):  # comments, processing instructions
+            continue
+        if element.tag == "br":
+            element.tail = line + (element.tail or "")
+        elif element.tag in _BLOCKS:
+            element.text = par + (element.text or "")
+            element.tail = par + (element.tail or "")
+    text = root.text_content()
+    paragraphs = []
+    for block in text.split(par):
+        lines = (" ".join(piece.split()) for piece in block.split(line))
+        paragraph = "\n".join(piece for piece in lines if piece)
+        if paragraph:
+            paragraphs.append(paragraph)
+    return paragraphs
