@@ -107,6 +107,21 @@ def body_paragraphs(body: _Element | None) -> list[str]:
     return paragraphs
 
 
+# An article has at least one sentence: a line of this many words (or, in scripts written
+# without spaces, of this many characters). What trafilatura's fallbacks return from a page
+# without one is menus and link lists ("Accueil\nSport").
+MIN_SENTENCE_WORDS = 8
+MIN_SENTENCE_CHARS = 30
+
+
+def _has_prose(paragraphs: list[str]) -> bool:
+    for line in (line for p in paragraphs for line in p.split("\n")):
+        words = len(line.split())
+        if words >= MIN_SENTENCE_WORDS or (words < 3 and len(line) >= MIN_SENTENCE_CHARS):
+            return True
+    return False
+
+
 def _domain(url: str) -> str:
     host = urlsplit(url).hostname or ""
     return host.removeprefix("www.")
@@ -211,7 +226,7 @@ def extract_html(
     title = _title(doc.title if doc is not None else "", outlet, page_url)
     if options.clean:
         paragraphs = clean_paragraphs(paragraphs, title)
-    if doc is None or not paragraphs:
+    if doc is None or not _has_prose(paragraphs):
         raise FormatError(f"{source}: no article text found")
     warnings: list[str] = []
     page_date = doc.date or ""
