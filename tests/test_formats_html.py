@@ -11,7 +11,8 @@ import pytest
 from evaluation.bench import news_pages
 from ingest.formats.base import FormatError
 from ingest.formats.boilerplate import clean_paragraphs
-from ingest.formats.html import extract_html, fragment_paragraphs
+from ingest.formats.html import extract_html
+from ingest.formats.markup import fragment_paragraphs
 
 PAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "news-pages"
 PARAGRAPH = (
@@ -113,3 +114,9 @@ def test_boilerplate_rules_keep_long_article_paragraphs() -> None:
         [PARAGRAPH, long_about_cookies, spam, "Lire aussi : autre", units, *paywall]
     )
     assert kept == [PARAGRAPH, long_about_cookies, units]
+
+
+def test_utf16_big_endian_with_its_bom() -> None:
+    html = page(f"<article><p>{PARAGRAPH}</p><p>Deuxième paragraphe.</p></article>", head="")
+    article = extract_html(b"\xfe\xff" + html.encode("utf-16-be"), "be.html")
+    assert "débat de plus de six heures" in article.text

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from ingest.formats.base import Extracted, FormatError
 from ingest.formats.dates import read_date
-from ingest.formats.html import fragment_paragraphs
+from ingest.formats.markup import fragment_paragraphs
 
 # Our field -> the names exports give it, most specific first (matched case-insensitively).
 FIELDS: dict[str, tuple[str, ...]] = {

@@ -14,7 +14,8 @@ import feedparser
 from ingest.fetch import FetchError
 from ingest.formats.base import Extracted, FormatError, Precision
 from ingest.formats.dates import DateReading, read_date
-from ingest.formats.html import extract_html, fragment_paragraphs
+from ingest.formats.html import extract_html
+from ingest.formats.markup import fragment_paragraphs
 
 SUMMARY_ONLY = "only the summary was available"
 
