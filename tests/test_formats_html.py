@@ -98,6 +98,8 @@ def test_outlet_falls_back_to_the_domain() -> None:
     body = f"<article><p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></article>"
     article = extract_html(page(body).encode(), "x.html", "https://www.exemple-journal.fr/a/b")
     assert article.outlet == "exemple-journal.fr"
+    assert article.published is None
+    assert article.warnings == ("x.html: no publication date found on the page",)
 
 
 def test_fragment_paragraphs() -> None:

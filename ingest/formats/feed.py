@@ -165,8 +165,12 @@ def entry_article(
     if not text:
         raise FormatError(f"{name}: no text (no content, no summary, no readable page)")
     published, precision = entry.published, entry.published_precision
-    if published is None and page is not None:
-        published, precision = page.published, page.published_precision
+    if page is not None:
+        if published is None:
+            published, precision = page.published, page.published_precision
+        else:  # the page's date problems do not matter: the entry's date stands
+            warnings += [w for w in page.warnings if "date" not in w]
+            page = replace(page, warnings=())
     return Extracted(
         title=entry.title or (page.title if page else ""),
         text=text,
