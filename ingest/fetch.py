@@ -158,7 +158,8 @@ def fetch(
     """GET `url` with the safety rules of this module. Raises FetchError naming the URL and
     the reason (refused address or scheme, timeout, size, content type, HTTP status)."""
     deadline = time.monotonic() + total_timeout
-    request_headers = {"User-Agent": USER_AGENT, "Accept": ", ".join(accept)}
+    # case-insensitive: a caller's "user-agent" replaces ours instead of doubling it
+    request_headers = httpx.Headers({"User-Agent": USER_AGENT, "Accept": ", ".join(accept)})
     request_headers.update({k: v for k, v in (headers or {}).items() if k.lower() != "host"})
     current = url
     with httpx.Client(
@@ -183,7 +184,7 @@ def _get(
     client: httpx.Client,
     url: str,
     named: str,
-    headers: dict[str, str],
+    headers: httpx.Headers,
     allow_private: bool,
     timeout: float,
 ) -> httpx.Response:
@@ -193,7 +194,7 @@ def _get(
         target, host_header = _by_address(parts, address)
         extensions = {"sni_hostname": parts.host} if parts.scheme == "https" else {}
         request = client.build_request(
-            "GET", target, headers={**headers, "Host": host_header}, extensions=extensions
+            "GET", target, headers={**dict(headers), "Host": host_header}, extensions=extensions
         )
         try:
             return client.send(request, stream=True)
