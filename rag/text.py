@@ -46,7 +46,7 @@ _STOP = {lang: {fold(w) for w in words} for lang, words in _STOP.items()}
 
 @lru_cache(maxsize=4)
 def _stemmer(language: str):
-    import Stemmer  # PyStemmer, installed with bm25s
+    import Stemmer  # PyStemmer
 
     return Stemmer.Stemmer({"fr": "french", "en": "english"}[language])
 
