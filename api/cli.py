@@ -27,7 +27,8 @@ def _ingest(paths: list[Path], quiet: bool = False, sync: bool = False) -> int:
     except (StoreLockedError, EmbedderMismatchError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    recovered = ingestion.recover()  # finish what an interrupted run left, before anything else
+    # finish what an interrupted run left, and re-embed a store of an older text form, first
+    recovered = ingestion.prepare(progress=not quiet)
     if recovered.outcomes:
         print(f"recovered an interrupted ingestion: {recovered.summary()}", file=sys.stderr)
     t0 = time.perf_counter()
@@ -94,6 +95,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     service = make_service(get_settings())
+    store, embedder = service.engines.store, service.engines.embedder
+    if store.text_form != embedder.text_form:
+        print(
+            f"error: the store was embedded in text form {store.text_form}, the embedder reads "
+            f"form {embedder.text_form}: run `rag reindex` (or start `rag serve`) to embed it "
+            "again first",
+            file=sys.stderr,
+        )
+        return 2
     answer = service.ask(question, args.top_k)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -111,16 +121,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    """Rebuild the vector graph with the current RAG_HNSW_* settings from the stored vectors."""
-    from rag.components import make_embedder, make_store
+    """Bring the store's vectors to the embedder's text form (embedding them again when the
+    store was embedded in another), and rebuild the vector graph with the current RAG_HNSW_*
+    settings from the stored vectors."""
+    from ingest.service import IngestionService
+    from rag.components import make_engines
     from rag.store import EmbedderMismatchError, StoreLockedError
 
     settings = get_settings()
     try:
-        store = make_store(settings.store, make_embedder(settings.models))
+        engines = make_engines(settings)
     except (StoreLockedError, EmbedderMismatchError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    store = engines.store
+    if store.text_form != engines.embedder.text_form:
+        n = IngestionService(settings, engines).ingestor.embed_again(progress=not args.quiet)
+        print(f"embedded {n} passages again in text form {store.text_form}", file=sys.stderr)
     wanted, current = settings.store.hnsw, store.graph()
     if current == wanted and not args.force:
         print(f"the graph already has {current}; nothing to do (--force rebuilds anyway)")
@@ -271,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser(
-        "reindex", help="rebuild the vector graph with the RAG_HNSW_* settings (no re-embedding)"
+        "reindex",
+        help="embed the store again if its text form is old; rebuild the vector graph with "
+        "the RAG_HNSW_* settings",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
     p.add_argument("--force", action="store_true", help="even if the graph has these settings")

@@ -78,7 +78,7 @@ def ingest_corpus(
     from ingest.service import IngestionService
 
     ingestion = IngestionService(settings, engines)
-    ingestion.recover()
+    ingestion.prepare(progress)
     report = ingestion.ingest_paths(list(paths), progress=progress, sync=True)
     if report.errors:
         raise DatasetError("--corpus: " + "; ".join(report.errors))

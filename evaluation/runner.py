@@ -515,7 +515,7 @@ def ingest_dataset(dataset: Dataset, settings: Settings, engines, progress: bool
         for p in dataset.paragraphs
     ]
     ingestion = IngestionService(settings, engines)
-    ingestion.recover()
+    ingestion.prepare(progress)
     return ingestion.ingest_documents(documents, progress=progress)
 
 

@@ -392,6 +392,39 @@ class Ingestor:
             self.reconcile_index()
         return report
 
+    def embed_again(self, progress: bool = True) -> int:
+        """Embed every stored passage and its sentences again, in the embedder's text form
+        (rag.text.TEXT_FORM), when the store was embedded in another: vectors of two forms are
+        never compared. Ids, text and keywords stay; an interrupted run starts over (the
+        store records the new form only at the end). Returns the passages embedded."""
+        store = self.store
+        if store.text_form == self.embedder.text_form:
+            return 0
+        with self.lock:
+            ids = store.all_ids()
+            log.warning(
+                "the store was embedded in text form %d, the embedder reads form %d: embedding "
+                "its %d passages again",
+                store.text_form,
+                self.embedder.text_form,
+                len(ids),
+            )
+            bar = tqdm(
+                total=len(ids),
+                desc="Embedding passages again (new text form)",
+                unit="passage",
+                disable=not progress or not ids,
+                file=sys.stderr,
+            )
+            with bar:
+                for i in range(0, len(ids), EMBED_GROUP):
+                    chunks = store.get_chunks(ids[i : i + EMBED_GROUP])
+                    vectors, sentences = self.embed(chunks, bar.update)
+                    store.add(chunks, vectors)
+                    self.index.put(chunks, sentences)
+            store.set_text_form(self.embedder.text_form)
+            return len(ids)
+
     def follow(self, doc_ids: Sequence[str]) -> None:
         """Bring these documents' rows of the passage index in step with the vector store
         (changes another host made): add what is missing, with sentence vectors; drop what

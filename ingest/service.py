@@ -38,11 +38,10 @@ class IngestionService:
 
     # --- the server's life ----------------------------------------------------------------
     def start(self) -> None:
-        """Finish what a killed process left half-written, then run queued jobs (resuming
-        those a killed server left) and follow changes made through another host."""
-        recovered = self.recover()
-        if recovered.outcomes:
-            log.warning("start-up recovery: %s", recovered.summary())
+        """Bring the store up to date (what a killed process left half-written, vectors of an
+        older text form), then run queued jobs (resuming those a killed server left) and
+        follow changes made through another host."""
+        self.prepare(progress=False)
         self._check_graph()
         self._jobs = JobStore(self.settings.store.index_path)
         self._jobs.forget_older_than(KEEP_JOBS_S)
@@ -59,6 +58,15 @@ class IngestionService:
 
     def recover(self, progress: bool = False) -> IngestReport:
         return self.ingestor.recover(progress)
+
+    def prepare(self, progress: bool = True) -> IngestReport:
+        """What every writer does first: finish an interrupted change, and embed the store
+        again if it was embedded in another text form than the embedder reads."""
+        recovered = self.recover(progress)
+        if recovered.outcomes:
+            log.warning("recovered an interrupted ingestion: %s", recovered.summary())
+        self.ingestor.embed_again(progress)
+        return recovered
 
     def _check_graph(self) -> None:
         graph, wanted = self.store.graph(), self.settings.store.hnsw

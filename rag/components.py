@@ -47,7 +47,10 @@ def make_client(store: StoreSettings):
 
 
 def make_store(store: StoreSettings, embedder: Embedder) -> ChunkStore:
-    return ChunkStore(make_client(store), store.collection, embedder.name, embedder.dim, store.hnsw)
+    client = make_client(store)
+    return ChunkStore(
+        client, store.collection, embedder.name, embedder.dim, store.hnsw, embedder.text_form
+    )
 
 
 def make_passage_index(store: StoreSettings) -> PassageIndex:

@@ -18,6 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.text import TEXT_FORM, normal_form
+
 Progress = Callable[[int], None]
 
 # Texts per forward pass: sentence-transformers sorts each call's texts by length, so 32 pads
@@ -32,6 +34,7 @@ KERNEL_CACHE = 64
 class Embedder(Protocol):
     name: str
     dim: int
+    text_form: int  # the normal form texts are read in (rag.text.TEXT_FORM; 0: as given)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -104,12 +107,14 @@ class SentenceTransformerEmbedder:
         dtype: str = "auto",
         batch_size: int = BATCH_SIZE,
         kernel_cache: int | None = KERNEL_CACHE,
+        text_form: int = TEXT_FORM,
     ) -> None:
         if not (model_dir / "modules.json").exists():
             raise FileNotFoundError(
                 f"Embedding model {name!r} not found in {model_dir}: run scripts/setup.sh first"
             )
         self.name = name
+        self.text_form = text_form
         self.batch_size = batch_size
         self._dir = model_dir
         self._dtype = dtype
@@ -170,10 +175,14 @@ class SentenceTransformerEmbedder:
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._queries(texts)
+        return self._queries(_in_form(texts, self.text_form))
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        return self._encode(texts, "passage", progress)
+        return self._encode(_in_form(texts, self.text_form), "passage", progress)
+
+
+def _in_form(texts: Sequence[str], form: int) -> list[str]:
+    return [normal_form(t) for t in texts] if form else list(texts)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -185,6 +194,7 @@ class HashingEmbedder:
     def __init__(self, dim: int = 384) -> None:
         self.name = "hashing"
         self.dim = dim
+        self.text_form = TEXT_FORM
 
     def _vector(self, text: str) -> list[float]:
         vec = [0.0] * self.dim
@@ -197,7 +207,8 @@ class HashingEmbedder:
         return [v / norm for v in vec]
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray([self._vector(t) for t in texts], dtype=np.float32).reshape(-1, self.dim)
+        vectors = [self._vector(normal_form(t)) for t in texts]
+        return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         vectors = self.embed_queries(texts)

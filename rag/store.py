@@ -78,6 +78,7 @@ class ChunkStore:
         embedder_name: str,
         dim: int,
         hnsw: dict[str, int] | None = None,
+        text_form: int = 0,
     ) -> None:
         self._client = client
         self.name = collection
@@ -86,7 +87,7 @@ class ChunkStore:
         # an existing collection keeps its own
         self._chunks = client.get_or_create_collection(
             collection,
-            metadata={"embedder": embedder_name, "dim": dim},
+            metadata={"embedder": embedder_name, "dim": dim, "text_form": text_form},
             configuration={"hnsw": {"space": "cosine", **(hnsw or {})}},
             embedding_function=None,
         )
@@ -102,9 +103,17 @@ class ChunkStore:
         self._log = client.get_or_create_collection(
             f"{collection}__log", metadata={"schema": SCHEMA}, embedding_function=None
         )
+        # the normal form its vectors were embedded in (rag.text.TEXT_FORM; none recorded: 0)
+        self.text_form = int(meta.get("text_form", 0))
         self.batch = max(1, min(client.get_max_batch_size(), 5000))
         if (self._docs.metadata or {}).get("schema") != SCHEMA:
             self._migrate()
+
+    def set_text_form(self, form: int) -> None:
+        """Record that every vector is now embedded in `form` (after embedding them again)."""
+        meta = {k: v for k, v in (self._chunks.metadata or {}).items() if not k.startswith("hnsw:")}
+        self._chunks.modify(metadata={**meta, "text_form": form})
+        self.text_form = form
 
     # --- the vector graph ---------------------------------------------------------------
     def graph(self) -> dict[str, int]:

@@ -35,6 +35,35 @@ _STOP = {
 }
 
 
+# --- the normal form of text the embedder reads ----------------------------------------
+# The same character typed two ways must not make two vectors: e5 embeds « l’accord » and
+# « l'accord » differently, and a question typed with the keyboard's ' missed a passage
+# written with ’. Questions, passages and sentences are embedded in this form; offsets and
+# the text shown stay the source's. Its version is recorded with each passage collection
+# (rag.store): a store embedded with another form is embedded again before it is used.
+TEXT_FORM = 1
+_NORMAL = str.maketrans(
+    {
+        "’": "'", "‘": "'", "ʼ": "'", "‛": "'", "`": "'", "´": "'", "′": "'",
+        "«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"',
+        "‹": '"', "›": '"',
+        "–": "-", "—": "-", "‐": "-", "‑": "-", "‒": "-", "−": "-",
+        "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " ", "\u2002": " ",
+        "\u2003": " ", "\u200a": " ", "\u2008": " ", "\u3000": " ",
+        "\u200b": "", "\u00ad": "", "\ufeff": "",
+        "…": "...",
+    }
+)  # fmt: skip
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def normal_form(text: str) -> str:
+    """`text` as the embedder reads it: one apostrophe, one double quote, one dash, plain
+    spaces (no-break and thin ones too), "..." for an ellipsis, Unicode NFC."""
+    text = unicodedata.normalize("NFC", text).translate(_NORMAL)
+    return _SPACES.sub(" ", text)
+
+
 def fold(text: str) -> str:
     """Lowercase and strip accents, so 'Éléments' and 'elements' meet."""
     text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
@@ -49,6 +78,13 @@ def _stemmer(language: str):
     import Stemmer  # PyStemmer
 
     return Stemmer.Stemmer({"fr": "french", "en": "english"}[language])
+
+
+def plain_words(text: str) -> list[str]:
+    """The folded words of a text that are not stop words of either language (no stems: a
+    name is matched as written, « Gallezot », "DATAR")."""
+    stop = _STOP["en"] | _STOP["fr"]
+    return [w for w in _TOKEN.findall(fold(text)) if w not in stop]
 
 
 def analyse(text: str, language: str) -> list[str]:
