@@ -22,6 +22,7 @@ from rag.language import detect_language
 from rag.passage_index import PassageIndex
 from rag.schema import Passage
 from rag.store import ChunkStore
+from rag.text import plain_words
 
 # Passages each retriever proposes before fusion: 30 keeps the gold paragraph among the
 # candidates of 0.95+ of PIAF questions for a few ms (docs/EVALUATION.md, retrieval).
@@ -158,6 +159,31 @@ def keep_close_to_best(
         return list(passages)
     floor = relative_score * passages[0].score
     return [p for i, p in enumerate(passages) if i < minimum or p.score >= floor]
+
+
+# A question about an entity ("Who is Benjamin Gallezot?") reads at most this many passages:
+# the best one, then the others of the top ones that name the entity, in rank order (a
+# passage that does not name it rarely says what it is). Each is read as its best sentence
+# and one either side (rag.focus): ~80 prompt tokens.
+ENTITY_PASSAGES = 3
+
+
+def naming(entity: str, ranked: Sequence[Passage], read: Sequence[Passage]) -> list[Passage]:
+    """For a question about `entity`: the best passage and the passages of `ranked` that name
+    it (every word of it, stop words aside), ENTITY_PASSAGES at most, in rank order; `read`
+    when none of them names it."""
+    words = set(plain_words(entity))
+    named = [
+        p for p in ranked if words and words <= set(plain_words(f"{p.chunk.title}\n{p.chunk.text}"))
+    ]
+    if not named or not ranked:
+        return list(read)
+    chosen = {ranked[0].chunk.id}
+    for p in named:
+        if len(chosen) >= ENTITY_PASSAGES:
+            break
+        chosen.add(p.chunk.id)
+    return [p for p in ranked if p.chunk.id in chosen]
 
 
 def _minmax(passages, name: str) -> dict[str, float]:

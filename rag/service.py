@@ -28,7 +28,7 @@ from rag.engines import Engines
 from rag.gate import CancelledError, GenerationGate, Ticket
 from rag.grounding import is_repeating
 from rag.memory import release_free_memory
-from rag.retrieval import HybridRetriever, Retrieval, keep_close_to_best
+from rag.retrieval import HybridRetriever, Retrieval, keep_close_to_best, naming
 from rag.schema import Passage
 from rag.settings import RetrievalSettings
 from rag.verify import ClaimStream, VerifyConfig
@@ -90,10 +90,15 @@ class AnswerService:
 
     def search(self, question: Question, top_k: int | None = None) -> Retrieval:
         """The passages the model reads: the top ones, cut where scores fall far below the
-        best (rag.retrieval.keep_close_to_best)."""
-        found = self.retriever.search(question.searched, top_k or self.retrieval.top_k)
+        best (rag.retrieval.keep_close_to_best); for a question about an entity, also the
+        others of the top ones that name it (rag.retrieval.naming)."""
+        k = top_k or self.retrieval.top_k
+        found = self.retriever.search(question.searched, k, question.language)
         r = self.retrieval
-        found.passages = keep_close_to_best(found.passages, r.relative_score, r.min_passages)
+        read = keep_close_to_best(found.passages, r.relative_score, r.min_passages)
+        if question.entity:
+            read = naming(question.entity, found.passages, read)
+        found.passages = read
         return found
 
     def context(self, question: str, top_k: int | None = None) -> list[Passage]:

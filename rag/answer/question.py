@@ -8,11 +8,13 @@ self-contained question skips it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
 from rag.language import detect_language
+from rag.text import fold
 
 Generate = Callable[[list[dict]], str]
 
@@ -27,6 +29,13 @@ class Question:
     @property
     def condensed(self) -> bool:
         return self.searched != self.text
+
+    @property
+    def entity(self) -> str | None:
+        """What a question about an entity asks about: "Benjamin Gallezot" in "Who is
+        Benjamin Gallezot?" / « Qui est Benjamin Gallezot ? », "la DATAR" in « Qu'est-ce que
+        la DATAR ? »; None for any other question."""
+        return entity_of(self.searched)
 
 
 def question_of(messages: Sequence[dict]) -> Question:
@@ -47,3 +56,38 @@ def standalone(question: Question, generate: Generate) -> Question:
         previous = next(m["content"] for m in reversed(question.history) if m["role"] == "user")
         rewritten = f"{previous.strip()} {question.text}"
     return replace(question, searched=rewritten)
+
+
+# "who is X" / « qui est X » with X a name (capitalised), "what is X" / « qu'est-ce que X »
+# with X a term of at most three words: the question is about X as a whole, and what the
+# articles say of X may sit in any passage that names it, not only the best-scoring one.
+_WHO = re.compile(
+    r"^\s*(?:who\s+(?:is|was|are|were)|qui\s+(?:est|etait|sont|etaient|fut))\s+(?P<x>.+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_WHAT = re.compile(
+    r"^\s*(?:what\s+(?:is|are|was|were)|qu['’]?\s*est[- ]ce\s+qu(?:e\s+|['’]\s*)"
+    r"(?:c['’]\s*est\s+(?:que\s+)?)?|c['’]\s*est\s+quoi)\s*(?P<x>.+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_DETERMINER = re.compile(r"^(?:(?:the|a|an|le|la|les|un|une|des|du)\s+|l['’]\s*)", re.IGNORECASE)
+
+
+def entity_of(question: str) -> str | None:
+    text = question.strip()
+    folded = fold(text)  # accents off, so "était" meets the pattern; offsets stay
+    for pattern, needs_name in ((_WHO, True), (_WHAT, False)):
+        m = pattern.match(folded)
+        if not m:
+            continue
+        x = text[m.start("x") : m.end("x")].strip(" ?.!")
+        bare = _DETERMINER.sub("", x)
+        words = bare.split()
+        if not words or len(words) > (6 if needs_name else 3):
+            return None
+        if needs_name and not (
+            bare[:1].isupper() and all(w[:1].isupper() or len(w) <= 3 for w in words)
+        ):
+            return None  # "qui est le père de …", "who was one prominent …": not a name
+        return x
+    return None
