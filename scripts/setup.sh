@@ -33,14 +33,22 @@ else
   step "Python stack already installed"
 fi
 
+# The models need only the Python stack: fetch, convert and verify them while llama.cpp
+# compiles (the compile is most of a fresh setup).
+step "Models (multilingual-e5-small, qwen2.5-coder-1.5b-instruct-q4_k_m): fetch, convert, verify, in the background"
+models_log=$(mktemp)
+"$VENV/bin/python" -m provision.setup >"$models_log" 2>&1 &
+models_pid=$!
+
 # llama-cpp-python has no wheel on PyPI. A native (-march=native) build segfaults on some CPUs,
 # so build with explicit flags: AVX-512 where the CPU has it (1.4x faster prompts), else AVX2.
+# Only the library: not llava/mtmd (multimodal, ~a third of the compile, never loaded here).
 flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
 variant=avx2
-cmake_args="-DGGML_NATIVE=OFF"
+cmake_args="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
 if [[ $flags == *avx512f* && $flags == *avx512_vnni* && $flags == *avx512_bf16* && $flags == *avx512vbmi* ]]; then
   variant=avx512
-  cmake_args="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX512_VBMI=ON"
+  cmake_args="$cmake_args -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX512_VBMI=ON"
   # AVX-VNNI (the VEX form) is a separate flag from AVX512-VNNI: a CPU with only the latter
   # dies with SIGILL in the kernels that use it (Q4_0 repacking, a q8_0 KV cache).
   if [[ " $flags " == *" avx_vnni "* ]]; then
@@ -51,14 +59,15 @@ if [[ $flags == *avx512f* && $flags == *avx512_vnni* && $flags == *avx512_bf16* 
     cmake_args="$cmake_args -DGGML_AVX_VNNI=OFF"
   fi
 fi
+variant="$variant-lib"  # library targets only (see above): a wheel cache of its own
 have=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("llama_cpp_python"))' 2>/dev/null || true)
 if [ "$have" != "$LLAMA_CPP_VERSION" ] || [ ! -f "$VENV/.llama-$variant" ]; then
   wheels="$CACHE/wheels/llama-cpp-$variant"
   if ! ls "$wheels"/llama_cpp_python-$LLAMA_CPP_VERSION-*.whl >/dev/null 2>&1; then
-    step "Building llama-cpp-python $LLAMA_CPP_VERSION for $variant (about 5 minutes on 2 cores)"
+    step "Building llama-cpp-python $LLAMA_CPP_VERSION for $variant (about 3-4 minutes on 2 cores)"
     mkdir -p "$wheels"
-    CMAKE_ARGS="$cmake_args" "$PIP" wheel -q --no-deps --no-cache-dir -w "$wheels" \
-      "llama-cpp-python==$LLAMA_CPP_VERSION"
+    CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PIP" wheel -q --no-deps \
+      --no-cache-dir -w "$wheels" "llama-cpp-python==$LLAMA_CPP_VERSION"
   fi
   step "Installing llama-cpp-python ($variant build)"
   "$PIP" install -q --no-deps --force-reinstall "$wheels"/llama_cpp_python-$LLAMA_CPP_VERSION-*.whl
@@ -70,7 +79,13 @@ else
   step "llama-cpp-python $have ($variant) already installed"
 fi
 
-step "Models (multilingual-e5-small, qwen2.5-coder-1.5b-instruct-q4_k_m): fetch, convert, verify"
-"$VENV/bin/python" -m provision.setup
+if ! wait "$models_pid"; then
+  cat "$models_log" >&2
+  echo "error: the models could not be installed (see above)" >&2
+  exit 1
+fi
+sed 's/^/    /' "$models_log" | tr '\r' '\n' | grep -v '^ *$' | grep -v '%|' || true
+rm -f "$models_log"
+step "Models ready"
 
 step "Setup done in $(( $(date +%s) - t_start ))s; models in $("$VENV/bin/python" -c 'from rag.settings import get_settings; print(get_settings().models.models_dir)')"

@@ -20,6 +20,14 @@ SEED = ROOT / "seeds" / "000_7304b3bcc082d340.txt"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The real models and the browser are slow by nature: the fast tier (`-m "not slow"`,
+    `./test.sh --fast`) leaves them out, with the system tests marked `slow` in their module."""
+    for item in items:
+        if item.get_closest_marker("integration") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def settings(tmp_path: Path):
     from rag.settings import Settings

@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import ROOT, LiveServer
 
+pytestmark = pytest.mark.slow  # real processes killed and restarted; minutes
+
 ENV = {"RAG_EMBEDDER": "hashing", "RAG_LLM": "scripted", "RAG_LOG_LEVEL": "warning"}
 WORDS = (
     "titane uranium accord usine énergie ministre contrat région port marché export rail "

@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import LiveServer
 
+pytestmark = pytest.mark.slow  # a server fuzzed over every endpoint
+
 ST = Path(sys.executable).parent / "st"
 CHECKS = ",".join(
     [
