@@ -252,3 +252,13 @@ def sample(questions: Sequence[Question], limit: int | None, seed: int = 13) -> 
     rng = random.Random(seed)
     picked = sorted(rng.sample(range(len(questions)), limit))
     return [questions[i] for i in picked]
+
+
+def sample_questions(
+    questions: Sequence[Question], limit: int | None, answer_limit: int | None, seed: int
+) -> tuple[list[Question], list[Question]]:
+    """What `rag eval --limit N --answer-limit M --seed S` asks: a fixed sample of `limit`
+    questions (all when None), and of them `answer_limit` answered (all when None)."""
+    main = sample(list(questions), limit, seed)
+    answer = sample(main, answer_limit, seed + 1) if answer_limit else main
+    return main, answer

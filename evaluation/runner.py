@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from evaluation.baseline import CountingLLM
 from evaluation.corpus import corpus_label, ingest_corpus, read_corpus, with_corpus
-from evaluation.datasets import Dataset, Question, add_questions, load_dataset, sample
+from evaluation.datasets import Dataset, Question, add_questions, load_dataset, sample_questions
 from evaluation.metrics import (
     CitedPassage,
     contains_answer,
@@ -462,9 +462,8 @@ def select_questions(
     own = [q for q in dataset.questions if id(q) not in extra_ids]
     if config.split:
         own = questions_in_split(dataset, own, config.split)
-    main = sample(own, config.limit, config.seed)
+    main, answer = sample_questions(own, config.limit, config.answer_limit, config.seed)
     retrieval = [q for q in main if q.gold and not q.unanswerable]
-    answer = sample(main, config.answer_limit, config.seed + 1) if config.answer_limit else main
     if extra is not None:  # extra questions are always asked, never sampled away
         answer = answer + extra.questions
         retrieval += [q for q in extra.questions if q.gold and not q.unanswerable]

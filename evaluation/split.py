@@ -23,7 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluation.datasets import Dataset, DatasetError, Question, clean_title, load_dataset, sample
+from evaluation.datasets import (
+    Dataset,
+    DatasetError,
+    Question,
+    clean_title,
+    load_dataset,
+    sample,
+    sample_questions,
+)
 
 SPLITS_DIR = Path(__file__).resolve().parent / "splits"
 HALVES = ("tune", "check")
@@ -43,10 +51,7 @@ def eval_sample(answer_limit: int | None = None, limit: int | None = None, seed:
     """The questions `rag eval DATASET [--limit N] [--answer-limit N] --seed S` answers."""
 
     def pick(dataset: Dataset) -> list[Question]:
-        from evaluation.runner import EvalConfig, select_questions  # it imports this module
-
-        config = EvalConfig(Path(dataset.source), limit=limit, answer_limit=answer_limit, seed=seed)
-        return select_questions(dataset, config, None)[1]
+        return sample_questions(dataset.questions, limit, answer_limit, seed)[1]
 
     options = (f"--limit {limit} " if limit else "") + (
         f"--answer-limit {answer_limit} " if answer_limit else ""
