@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra", type=Path, default=None, help="unanswerable questions' file")
     ap.add_argument("--embed", action="store_true", help="load multilingual-e5 for the rules")
     ap.add_argument("--set", action="append", default=[], help="VerifyConfig field=value")
+    ap.add_argument(
+        "--drops",
+        action="store_true",
+        help="list every claim a rule dropped (or answer it declined), and count per rule the "
+        "drops of claims that held a reference answer (right answers lost) and of others",
+    )
     args = ap.parse_args(argv)
     try:
         settings = VerifyConfig(**dict(x.split("=", 1) for x in args.set))
@@ -59,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [json.loads(x) for x in args.answers.open()]
     rows = [r for r in rows if r["pipeline"] == args.pipeline and "error" not in r]
     stats = {"contains": [], "f1": [], "abst_un": [], "abst_ans": []}
+    drops: dict[str, list[int]] = {}  # rule -> [claims holding a reference, others]
     for r in rows:
         paragraphs = [by_id[d] for d in r["context_docs"] if d in by_id]
         passages = [
@@ -73,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             settings,
             embedder,
         )
+        if args.drops:
+            _count_drops(v, r, drops)
         if r["unanswerable"]:
             stats["abst_un"].append(v.abstained)
             continue
@@ -80,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         answer = "" if v.abstained else v.text
         stats["contains"].append(contains_answer(answer, r["references"]))
         stats["f1"].append(token_f1(answer, r["references"]))
+    if args.drops:
+        print("\n| rule | drops of a claim holding a reference | other drops |")
+        print("|---|---|---|")
+        for rule, (right, other) in sorted(drops.items()):
+            print(f"| {rule} | {right} | {other} |")
     mean = {k: sum(map(float, v)) / len(v) if v else float("nan") for k, v in stats.items()}
     print(
         f"{args.pipeline}, re-verified: contains {mean['contains']:.3f}, F1 {mean['f1']:.3f}, "
@@ -87,6 +101,19 @@ def main(argv: list[str] | None = None) -> int:
         f"({len(rows)} drafts; {', '.join(args.set) or 'default thresholds'})"
     )
     return 0
+
+
+def _count_drops(v, r: dict, drops: dict[str, list[int]]) -> None:
+    """Each drop or abstention of a re-verified draft: did what it removed hold a reference
+    answer (a right answer lost), on an answerable question?"""
+    for d in v.decisions:
+        if d.action not in ("drop", "stop", "abstain"):
+            continue
+        said = v.claims[d.claim].says if d.claim is not None else v.draft
+        right = bool(r["references"]) and contains_answer(said, r["references"])
+        drops.setdefault(d.rule, [0, 0])[0 if right else 1] += 1
+        mark = "RIGHT" if right else ("unans" if r["unanswerable"] else "wrong")
+        print(f"{mark:5} {d.rule:24} {d.action:7} {r['question'][:70]!r}: {said[:110]!r}")
 
 
 if __name__ == "__main__":
