@@ -53,11 +53,14 @@ def test_long_lived_callers_do_not_each_get_helper_threads():
 def test_the_kernel_cache_bound_is_set_before_the_first_pass(monkeypatch):
     """oneDNN reads its kernel cache capacity when it first builds a kernel; unbounded (1,024
     kernels of every input shape) it grew a server by ~400 MB (rag bench embed_memory)."""
-    from rag.components import make_embedder
+    from rag.embedding import SentenceTransformerEmbedder
 
-    settings = Settings(embedder="sentence-transformers", embed_kernel_cache=48)
-    if not settings.models.embed_model_path.exists():
-        pytest.skip(f"no embedder at {settings.models.embed_model_path}: run scripts/setup.sh")
+    models = Settings(embedder="sentence-transformers").models
+    if not models.embed_model_path.exists():
+        pytest.skip(f"no embedder at {models.embed_model_path}: run scripts/setup.sh")
     monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
-    make_embedder(settings.models).embed_queries(["question 0"])
+    embedder = SentenceTransformerEmbedder(
+        models.embed_model_path, models.embed_model, kernel_cache=48
+    )
+    embedder.embed_queries(["question 0"])
     assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "48"

@@ -171,10 +171,11 @@ def test_official_openai_client(live_server):
 
 def test_reingesting_the_seed_keeps_the_chunk_count(tmp_path):
     from ingest.service import make_ingestor
+    from rag.components import make_engines
     from rag.settings import Settings
 
     settings = Settings(data_dir=tmp_path, embedder="sentence-transformers")
-    ingestor = make_ingestor(settings)
+    ingestor = make_ingestor(settings, make_engines(settings))
     assert ingestor.embedder.name == "multilingual-e5-small"
     store = ingestor.store
     first = ingestor.ingest_paths([SEED], progress=False)

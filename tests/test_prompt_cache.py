@@ -76,7 +76,7 @@ def test_prompt_tokens_are_counted_with_the_template_the_gguf_carries():
     settings = Settings(llm="llama-cpp", llm_prompt_cache=False)
     if not settings.models.llm_model_path.exists():
         pytest.skip(f"no model at {settings.models.llm_model_path}: run scripts/setup.sh")
-    llm = make_llm(settings)
+    llm = make_llm(settings.models)
     messages = to_chat_messages(build_messages("Quand ouvrira la ligne ?", [], "fr"))
     read = llm._llama.create_chat_completion(
         messages=[{"role": m.role.value, "content": m.content} for m in messages], max_tokens=1
