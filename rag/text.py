@@ -244,7 +244,8 @@ def names_in(name: tuple[str, ...], words: set[str]) -> bool:
     """A text (its `text_words`) names `name` when it holds one of its words, or spells out
     an acronym of it, or writes the acronym of its words ("^oms"), or holds the word spelled
     within one letter (a typo in the question: "Hegwige") or, from 6 letters, with another
-    ending ("Marseille" / "Marseillais": all but the last 3 letters, at least 5, in common)."""
+    ending ("Marseille" / "Marseillais": all but the last 3 letters, at least 5, in common),
+    or, from 5 letters, the word and more ("Maroc" / « marocain »)."""
     return any(_word_in(w, words) for w in name)
 
 
@@ -259,6 +260,8 @@ def _word_in(word: str, words: set[str]) -> bool:
             return True
     if len(word) < 5:
         return False
+    if any(w.startswith(word) for w in words):  # "Maroc": « marocain », "Paris": « parisien »
+        return True
     # a typo is a word's, never an acronym's ("=onu" is not one letter from "aonu")
     return any(
         abs(len(w) - len(word)) <= 1 and not w.startswith("=") and _one_edit(word, w) for w in words

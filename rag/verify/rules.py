@@ -327,14 +327,19 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     question adds nothing: "The new line opens when the line opens [1]" answers nothing. Nor
     does one whose other words only say that the sources mention it ("He was quoted in
     sources [2] and [1]"). A line that introduces a list (ending with ':') is not a claim of
-    its own."""
+    its own. A claim that writes as a name what the question wrote as common words does
+    answer: « Les Programmes de France diffusait ses programmes… » answers « Quelle production
+    diffusait ses programmes en France… ? »."""
     languages = {ev.used, ev.language}
     asked = set().union(*(analyse(ev.question, lang) for lang in languages))
     meta = set().union(*(_about_sources(lang) for lang in languages))
+    question_capitals = {fold(w) for w in _names(ev.question)}
     out = []
     for c in claims:
         if c.text.rstrip().endswith(":"):
             continue
+        if any(fold(n) not in question_capitals for n in _names(c.text)):
+            continue  # a name the question did not write as a name: what it asked for
         own = set(analyse(c.text, ev.used))
         if own and own <= asked:
             reason = "says nothing the question does not already say"
@@ -472,6 +477,14 @@ _DATE_Q = re.compile(
     r"\b(?:quand|a quelle date|en quelle annee|depuis quand|when|what year|in which year|"
     r"what date|on which date)\b"
 )
+# A quantity in words is an answer to "how much / combien" too: "often many times", « des
+# centaines », "a dozen" (accents folded)
+_VAGUE_QUANTITY = re.compile(
+    r"\b(?:many|several|few|numerous|countless|dozens?|hundreds|thousands|millions|billions|"
+    r"a lot|lots|most|half|majority|minority|plusieurs|nombreux|nombreuses|beaucoup|quelques|"
+    r"peu de|dizaines?|centaines?|milliers|millions|milliards|la plupart|moitie|majorite|"
+    r"minorite|tiers|quart|aucun|aucune|none|no one)\b"
+)
 _PERSON_Q = re.compile(r"^\s*(?:qui|who|whom|by whom|par qui)\b")
 _MONTHS = (
     "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
@@ -510,7 +523,7 @@ def gives_kind(text: str, kind: str | None, question: str = "") -> bool:
     if kind is None:
         return True
     if kind == "quantity":
-        return bool(numbers_in(text))
+        return bool(numbers_in(text) or _VAGUE_QUANTITY.search(fold(text)))
     if kind == "date":
         return bool(_DATE.search(fold(text)))
     names = [m.group(0).strip(' («"“') for m in _PROPER.finditer(text)]
