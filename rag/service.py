@@ -22,7 +22,6 @@ from rag.answer import decide
 from rag.answer.present import Answer, Citation, declined, present
 from rag.answer.question import Question, question_of, standalone
 from rag.answer.read import Reader
-from rag.citations import citation_resolver
 from rag.counters import SharedCounters
 from rag.engines import Engines
 from rag.gate import CancelledError, GenerationGate, Ticket
@@ -214,16 +213,14 @@ class AnswerService:
         # The model sees the standalone question: it does not see the conversation.
         prompt = self.reader.prompt(question.searched, language, passages, found.vector)
         timings["prompt_tokens"] = self.reader.count_tokens(prompt)
-        # Claims are released once verified, so what streams is the answer (rag.verify); a
-        # marker goes to the passage that best supports its claim (a 1.5B model cites [1] by
-        # habit)
+        # Claims are released once verified, so what streams is the answer (rag.verify)
         claims = ClaimStream(
             passages,
             question.text,
             language,
             self.verify,
             self.retriever.embedder,
-            citation_resolver(passages, question.searched, language),
+            question.searched,
         )
         first_token: float | None = None
         first_text: float | None = None

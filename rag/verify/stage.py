@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from rag.citations import MarkerFilter, markers_before_punctuation
+from rag.citations import MarkerFilter, citation_resolver, markers_before_punctuation
 from rag.embedding import Embedder
 from rag.language import detect_language
 from rag.prompting import NO_ANSWER
@@ -81,8 +81,8 @@ class ClaimStream:
     """Verifies a draft as it is generated and releases a claim only once it has passed the
     rules: what was released is never taken back, so the streamed text is the answer.
 
-    Feed the model's text as it comes (model numbering, markers in any form: `resolve`, when
-    given, sends each to the passage that best supports its claim); `feed` and `finish` return
+    Feed the model's text as it comes (model numbering, markers in any form); `feed` and
+    `finish` return
     the text that is now final, in client numbering. A claim is complete when text follows
     it. Two things wait:
     - the answer's language, decided on its first 4+ words; a draft in another language than
@@ -98,13 +98,16 @@ class ClaimStream:
         language: str,
         config: VerifyConfig | None = None,
         embedder: Embedder | None = None,
-        resolve: Callable[[str, int], int] | None = None,
+        searched: str | None = None,
     ) -> None:
         self.config = config or VerifyConfig()
         self.sources = tuple(f"{p.chunk.title}\n{p.chunk.text}" for p in passages)
         self.source_languages = tuple(p.chunk.language for p in passages)
         self.question, self.language, self.embedder = question, language, embedder
-        # the model's markers, read once: valid ones only, written [n], model numbering
+        # the model's markers, read once: valid ones only, written [n], model numbering; with
+        # `searched` (the question the model read), each goes to the passage that best
+        # supports its claim (a 1.5B model cites [1] by habit)
+        resolve = citation_resolver(passages, searched, language) if searched else None
         self._read = MarkerFilter(len(passages), resolve, renumber=False)
         self.draft = ""  # everything fed, model numbering
         self.used: str | None = None  # the draft's language, once decided
