@@ -211,6 +211,15 @@ class FeedStore:
             conn.execute("DELETE FROM feed_entries WHERE feed_id = ?", (feed_id,))
         return bool(gone)
 
+    def set_interval(self, feed_id: str, interval_minutes: float) -> None:
+        """A new interval; the next poll moves with it (from the last poll, if any)."""
+        interval_s = interval_minutes * 60.0
+        self._conn().execute(
+            "UPDATE feeds SET interval_s = ?, next_poll = CASE WHEN last_poll > 0 AND "
+            "failures = 0 THEN last_poll + ? ELSE next_poll END WHERE id = ?",
+            (interval_s, interval_s, feed_id),
+        )
+
     def due(self, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now
         rows = self._conn().execute(
@@ -521,13 +530,17 @@ class Feeds:
     ) -> tuple[Subscription, bool]:
         """Subscribe to `url` and poll it at once: the subscription with its first outcome,
         and whether it is new. A feed whose first poll fails is not kept (FeedError says
-        why); subscribing again to a known URL returns its subscription."""
+        why); subscribing again to a known URL returns its subscription (with the new
+        interval when one is given)."""
         url = check_feed_url(url)
         interval = self.default_interval if interval_minutes is None else interval_minutes
         if interval < MIN_INTERVAL_MINUTES:
             raise FeedError(f"{url}: an interval of {interval:g} minutes; the least is 1")
         sub, new = self.store.add(url, interval)
         if not new:
+            if interval_minutes is not None and interval_minutes != sub.interval_minutes:
+                self.store.set_interval(sub.id, interval_minutes)
+                sub = self.store.get(sub.id) or sub
             return sub, False
         polled = self.poller.poll(sub.id)
         if polled is None or polled.outcome == "failed":

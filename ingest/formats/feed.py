@@ -99,7 +99,11 @@ def parse_feed(raw: bytes, source: str) -> Feed:
     """Read a feed. `source` (its URL or file name) names it in errors and resolves its
     relative links. Malformed XML with no readable entry and a feed without entries are
     errors; feedparser's sanitiser removes scripts and the like from entry HTML."""
-    headers = {"content-location": source} if source.startswith(("http://", "https://")) else {}
+    headers = {}
+    if source.startswith(("http://", "https://")):
+        # with headers but no content type feedparser flags every feed "no Content-type
+        # specified"; application/xml leaves the encoding to the XML declaration
+        headers = {"content-location": source, "content-type": "application/xml"}
     # a stream, never bytes or str: feedparser opens a str that looks like a URL or a path
     parsed = feedparser.parse(io.BytesIO(raw), response_headers=headers, sanitize_html=True)
     entries = [
