@@ -181,3 +181,23 @@ def test_the_document_list_sorts_and_filters_by_date_and_outlet(settings, tmp_pa
         bad = client.get("/v1/documents", params={"published_after": "14/02/2020"})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "published_after"
         assert client.get("/v1/documents", params={"sort": "size"}).status_code == 422
+
+
+def test_a_when_answer_is_grounded_in_the_header_date(settings, tmp_path):
+    """The day and year in "le 9 février 2020" are held by the header's "2020-02-09"."""
+
+    def when(messages) -> str:
+        user = messages[-1].content
+        sources = user.split("Sources:\n", 1)[-1]
+        n = next(b[1] for b in sources.split("\n\n") if b.startswith("[") and "Plouguerneau" in b)
+        return f"Le Télégramme a publié cet article le 9 février 2020 [{n}]."
+
+    dated = [dict(ARTICLES[0], publishedAt="2020-02-09T08:00:00+01:00")]
+    service = make_test_service(settings, when)
+    ingest_into(service, settings, [export(tmp_path, dated)])
+    with TestClient(create_app(settings, service)) as client:
+        body = client.post("/v1/ask", json={"question": "Quand la mine a-t-elle été annoncée ?"})
+    answer = body.json()
+    assert not answer["abstained"], answer
+    assert answer["answer"] == "Le Télégramme a publié cet article le 9 février 2020 [1]."
+    assert answer["citations"][0]["published"] == "2020-02-09T08:00:00+01:00"
