@@ -107,7 +107,19 @@ def ask(client: httpx.Client, question: str, transcript: list[dict]) -> dict:
             "answer": body["answer"],
             "abstained": body["abstained"],
             "citations": [
-                {k: c[k] for k in ("n", "doc_id", "title", "outlet", "published", "url", "text")}
+                {
+                    k: c[k]
+                    for k in (
+                        "n",
+                        "doc_id",
+                        "title",
+                        "outlet",
+                        "published",
+                        "authors",
+                        "url",
+                        "text",
+                    )
+                }
                 for c in body["citations"]
             ],
         }
