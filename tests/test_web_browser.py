@@ -781,7 +781,8 @@ def test_upload_with_the_file_picker_shows_progress_and_outcomes(open_page, docs
     refused = outcome(page, "scan.pdf")
     assert refused.get_attribute("data-status") == "error"
     assert refused.locator(".outcome-detail").inner_text() == (
-        "Unsupported file type '.pdf' (use .txt or .md)"
+        "Unsupported file type '.pdf' (use .txt, .md, .html, a feed (.xml, .rss, .atom), "
+        ".json or .jsonl)"
     )
 
     # the list and the status line follow, and so does the service
@@ -850,7 +851,7 @@ def test_drop_files_on_the_articles_or_anywhere_on_the_page(open_page, docs_serv
     # dragging over the page shows the drop target; leaving hides it
     page.dispatch_event("#docs-list", "dragenter", {"dataTransfer": data})
     expect(overlay).to_be_visible()
-    assert "Drop .txt or .md files" in overlay.inner_text()
+    assert "Drop text, page, feed or export files" in overlay.inner_text()
     assert page.evaluate("document.body.classList.contains('dragging')")
     page.dispatch_event("#docs-list", "dragleave", {"dataTransfer": data})
     expect(overlay).to_be_hidden()

@@ -420,8 +420,9 @@
       return;
     }
     if (!health.passages) {
-      showBanner("empty", ["No articles ingested yet: add .txt or .md files with “Add articles…” ",
-        "(or drop them on the page), or run ", el("code", { text: "rag ingest PATH" }), "."], false);
+      showBanner("empty", ["No articles ingested yet: add text, page, feed or export files with ",
+        "“Add articles…” (or drop them on the page), add one by its web address, or run ",
+        el("code", { text: "rag ingest PATH" }), "."], false);
       setStatus("empty", "No articles ingested");
     } else {
       hideBanner();
