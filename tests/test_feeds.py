@@ -317,3 +317,35 @@ def test_rag_feeds_commands(monkeypatch, tmp_path, news, capsys):
         assert "not an RSS or Atom feed" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_rag_feeds_and_rag_ingest_against_a_running_server(allowed, news, capsys):
+    """`--url`: the same commands through the HTTP API of a running server."""
+    from api.cli import main
+    from tests.conftest import serving
+
+    app = create_app(allowed, make_test_service(allowed))
+    with serving(app) as url:
+        assert main(["feeds", "--url", url, "add", news.url("/feed.xml"), "--interval", "5"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("subscribed: ") and "2 entries stored" in out
+        feed_id = out.split()[1]
+        assert main(["feeds", "--url", url, "list"]) == 0
+        assert news.url("/feed.xml") in capsys.readouterr().out
+        serve_feed(news, [item(news, "/tram.html", 11), item(news, "/phare.html", 13)])
+        assert main(["feeds", "--url", url, "poll"]) == 0
+        assert "added 1" in capsys.readouterr().out
+        assert main(["feeds", "--url", url, "remove", feed_id]) == 0
+        assert main(["feeds", "--url", url, "remove", feed_id]) == 1
+        assert f"404 no feed with id '{feed_id}'" in capsys.readouterr().err
+        assert main(["feeds", "--url", url, "add", news.url("/tram.html")]) == 1
+        assert "422" in capsys.readouterr().err
+        # rag ingest --url with a URL: the server fetches it
+        publish(
+            news, "/ferry.html", "Le ferry de Roscoff partira désormais chaque matin à sept heures."
+        )
+        assert main(["ingest", "--url", url, news.url("/ferry.html")]) == 0
+        err = capsys.readouterr().err
+        assert "added" in err and news.url("/ferry.html") in err
+        assert main(["ingest", "--url", url, news.url("/nowhere.html")]) == 1
+        assert "HTTP 404" in capsys.readouterr().err
