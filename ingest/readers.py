@@ -13,6 +13,7 @@ and the line, index or entry) and the good ones are kept; nothing is ever half-r
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,7 @@ __all__ = [
     "upload_name",
 ]
 
+log = logging.getLogger(__name__)
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 SUPPORTED = TEXT_SUFFIXES | {".html", ".htm", ".xml", ".rss", ".atom", ".json", ".jsonl"}
 SUPPORTED_HINT = "use .txt, .md, .html, a feed (.xml, .rss, .atom), .json or .jsonl"
@@ -309,6 +311,9 @@ def read_source(
             _read_export(result, name, raw, kind, source, mapping)
     except (ReadError, FormatError) as err:
         result.errors.append(str(err))
+    except Exception as err:  # a parser's own failure on odd input: reported, never a 500
+        log.exception("reading %s failed", name)
+        result.errors.append(f"{name}: could not be read as {kind} ({type(err).__name__}: {err})")
     if doc_id and result.documents:
         if len(result.documents) + len(result.errors) > 1:
             result.errors.insert(
