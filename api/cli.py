@@ -33,8 +33,14 @@ def _local_ingestion():
         return None, str(err)
 
 
-def _ingest(paths: list[Path | str], quiet: bool = False, sync: bool = False) -> int:
-    """Files, folders and URLs (a page, a feed read once, an export) into the local store."""
+def _ingest(
+    paths: list[Path | str],
+    quiet: bool = False,
+    sync: bool = False,
+    mapping: dict[str, str] | None = None,
+) -> int:
+    """Files, folders and URLs (a page, a feed read once, an export) into the local store;
+    `mapping` names an export's fields (`--map text=story.body_text`)."""
     from ingest.pipeline import IngestReport
 
     settings = get_settings()
@@ -48,10 +54,11 @@ def _ingest(paths: list[Path | str], quiet: bool = False, sync: bool = False) ->
         print(f"recovered an interrupted ingestion: {recovered.summary()}", file=sys.stderr)
     t0 = time.perf_counter()
     files = [Path(p) for p in paths if not is_url(p)]
-    report = ingestion.ingest_paths(files, progress=not quiet, sync=sync) if files else None
-    report = report or IngestReport()
+    report = IngestReport()
+    if files:
+        report = ingestion.ingest_paths(files, progress=not quiet, sync=sync, mapping=mapping)
     for url in (str(p) for p in paths if is_url(p)):
-        fetched = ingestion.ingest_url(url, progress=not quiet)
+        fetched = ingestion.ingest_url(url, progress=not quiet, mapping=mapping)
         report.outcomes += fetched.outcomes
         report.files += 1
     elapsed = time.perf_counter() - t0
@@ -70,7 +77,9 @@ def _ingest(paths: list[Path | str], quiet: bool = False, sync: bool = False) ->
     return 1 if report.errors else 0
 
 
-def _ingest_over_http(paths: list[Path | str], url: str, api_key: str | None) -> int:
+def _ingest_over_http(
+    paths: list[Path | str], url: str, api_key: str | None, mapping: dict[str, str] | None = None
+) -> int:
     """Upload files to a running server (POST /v1/documents), a few at a time; URLs are
     sent as `{"url": ...}` for the server to fetch."""
     import httpx
@@ -85,11 +94,13 @@ def _ingest_over_http(paths: list[Path | str], url: str, api_key: str | None) ->
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     failed = 0
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=600) as client:
+        form = {"mapping": json.dumps(mapping)} if mapping else {}
         requests = [
             {"files": [("files", (f.name, f.read_bytes(), "application/octet-stream"))
-                       for f in files[i : i + 20]]}
+                       for f in files[i : i + 20]], "data": form}
             for i in range(0, len(files), 20)
-        ] + [{"json": {"url": str(p)}} for p in paths if is_url(p)]  # fmt: skip
+        ] + [{"json": {"url": str(p), **({"mapping": mapping} if mapping else {})}}
+             for p in paths if is_url(p)]  # fmt: skip
         for request in requests:
             r = client.post("/v1/documents", params={"wait": "true"}, **request)
             if r.status_code not in (200, 202):
@@ -108,9 +119,16 @@ def _ingest_over_http(paths: list[Path | str], url: str, api_key: str | None) ->
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.readers import ReadError, parse_mapping
+
+    try:
+        mapping = parse_mapping(args.map)
+    except ReadError as err:
+        print(f"error: --map: {err}", file=sys.stderr)
+        return 2
     if args.url:
-        return _ingest_over_http(args.paths, args.url, args.api_key)
-    return _ingest(args.paths, args.quiet, args.sync)
+        return _ingest_over_http(args.paths, args.url, args.api_key, mapping)
+    return _ingest(args.paths, args.quiet, args.sync, mapping)
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
@@ -312,6 +330,15 @@ def main(argv: list[str] | None = None) -> int:
         "--sync",
         action="store_true",
         help="mirror the given folders: delete documents whose file is gone from them",
+    )
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=PATH",
+        help="JSON/JSONL exports: where a field is, when its common names do not find it "
+        "(e.g. --map text=story.body_text --map published=meta.ts; fields: title, text, "
+        "summary, published, url, outlet, authors, language, keywords, id)",
     )
     p.add_argument("--url", help="upload to a running server instead (POST /v1/documents)")
     p.add_argument(

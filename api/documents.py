@@ -27,7 +27,14 @@ from api.routes import UNAUTHORIZED
 from api.schemas import DocumentInfo, DocumentPage, DocumentText, ErrorOut, JobOut, Text
 from ingest.locking import WriteLockTimeoutError
 from ingest.pipeline import Outcome
-from ingest.readers import DOC_ID, ReadError, ReadResult, article_from_fields, read_upload
+from ingest.readers import (
+    DOC_ID,
+    ReadError,
+    ReadResult,
+    article_from_fields,
+    parse_mapping,
+    read_upload,
+)
 from ingest.remote import page_fetcher
 from ingest.service import IngestionService, notes_of
 from rag.schema import Document, published_day
@@ -68,7 +75,13 @@ def _body(model: type[BaseModel], many_files: bool) -> dict[str, Any]:
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
-                        "properties": {"files": files},
+                        "properties": {
+                            "files": files,
+                            "mapping": {
+                                "type": "string",
+                                "description": "JSON: an export's fields by dotted path",
+                            },
+                        },
                         "required": ["files"],
                     }
                 },
@@ -108,6 +121,14 @@ class Read:
         self.size += sum(len(d.text.encode()) for d in result.documents)
 
 
+def _mapping(given: dict[str, Any] | None) -> dict[str, str]:
+    """An export mapping, checked (422 naming the unknown field)."""
+    try:
+        return parse_mapping({str(k): str(v) for k, v in (given or {}).items()})
+    except ReadError as err:
+        raise _invalid(("body", "mapping"), str(err)) from None
+
+
 def _invalid(loc: tuple[str | int, ...], msg: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": loc, "msg": msg, "input": None}])
 
@@ -117,6 +138,12 @@ class DocumentUrlReplace(BaseModel):
     with the RAG_FETCH_* and RAG_ALLOW_PRIVATE_URLS settings."""
 
     url: Text = Field(..., min_length=1, max_length=2000, examples=["https://example.org/a"])
+    mapping: dict[str, Text] | None = Field(
+        None,
+        description="an export's fields by dotted path, for the ones not found by their common "
+        'names: {"text": "story.body_text", "published": "meta.ts"}',
+        examples=[{"text": "story.body_text"}],
+    )
 
 
 class DocumentUrl(DocumentUrlReplace):
@@ -134,7 +161,11 @@ def _validated(model: type[BaseModel], data: Any) -> Any:
 
 
 def _read_files(
-    files: list[tuple[str, bytes, str]], doc_id: str | None, limit: int, fetch_page
+    files: list[tuple[str, bytes, str]],
+    doc_id: str | None,
+    limit: int,
+    fetch_page,
+    mapping: dict[str, str],
 ) -> Read:
     """Read uploaded files (name, bytes, content type), each in any supported format."""
     read = Read()
@@ -145,7 +176,7 @@ def _read_files(
             if name in seen:
                 raise ReadError(f"{name}: the same file name twice in one upload")
             seen.add(name)
-            result = read_upload(name, raw, content_type, doc_id, limit, fetch_page)
+            result = read_upload(name, raw, content_type, doc_id, limit, fetch_page, mapping)
         except ReadError as err:
             read.reject(label, str(err), i)
             continue
@@ -171,7 +202,8 @@ async def _read_upload(
         if isinstance(data, dict) and "url" in data:
             given = _validated(DocumentUrlReplace if single else DocumentUrl, data)
             own_id = doc_id or getattr(given, "doc_id", None)
-            result = await run_in_threadpool(ingestion.read_url, given.url, own_id)
+            mapping = _mapping(given.mapping)
+            result = await run_in_threadpool(ingestion.read_url, given.url, own_id, mapping)
             read = Read()
             read.take(result, given.url, 0)
             if not read.articles:
@@ -199,10 +231,20 @@ async def _read_upload(
         raise _invalid(("body", "files"), "no file in the `files` field")
     if single and len(uploads) != 1:
         raise _invalid(("body", "files"), "send exactly one file to replace a document")
+    mapping = form.get("mapping")
+    if mapping is not None and not isinstance(mapping, str):
+        raise _invalid(("body", "mapping"), "the mapping is a form field, not a file")
+    try:
+        given = json.loads(mapping) if mapping else None
+    except json.JSONDecodeError as err:
+        raise _invalid(("body", "mapping"), f"the mapping is not valid JSON: {err}") from None
+    if given is not None and not isinstance(given, dict):
+        raise _invalid(("body", "mapping"), 'the mapping is a JSON object: {"text": "body"}')
+    export_fields = _mapping(given)
     files = [(u.filename or "", await u.read(), u.content_type or "") for u in uploads]
     # pages are parsed, and feed entries' pages fetched, off the event loop
     fetch_page = page_fetcher(ingestion.fetch_options)
-    read = await run_in_threadpool(_read_files, files, doc_id, limit, fetch_page)
+    read = await run_in_threadpool(_read_files, files, doc_id, limit, fetch_page, export_fields)
     read.size = sum(len(raw) for _, raw, _ in files)
     if not read.articles:
         raise RequestValidationError(

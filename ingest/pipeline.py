@@ -141,11 +141,13 @@ class Ingestor:
         progress: bool = True,
         sync: bool = False,
         fetch_page: Callable[[str], bytes | None] | None = None,
+        mapping: dict[str, str] | None = None,
     ) -> IngestReport:
         """Files and folders, of every supported format (a feed or an export file gives
-        several documents; `fetch_page` fetches the page of a feed entry without content).
-        With `sync`, documents that came from a given folder and whose file is gone are
-        deleted, so the store mirrors the folder."""
+        several documents; `fetch_page` fetches the page of a feed entry without content;
+        `mapping` names export fields, see ingest.readers.read_source). With `sync`,
+        documents that came from a given folder and whose file is gone are deleted, so the
+        store mirrors the folder."""
         report = IngestReport()
         try:
             # a file named twice (itself and through its folder) is read once
@@ -158,7 +160,7 @@ class Ingestor:
         several: list[Document] = []  # the entries of a feed, the objects of an export
         notes: dict[Path | str, str] = {}
         for f in files:
-            result = read_file(f, fetch_page)
+            result = read_file(f, fetch_page, mapping)
             report.outcomes += [Outcome(str(f), "error", detail=e) for e in result.errors]
             for document, warnings in zip(result.documents, result.warnings, strict=True):
                 key: Path | str = f if result.single else document.doc_id

@@ -29,6 +29,7 @@ from ingest.formats import (
     read_export,
     sniff,
 )
+from ingest.formats.exports import FIELDS as EXPORT_FIELDS
 from ingest.identity import DOC_ID, ReadError, check_doc_id, content_hash, slug
 from ingest.news import entry_id, export_id, news_document, stem_of, url_id
 from rag.language import detect_language
@@ -44,6 +45,7 @@ __all__ = [
     "content_hash",
     "feed_documents",
     "find_files",
+    "parse_mapping",
     "read_article",
     "read_file",
     "read_source",
@@ -147,6 +149,7 @@ def read_upload(
     doc_id: str | None = None,
     max_bytes: int | None = None,
     fetch_page: Callable[[str], bytes | None] | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> ReadResult:
     """An uploaded file (any supported format). Its documents' source is `upload:NAME`; a
     page's or a text's id is `doc_id`, else its name's stem. ReadError for a bad name."""
@@ -161,6 +164,7 @@ def read_upload(
         doc_id=doc_id,
         max_bytes=max_bytes,
         fetch_page=fetch_page,
+        mapping=mapping,
     )
 
 
@@ -236,6 +240,27 @@ def parse_article(
     )
 
 
+def parse_mapping(pairs: Sequence[str] | dict[str, str] | None) -> dict[str, str]:
+    """An export mapping from `FIELD=PATH` pairs (or a dict), checked: ReadError names an
+    unknown field or a pair that is not one."""
+    if not pairs:
+        return {}
+    items = list(pairs.items()) if isinstance(pairs, dict) else []
+    for pair in pairs if not isinstance(pairs, dict) else []:
+        field_name, sep, path = pair.partition("=")
+        if not sep or not field_name.strip() or not path.strip():
+            raise ReadError(f"mapping {pair!r}: use FIELD=PATH, e.g. text=story.body_text")
+        items.append((field_name, path))
+    mapping = {str(k).strip(): str(v).strip() for k, v in items}
+    unknown = sorted(set(mapping) - set(EXPORT_FIELDS))
+    if unknown or not all(mapping.values()):
+        raise ReadError(
+            f"mapping: unknown field(s) {', '.join(unknown) or '(an empty path)'}; "
+            f"use {', '.join(EXPORT_FIELDS)}"
+        )
+    return mapping
+
+
 def find_files(paths: list[Path], suffixes: set[str] = SUPPORTED) -> list[Path]:
     """Expand folders into their files of these types, sorted; explicit files are kept as
     given."""
@@ -250,8 +275,13 @@ def find_files(paths: list[Path], suffixes: set[str] = SUPPORTED) -> list[Path]:
     return files
 
 
-def read_file(path: Path, fetch_page: Callable[[str], bytes | None] | None = None) -> ReadResult:
-    """A file of any supported format; its documents' source is its absolute path."""
+def read_file(
+    path: Path,
+    fetch_page: Callable[[str], bytes | None] | None = None,
+    mapping: dict[str, str] | None = None,
+) -> ReadResult:
+    """A file of any supported format; its documents' source is its absolute path.
+    `mapping`: export fields (see `read_source`)."""
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED:
         error = f"{path}: unsupported file type {path.suffix!r} ({SUPPORTED_HINT})"
@@ -260,7 +290,9 @@ def read_file(path: Path, fetch_page: Callable[[str], bytes | None] | None = Non
         raw = path.read_bytes()
     except OSError as err:
         return ReadResult(errors=[f"{path}: cannot read ({err.strerror})"])
-    return read_source(str(path), raw, source=str(path.resolve()), fetch_page=fetch_page)
+    return read_source(
+        str(path), raw, source=str(path.resolve()), fetch_page=fetch_page, mapping=mapping
+    )
 
 
 def read_source(

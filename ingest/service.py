@@ -114,11 +114,15 @@ class IngestionService:
         return self.ingestor.delete(doc_id, wait=wait)
 
     def ingest_paths(
-        self, paths: Sequence[Path], progress: bool = True, sync: bool = False
+        self,
+        paths: Sequence[Path],
+        progress: bool = True,
+        sync: bool = False,
+        mapping: dict[str, str] | None = None,
     ) -> IngestReport:
         fetch_page = page_fetcher(self.fetch_options)  # feed entries without content
         return self.ingestor.ingest_paths(
-            paths, progress=progress, sync=sync, fetch_page=fetch_page
+            paths, progress=progress, sync=sync, fetch_page=fetch_page, mapping=mapping
         )
 
     def ingest_documents(
@@ -137,11 +141,15 @@ class IngestionService:
         return read_url(url, self.fetch_options, doc_id, mapping)
 
     def ingest_url(
-        self, url: str, doc_id: str | None = None, progress: bool = True
+        self,
+        url: str,
+        doc_id: str | None = None,
+        progress: bool = True,
+        mapping: dict[str, str] | None = None,
     ) -> IngestReport:
         """Fetch, read and store the articles at `url`; what could not be read is reported
         as `error` outcomes naming the URL."""
-        read = self.read_url(url, doc_id)
+        read = self.read_url(url, doc_id, mapping)
         report = IngestReport(files=1)
         report.outcomes += [Outcome(url, "error", detail=e) for e in read.errors]
         if read.documents:

@@ -211,3 +211,82 @@ def test_rag_ingest_url(monkeypatch, tmp_path, news, capsys):
         assert f"error: {news.url('/missing.html')}: HTTP 404" in err
     finally:
         get_settings.cache_clear()
+
+
+NESTED = {
+    "items": [
+        {
+            "story": {"headline": "Le marché couvert rouvre", "body_text": TRAM[0]},
+            "meta": {"ts": "2021-03-04T08:15:00+01:00", "site": "Le Journal du Port"},
+        }
+    ]
+}
+MAPPING = {
+    "text": "story.body_text",
+    "title": "story.headline",
+    "published": "meta.ts",
+    "outlet": "meta.site",
+}
+
+
+def test_an_export_mapping_names_the_fields_common_names_miss(
+    allowed, news, monkeypatch, tmp_path, capsys
+):
+    from api.cli import main
+    from rag.settings import get_settings
+
+    export = tmp_path / "nested.json"
+    export.write_text(json.dumps(NESTED, ensure_ascii=False))
+    for key, value in {
+        "RAG_DATA_DIR": str(tmp_path / "data"),
+        "RAG_EMBEDDER": "hashing",
+        "RAG_LLM": "scripted",
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        assert main(["ingest", "-q", str(export)]) == 1  # the common names find no text
+        assert "nested.json[0]: no text" in capsys.readouterr().err
+        assert main(["ingest", "-q", "--map", "bogus=x", str(export)]) == 2
+        assert "unknown field(s) bogus" in capsys.readouterr().err
+        args = [a for k, v in MAPPING.items() for a in ("--map", f"{k}={v}")]
+        assert main(["ingest", "-q", *args, str(export)]) == 0
+        assert "1 added" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
+
+    news.put("/nested.json", json.dumps(NESTED), "application/json")
+    service = make_test_service(allowed)
+    with TestClient(create_app(allowed, service)) as client:
+        r = client.post(
+            "/v1/documents",
+            files=[("files", ("nested.json", json.dumps(NESTED).encode(), "application/json"))],
+            data={"mapping": json.dumps(MAPPING)},
+        )
+        assert r.status_code == 200, r.text
+        (outcome,) = r.json()["outcomes"]
+        doc = client.get(f"/v1/documents/{outcome['doc_id']}").json()
+        assert (doc["title"], doc["published"], doc["outlet"]) == (
+            "Le marché couvert rouvre",
+            "2021-03-04T08:15:00+01:00",
+            "Le Journal du Port",
+        )
+        r = client.post(
+            "/v1/documents",
+            json={"url": news.url("/nested.json"), "mapping": {"text": "story.body_text"}},
+        )
+        # the same object (same stem and position: nested-0) with another title: never
+        # overwritten by POST
+        assert r.status_code == 200, r.text
+        assert [(o["status"], o["doc_id"]) for o in r.json()["outcomes"]] == [
+            ("conflict", "nested-0")
+        ]
+        for bad in ('{"txt": "body"}', "[1]", "{not json"):
+            r = client.post(
+                "/v1/documents",
+                files=[("files", ("n.json", b"[]", "application/json"))],
+                data={"mapping": bad},
+            )
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "mapping"]
+        r = client.post("/v1/documents", json={"url": news.url("/x"), "mapping": {"txt": "a"}})
+        assert r.status_code == 422 and "unknown field(s) txt" in r.json()["detail"][0]["msg"]
