@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import documents, openai_compat, routes
+from api import documents, feeds, openai_compat, routes
 from api.deps import key_digests
 from api.middleware import BodyLimit, WorkerHeader
 from api.schemas import encodable
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
     app.include_router(routes.health_router)
     app.include_router(routes.router)
     app.include_router(documents.router)
+    app.include_router(feeds.router)
     app.include_router(openai_compat.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

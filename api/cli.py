@@ -16,26 +16,57 @@ from rag.memory import tune_malloc
 from rag.settings import describe_settings_error, get_settings
 
 
-def _ingest(paths: list[Path], quiet: bool = False, sync: bool = False) -> int:
+def is_url(value: str | Path) -> bool:
+    return str(value).lower().startswith(("http://", "https://"))
+
+
+def _local_ingestion():
+    """The ingestion service over the local store, or an error message."""
     from ingest.service import IngestionService
     from rag.components import make_engines
     from rag.store import EmbedderMismatchError, StoreLockedError
 
     settings = get_settings()
     try:
-        ingestion = IngestionService(settings, make_engines(settings))
+        return IngestionService(settings, make_engines(settings)), None
     except (StoreLockedError, EmbedderMismatchError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        return None, str(err)
+
+
+def _ingest(
+    paths: list[Path | str],
+    quiet: bool = False,
+    sync: bool = False,
+    mapping: dict[str, str] | None = None,
+) -> int:
+    """Files, folders and URLs (a page, a feed read once, an export) into the local store;
+    `mapping` names an export's fields (`--map text=story.body_text`)."""
+    from ingest.pipeline import IngestReport
+
+    settings = get_settings()
+    ingestion, problem = _local_ingestion()
+    if ingestion is None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     # finish what an interrupted run left, and re-embed a store of an older text form, first
     recovered = ingestion.prepare(progress=not quiet)
     if recovered.outcomes:
         print(f"recovered an interrupted ingestion: {recovered.summary()}", file=sys.stderr)
     t0 = time.perf_counter()
-    report = ingestion.ingest_paths(paths, progress=not quiet, sync=sync)
+    files = [Path(p) for p in paths if not is_url(p)]
+    report = IngestReport()
+    if files:
+        report = ingestion.ingest_paths(files, progress=not quiet, sync=sync, mapping=mapping)
+    for url in (str(p) for p in paths if is_url(p)):
+        fetched = ingestion.ingest_url(url, progress=not quiet, mapping=mapping)
+        report.outcomes += fetched.outcomes
+        report.files += 1
     elapsed = time.perf_counter() - t0
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
+    for o in report.outcomes:
+        if o.detail and o.status not in ("error", "conflict"):
+            print(f"warning: {o.detail}", file=sys.stderr)
     embedded = ingestion.ingestor.texts_embedded
     print(
         f"{report.summary()}; {ingestion.store.count()} passage(s) in "
@@ -46,27 +77,35 @@ def _ingest(paths: list[Path], quiet: bool = False, sync: bool = False) -> int:
     return 1 if report.errors else 0
 
 
-def _ingest_over_http(paths: list[Path], url: str, api_key: str | None) -> int:
-    """Upload files to a running server (POST /v1/documents), a few at a time."""
+def _ingest_over_http(
+    paths: list[Path | str], url: str, api_key: str | None, mapping: dict[str, str] | None = None
+) -> int:
+    """Upload files to a running server (POST /v1/documents), a few at a time; URLs are
+    sent as `{"url": ...}` for the server to fetch."""
     import httpx
 
     from ingest.readers import ReadError, find_files
 
     try:
-        files = find_files(paths)
+        files = find_files([Path(p) for p in paths if not is_url(p)])
     except ReadError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     failed = 0
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=600) as client:
-        for i in range(0, len(files), 20):
-            part = files[i : i + 20]
-            upload = [("files", (f.name, f.read_bytes(), "text/plain")) for f in part]
-            r = client.post("/v1/documents", files=upload, params={"wait": "true"})
+        form = {"mapping": json.dumps(mapping)} if mapping else {}
+        requests = [
+            {"files": [("files", (f.name, f.read_bytes(), "application/octet-stream"))
+                       for f in files[i : i + 20]], "data": form}
+            for i in range(0, len(files), 20)
+        ] + [{"json": {"url": str(p), **({"mapping": mapping} if mapping else {})}}
+             for p in paths if is_url(p)]  # fmt: skip
+        for request in requests:
+            r = client.post("/v1/documents", params={"wait": "true"}, **request)
             if r.status_code not in (200, 202):
                 print(f"error: {r.status_code} {r.text}", file=sys.stderr)
-                failed += len(part)
+                failed += len(request.get("files", [None]))
                 continue
             job = r.json()
             while job["state"] in ("queued", "running"):
@@ -80,9 +119,22 @@ def _ingest_over_http(paths: list[Path], url: str, api_key: str | None) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.readers import ReadError, parse_mapping
+
+    try:
+        mapping = parse_mapping(args.map)
+    except ReadError as err:
+        print(f"error: --map: {err}", file=sys.stderr)
+        return 2
     if args.url:
-        return _ingest_over_http(args.paths, args.url, args.api_key)
-    return _ingest(args.paths, args.quiet, args.sync)
+        return _ingest_over_http(args.paths, args.url, args.api_key, mapping)
+    return _ingest(args.paths, args.quiet, args.sync, mapping)
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from api.feeds_cli import run
+
+    return run(args, _local_ingestion)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -267,19 +319,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="chunk, embed and store articles (.txt, .md, folders)")
-    p.add_argument("paths", nargs="+", type=Path)
+    p = sub.add_parser(
+        "ingest",
+        help="chunk, embed and store articles: files (.txt, .md, .html, feeds, .json, .jsonl), "
+        "folders, and URLs (a page, a feed read once, an export)",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH_OR_URL")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--sync",
         action="store_true",
         help="mirror the given folders: delete documents whose file is gone from them",
     )
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=PATH",
+        help="JSON/JSONL exports: where a field is, when its common names do not find it "
+        "(e.g. --map text=story.body_text --map published=meta.ts; fields: title, text, "
+        "summary, published, url, outlet, authors, language, keywords, id)",
+    )
     p.add_argument("--url", help="upload to a running server instead (POST /v1/documents)")
     p.add_argument(
         "--api-key", default=os.environ.get("RAG_API_KEY"), help="with --url (env RAG_API_KEY)"
     )
     p.set_defaults(func=cmd_ingest)
+
+    from api.feeds_cli import add_feeds_parser
+
+    add_feeds_parser(sub, cmd_feeds)
 
     p = sub.add_parser("ask", help="answer one question with citations")
     p.add_argument("question")

@@ -142,11 +142,7 @@ def retrieve(body: RetrieveRequest, service: ServiceDep, settings: SettingsDep) 
     return RetrieveResponse(
         passages=[
             RetrievedPassageOut(
-                doc_id=p.chunk.doc_id,
-                title=p.chunk.title,
-                text=p.chunk.text,
-                start=p.chunk.start,
-                end=p.chunk.end,
+                **RetrievedPassageOut.chunk_fields(p.chunk),
                 score=round(p.score, 6),
                 scores={k: round(v, 6) for k, v in p.scores.items()},
             )

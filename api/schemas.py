@@ -108,7 +108,8 @@ class ChatRequest(BaseModel):
 
 
 class PassageOut(BaseModel):
-    """A passage of a source text: `source_text[start:end] == text`."""
+    """A passage of a source text: `source_text[start:end] == text`, with its article's
+    metadata ("" or empty when unknown)."""
 
     doc_id: str
     title: str
@@ -116,6 +117,29 @@ class PassageOut(BaseModel):
     start: int
     end: int
     score: float
+    published: str = Field(
+        "",
+        description='ISO 8601: "2020-02-14" (day only) or "2020-02-14T09:30:00+01:00"',
+        examples=["2020-02-14T09:30:00+01:00"],
+    )
+    outlet: str = Field("", examples=["Le Monde"])
+    authors: list[str] = Field(default_factory=list)
+    url: str = Field("", description="the original article's address")
+
+    @classmethod
+    def chunk_fields(cls, chunk) -> dict[str, Any]:
+        """The fields of a passage that come from its chunk (rag.schema.Chunk)."""
+        return {
+            "doc_id": chunk.doc_id,
+            "title": chunk.title,
+            "text": chunk.text,
+            "start": chunk.start,
+            "end": chunk.end,
+            "published": chunk.published,
+            "outlet": chunk.outlet,
+            "authors": list(chunk.authors),
+            "url": chunk.url,
+        }
 
 
 class Span(BaseModel):
@@ -188,9 +212,18 @@ class DocumentInfo(BaseModel):
     keywords: list[str]
     passages: int
     language: str
-    source: str = Field("", description="file path, `upload:NAME` or `api:ID`")
+    source: str = Field("", description="file path, `upload:NAME`, `api:ID` or the URL read")
     state: str = Field("ready", description="`writing` or `deleting` while a change is under way")
     added_at: float = Field(0.0, description="unix time of the last change")
+    published: str = Field(
+        "",
+        description='ISO 8601: "2020-02-14" (day only) or "2020-02-14T09:30:00+01:00"; "" when '
+        "unknown",
+    )
+    outlet: str = ""
+    authors: list[str] = Field(default_factory=list)
+    url: str = Field("", description="the original article's address")
+    feed: str = Field("", description="the address of the feed it came from")
 
     @classmethod
     def of(cls, doc) -> DocumentInfo:
@@ -203,6 +236,11 @@ class DocumentInfo(BaseModel):
             source=doc.source,
             state=doc.state,
             added_at=round(doc.added_at, 3),
+            published=doc.published,
+            outlet=doc.outlet,
+            authors=list(doc.authors),
+            url=doc.url,
+            feed=doc.feed,
         )
 
 

@@ -24,10 +24,10 @@ def corpus_label(paths: Sequence[Path]) -> str:
 
 def read_corpus(paths: Sequence[Path]) -> list[Paragraph]:
     """One paragraph per file, with the id `rag ingest` gives it (the slug of its stem)."""
-    from ingest.readers import ReadError, find_files, read_article, slug
+    from ingest.readers import TEXT_SUFFIXES, ReadError, find_files, read_article, slug
 
     try:
-        files = list({f.resolve(): f for f in find_files(list(paths))}.values())
+        files = list({f.resolve(): f for f in find_files(list(paths), TEXT_SUFFIXES)}.values())
         articles = [read_article(f) for f in files]
     except ReadError as err:
         raise DatasetError(f"--corpus: {err}") from None

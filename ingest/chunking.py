@@ -152,6 +152,10 @@ class Chunker:
                     source=article.source,
                     language=article.language,
                     index=i,
+                    published=article.published,
+                    outlet=article.outlet,
+                    url=article.url,
+                    authors=article.authors,
                 )
             )
         return chunks

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from rag.schema import Document
 
 log = logging.getLogger(__name__)
 STALE_AFTER = 120.0
+NOTE = "_note"  # a document's note in a job's payload (beside its fields)
 JobState = Literal["queued", "running", "done", "failed"]
 
 _SCHEMA = """
@@ -78,13 +79,21 @@ class JobStore:
         return conn
 
     def create(
-        self, articles: Sequence[Document], replace: bool, rejected: Sequence[Outcome]
+        self,
+        articles: Sequence[Document],
+        replace: bool,
+        rejected: Sequence[Outcome],
+        notes: Mapping[str, str] | None = None,
     ) -> str:
         """A queued job for these documents; `rejected` are files refused before any work
-        (their outcomes are reported with the job's)."""
+        (their outcomes are reported with the job's); `notes`: what a reader lost of a
+        document (doc_id -> text), reported in its outcome."""
         job_id = uuid.uuid4().hex
         now = time.time()
-        payload = json.dumps([asdict(a) for a in articles], ensure_ascii=False)
+        notes = notes or {}
+        payload = json.dumps(
+            [{**asdict(a), NOTE: notes.get(a.doc_id, "")} for a in articles], ensure_ascii=False
+        )
         outcomes = json.dumps([o.to_dict() for o in rejected], ensure_ascii=False)
         state = "queued" if articles else "done"
         self._conn().execute(
@@ -120,7 +129,7 @@ class JobStore:
             jid, state, created, updated, total, json.loads(outcomes), embedded, to_embed, error
         )
 
-    def claim(self, owner: str) -> tuple[str, list[Document], bool] | None:
+    def claim(self, owner: str) -> tuple[str, list[Document], bool, dict[str, str]] | None:
         """Take the oldest queued job, or one whose runner died or went silent."""
         stale = time.time() - STALE_AFTER
         conn = self._conn()
@@ -130,7 +139,8 @@ class JobStore:
                 "SELECT id, payload, replace, state, owner, updated FROM jobs "
                 "WHERE state IN ('queued', 'running') ORDER BY created"
             ).fetchall()
-            row = next((r for r in rows if r[3] == "queued" or r[5] < stale or _dead(r[4])), None)
+            takeable = (r for r in rows if r[3] == "queued" or r[5] < stale or owner_gone(r[4]))
+            row = next(takeable, None)
             if row is not None:
                 conn.execute(
                     "UPDATE jobs SET state = 'running', owner = ?, updated = ? WHERE id = ?",
@@ -142,8 +152,10 @@ class JobStore:
             raise
         if row is None:
             return None
-        articles = [_article(d) for d in json.loads(row[1])]
-        return row[0], articles, bool(row[2])
+        payload = json.loads(row[1])
+        articles = [_article(d) for d in payload]
+        notes = {a.doc_id: d[NOTE] for a, d in zip(articles, payload, strict=True) if d.get(NOTE)}
+        return row[0], articles, bool(row[2]), notes
 
     def progress(self, job_id: str, embedded: int, to_embed: int) -> None:
         self._conn().execute(
@@ -212,7 +224,13 @@ class JobRunner:
                 continue
             self.run_job(*claimed)
 
-    def run_job(self, job_id: str, articles: list[Document], replace: bool) -> None:
+    def run_job(
+        self,
+        job_id: str,
+        articles: list[Document],
+        replace: bool,
+        notes: Mapping[str, str] | None = None,
+    ) -> None:
         try:
             report = self.ingestor.ingest_articles(
                 articles,
@@ -220,6 +238,7 @@ class JobRunner:
                 progress=False,
                 replace=replace,
                 on_progress=lambda done, total: self.jobs.progress(job_id, done, total),
+                notes=notes,
             )
         except Exception as err:
             log.exception("ingestion job %s failed", job_id)
@@ -230,7 +249,7 @@ class JobRunner:
             release_free_memory()
 
 
-def _dead(owner: str) -> bool:
+def owner_gone(owner: str) -> bool:
     """The runner `owner` ("host:pid") was a process of this host that no longer runs."""
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():

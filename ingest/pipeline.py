@@ -16,7 +16,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from ingest.chunking import Chunker, whitespace_tokenize
 from ingest.locking import WriteLock
-from ingest.readers import ReadError, find_files, read_article, slug
+from ingest.readers import ReadError, find_files, read_file, slug
 from rag.engines import Engines
 from rag.schema import Chunk, Document
 from rag.settings import IngestSettings, ModelSettings
@@ -111,6 +111,7 @@ class _Plan:
     chunks: list[Chunk]
     existing: dict[str, str]  # chunk id -> doc_hash, as stored
     status: Status
+    note: str = ""  # what the reader lost (a date it could not read, only a summary)
 
     @property
     def new(self) -> list[Chunk]:
@@ -135,10 +136,18 @@ class Ingestor:
 
     # --- files ----------------------------------------------------------------------------
     def ingest_paths(
-        self, paths: Sequence[Path], progress: bool = True, sync: bool = False
+        self,
+        paths: Sequence[Path],
+        progress: bool = True,
+        sync: bool = False,
+        fetch_page: Callable[[str], bytes | None] | None = None,
+        mapping: dict[str, str] | None = None,
     ) -> IngestReport:
-        """Files and folders. With `sync`, documents that came from a given folder and whose
-        file is gone are deleted, so the store mirrors the folder."""
+        """Files and folders, of every supported format (a feed or an export file gives
+        several documents; `fetch_page` fetches the page of a feed entry without content;
+        `mapping` names export fields, see ingest.readers.read_source). With `sync`,
+        documents that came from a given folder and whose file is gone are deleted, so the
+        store mirrors the folder."""
         report = IngestReport()
         try:
             # a file named twice (itself and through its folder) is read once
@@ -147,16 +156,28 @@ class Ingestor:
             report.outcomes.append(Outcome(str(err).split(":")[0], "error", detail=str(err)))
             return report
         report.files = len(files)
-        read: dict[Path, Document] = {}
+        single: dict[Path, Document] = {}  # a file, an article: its id follows the file
+        several: list[Document] = []  # the entries of a feed, the objects of an export
+        notes: dict[Path | str, str] = {}
         for f in files:
-            try:
-                read[f] = read_article(f)
-            except ReadError as err:
-                report.outcomes.append(Outcome(str(f), "error", detail=str(err)))
+            result = read_file(f, fetch_page, mapping)
+            report.outcomes += [Outcome(str(f), "error", detail=e) for e in result.errors]
+            for document, warnings in zip(result.documents, result.warnings, strict=True):
+                key: Path | str = f if result.single else document.doc_id
+                if result.single:
+                    single[f] = document
+                else:
+                    several.append(document)
+                if warnings:
+                    notes[key] = "; ".join(warnings)
         with self.lock:
-            ids = self.file_ids(read)
-            articles = [replace(a, doc_id=ids[f], source=str(f.resolve())) for f, a in read.items()]
-            self.ingest_articles(articles, report, progress=progress)
+            ids = self.file_ids(single)
+            articles = [
+                replace(a, doc_id=ids[f], source=str(f.resolve())) for f, a in single.items()
+            ]
+            by_id = {ids[f]: note for f, note in notes.items() if isinstance(f, Path)}
+            by_id |= {k: note for k, note in notes.items() if isinstance(k, str)}
+            self.ingest_articles([*articles, *several], report, progress=progress, notes=by_id)
             if sync:
                 present = {str(f.resolve()) for f in files}
                 for folder in (Path(p).resolve() for p in paths if Path(p).is_dir()):
@@ -204,12 +225,14 @@ class Ingestor:
         progress: bool = True,
         replace: bool = True,
         on_progress: Callable[[int, int], None] | None = None,
+        notes: Mapping[str, str] | None = None,
     ) -> IngestReport:
         """Add or update documents. With `replace=False`, a document whose id already holds
-        different content is refused (`conflict`) instead of replaced."""
+        different content is refused (`conflict`) instead of replaced. `notes`: what a
+        reader lost of a document (doc_id -> text), reported in its outcome's detail."""
         report = report or IngestReport(files=len(articles))
         with self.lock:
-            plans = self._plan(articles, report, replace)
+            plans = self._plan(articles, report, replace, notes or {})
             todo = sum(len(p.new) for p in plans)
             done = 0
             bar = tqdm(
@@ -249,7 +272,11 @@ class Ingestor:
         return report
 
     def _plan(
-        self, articles: Sequence[Document], report: IngestReport, replace: bool
+        self,
+        articles: Sequence[Document],
+        report: IngestReport,
+        replace: bool,
+        notes: Mapping[str, str],
     ) -> list[_Plan]:
         ids = list(dict.fromkeys(a.doc_id for a in articles))
         records = self.store.get_documents(ids)
@@ -281,10 +308,13 @@ class Ingestor:
                 if a.source != record.source and Path(a.source).is_absolute():
                     # the same text, now from this file: later runs find it by its path
                     self.store.set_source(a.doc_id, a.source)
-                report.outcomes.append(Outcome(_name(a), "unchanged", a.doc_id, len(chunks)))
+                note = notes.get(a.doc_id, "")
+                report.outcomes.append(
+                    Outcome(_name(a), "unchanged", a.doc_id, len(chunks), detail=note)
+                )
                 continue
             status: Status = "added" if record is None else "updated"
-            plans.append(_Plan(a, chunks, existing, status))
+            plans.append(_Plan(a, chunks, existing, status, notes.get(a.doc_id, "")))
         return plans
 
     def embed(
@@ -347,7 +377,7 @@ class Ingestor:
         report.moved += len(kept)
         log.info("ingested %d document(s): %d new, %d stale", len(ids), len(new), len(stale))
         return [
-            Outcome(_name(p.article), p.status, p.article.doc_id, len(p.chunks), len(p.new))
+            Outcome(_name(p.article), p.status, p.article.doc_id, len(p.chunks), len(p.new), p.note)
             for p in plans
         ]
 

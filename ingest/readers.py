@@ -1,31 +1,85 @@
-"""Read articles into Documents: the seed format (line 1 title, line 2 comma-separated
-keywords, then paragraphs), Markdown, and plain text. Offsets always refer to the file's
-decoded text."""
+"""Read articles into Documents: one interface (`read_source`) for every format a file, an
+upload or a URL may hold, dispatched on `ingest.formats.sniff`:
+
+- the seed format (line 1 title, line 2 comma-separated keywords, then paragraphs), Markdown
+  and plain text, read here; offsets refer to the file's decoded text;
+- HTML article pages, RSS / Atom feeds (one article per entry) and JSON / JSON-lines exports
+  (one article per object), read by `ingest.formats` and stored as `title\n\nbody` with their
+  metadata (ingest.news).
+
+A feed or an export gives several documents: a bad item is reported (naming the file or URL
+and the line, index or entry) and the good ones are kept; nothing is ever half-read.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import re
-import unicodedata
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from ingest.formats import (
+    Feed,
+    FeedEntry,
+    FormatError,
+    entry_article,
+    extract_html,
+    parse_feed,
+    read_export,
+    sniff,
+)
+from ingest.formats.exports import FIELDS as EXPORT_FIELDS
+from ingest.identity import DOC_ID, ReadError, check_doc_id, content_hash, slug
+from ingest.news import entry_id, export_id, news_document, stem_of, url_id
 from rag.language import detect_language
 from rag.schema import Document
 
-SUPPORTED = {".txt", ".md", ".markdown"}
+__all__ = [
+    "DOC_ID",
+    "MAX_BYTES",
+    "SUPPORTED",
+    "ReadError",
+    "ReadResult",
+    "check_doc_id",
+    "content_hash",
+    "feed_documents",
+    "find_files",
+    "parse_mapping",
+    "read_article",
+    "read_file",
+    "read_source",
+    "slug",
+    "upload_name",
+]
+
+log = logging.getLogger(__name__)
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+SUPPORTED = TEXT_SUFFIXES | {".html", ".htm", ".xml", ".rss", ".atom", ".json", ".jsonl"}
+SUPPORTED_HINT = "use .txt, .md, .html, a feed (.xml, .rss, .atom), .json or .jsonl"
 MAX_BYTES = 20_000_000
-DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+SINGLE_KINDS = ("text", "markdown", "html")  # one article per input: a file keeps its stem
 
 
-class ReadError(ValueError):
-    """A file that cannot be ingested; the message names the file (and line when known)."""
+@dataclass
+class ReadResult:
+    """The documents an input holds, what each lost on the way (`warnings[i]` for
+    `documents[i]`: an unreadable date, only a summary), and one error per item (or for the
+    whole input) that could not be read."""
 
+    kind: str = ""
+    documents: list[Document] = field(default_factory=list)
+    warnings: list[tuple[str, ...]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
-def content_hash(title: str, text: str) -> str:
-    """What identifies a document's version: its title (embedded with every passage) and its
-    text. The same article from a file, an upload, the JSON API or `rag eval` hashes alike."""
-    return hashlib.sha256(f"{title}\x00{text}".encode()).hexdigest()
+    def add(self, document: Document, warnings: tuple[str, ...] = ()) -> None:
+        self.documents.append(document)
+        self.warnings.append(tuple(warnings))
+
+    @property
+    def single(self) -> bool:
+        """One article per input (a page, a text file), whose id a file or upload decides."""
+        return self.kind in SINGLE_KINDS
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -50,26 +104,10 @@ def _looks_like_keywords(line: str) -> bool:
     )
 
 
-def slug(text: str, limit: int = 80) -> str:
-    """A document id made of `text`: accents folded, other characters as '-'."""
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    out = re.sub(r"[^A-Za-z0-9._-]+", "-", folded).strip("-._")[:limit].strip("-._")
-    return out or "document"
-
-
-def check_doc_id(doc_id: str) -> str:
-    if not DOC_ID.match(doc_id):
-        raise ReadError(
-            f"invalid document id {doc_id!r}: use 1-128 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return doc_id
-
-
 def read_article(path: Path, doc_id: str | None = None) -> Document:
+    """One text article (.txt, .md): pages, feeds and exports are read by `read_file`."""
     path = Path(path)
-    if path.suffix.lower() not in SUPPORTED:
+    if path.suffix.lower() not in TEXT_SUFFIXES:
         raise ReadError(f"{path}: unsupported file type {path.suffix!r} (use .txt or .md)")
     try:
         raw = path.read_bytes()
@@ -78,13 +116,15 @@ def read_article(path: Path, doc_id: str | None = None) -> Document:
     return article_from_bytes(raw, path, doc_id, MAX_BYTES)
 
 
-def article_from_bytes(raw: bytes, path: Path, doc_id: str | None, max_bytes: int) -> Document:
+def article_from_bytes(
+    raw: bytes, path: Path, doc_id: str | None, max_bytes: int, markdown: bool | None = None
+) -> Document:
     if len(raw) > max_bytes:
         raise ReadError(f"{path}: {len(raw):,} bytes, larger than the {max_bytes:,}-byte limit")
     text = _decode(path, raw)
     if not text.strip():
         raise ReadError(f"{path}:1: empty file")
-    return parse_article(text, path, doc_id)
+    return parse_article(text, path, doc_id, markdown)
 
 
 def upload_name(name: str) -> str:
@@ -98,15 +138,34 @@ def upload_name(name: str) -> str:
         raise ReadError(f"{name[:40]!r}...: file name longer than 255 characters")
     if PurePosixPath(name).suffix.lower() not in SUPPORTED:
         suffix = PurePosixPath(name).suffix
-        raise ReadError(f"{name}: unsupported file type {suffix!r} (use .txt or .md)")
+        raise ReadError(f"{name}: unsupported file type {suffix!r} ({SUPPORTED_HINT})")
     return name
 
 
-def article_from_upload(name: str, raw: bytes, doc_id: str | None, max_bytes: int) -> Document:
+def read_upload(
+    name: str,
+    raw: bytes,
+    content_type: str = "",
+    doc_id: str | None = None,
+    max_bytes: int | None = None,
+    fetch_page: Callable[[str], bytes | None] | None = None,
+    mapping: dict[str, str] | None = None,
+) -> ReadResult:
+    """An uploaded file (any supported format). Its documents' source is `upload:NAME`; a
+    page's or a text's id is `doc_id`, else its name's stem. ReadError for a bad name."""
     name = upload_name(name)
-    path = Path(name)
-    doc_id = check_doc_id(doc_id) if doc_id else slug(path.stem)
-    return replace(article_from_bytes(raw, path, doc_id, max_bytes), source=f"upload:{name}")
+    if doc_id:
+        check_doc_id(doc_id)
+    return read_source(
+        name,
+        raw,
+        content_type,
+        source=f"upload:{name}",
+        doc_id=doc_id,
+        max_bytes=max_bytes,
+        fetch_page=fetch_page,
+        mapping=mapping,
+    )
 
 
 def article_from_fields(
@@ -142,10 +201,15 @@ def article_from_fields(
     )
 
 
-def parse_article(text: str, path: Path, doc_id: str | None = None) -> Document:
+def parse_article(
+    text: str, path: Path, doc_id: str | None = None, markdown: bool | None = None
+) -> Document:
+    """A text article; Markdown when `markdown`, or (None) when the name says so."""
     lines = text.split("\n")
     keywords: tuple[str, ...] = ()
-    if path.suffix.lower() in (".md", ".markdown"):
+    if markdown is None:
+        markdown = path.suffix.lower() in (".md", ".markdown")
+    if markdown:
         heading = next((m for m in re.finditer(r"(?m)^#\s+(.+)$", text)), None)
         title = heading.group(1).strip() if heading else path.stem
         body_start = heading.end() if heading else 0
@@ -176,14 +240,201 @@ def parse_article(text: str, path: Path, doc_id: str | None = None) -> Document:
     )
 
 
-def find_files(paths: list[Path]) -> list[Path]:
-    """Expand folders into their supported files, sorted; explicit files are kept as given."""
+def parse_mapping(pairs: Sequence[str] | dict[str, str] | None) -> dict[str, str]:
+    """An export mapping from `FIELD=PATH` pairs (or a dict), checked: ReadError names an
+    unknown field or a pair that is not one."""
+    if not pairs:
+        return {}
+    items = list(pairs.items()) if isinstance(pairs, dict) else []
+    for pair in pairs if not isinstance(pairs, dict) else []:
+        field_name, sep, path = pair.partition("=")
+        if not sep or not field_name.strip() or not path.strip():
+            raise ReadError(f"mapping {pair!r}: use FIELD=PATH, e.g. text=story.body_text")
+        items.append((field_name, path))
+    mapping = {str(k).strip(): str(v).strip() for k, v in items}
+    unknown = sorted(set(mapping) - set(EXPORT_FIELDS))
+    if unknown or not all(mapping.values()):
+        raise ReadError(
+            f"mapping: unknown field(s) {', '.join(unknown) or '(an empty path)'}; "
+            f"use {', '.join(EXPORT_FIELDS)}"
+        )
+    return mapping
+
+
+def find_files(paths: list[Path], suffixes: set[str] = SUPPORTED) -> list[Path]:
+    """Expand folders into their files of these types, sorted; explicit files are kept as
+    given."""
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in SUPPORTED)
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in suffixes)
         elif p.exists():
             files.append(p)
         else:
             raise ReadError(f"{p}: no such file or folder")
     return files
+
+
+def read_file(
+    path: Path,
+    fetch_page: Callable[[str], bytes | None] | None = None,
+    mapping: dict[str, str] | None = None,
+) -> ReadResult:
+    """A file of any supported format; its documents' source is its absolute path.
+    `mapping`: export fields (see `read_source`)."""
+    path = Path(path)
+    if path.suffix.lower() not in SUPPORTED:
+        error = f"{path}: unsupported file type {path.suffix!r} ({SUPPORTED_HINT})"
+        return ReadResult(errors=[error])
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        return ReadResult(errors=[f"{path}: cannot read ({err.strerror})"])
+    return read_source(
+        str(path), raw, source=str(path.resolve()), fetch_page=fetch_page, mapping=mapping
+    )
+
+
+def read_source(
+    name: str,
+    raw: bytes,
+    content_type: str = "",
+    *,
+    source: str | None = None,
+    url: str = "",
+    doc_id: str | None = None,
+    fetch_page: Callable[[str], bytes | None] | None = None,
+    mapping: dict[str, str] | None = None,
+    max_bytes: int | None = None,
+) -> ReadResult:
+    """The articles of one input, whatever its format (`ingest.formats.sniff` on its name,
+    content type and first bytes). Never raises for bad input: what could not be read is in
+    `errors`, each naming `name` (the file, upload or URL) and the item.
+
+    `source`: every document's source (a file's path, `upload:NAME`); without it, each
+    article's URL, else `name`. `url`: the address the input was fetched from (pages and text
+    read from it get the id `slug(host)-sha1(url)`). `doc_id`: the id of a single article
+    (refused for a feed or an export of several). `fetch_page`: how a feed entry without
+    content gets its linked page. `mapping`: export fields (ingest.formats.read_export)."""
+    try:
+        kind = sniff(name, content_type, raw)
+    except ValueError as err:  # sniff reads JSON: a pathological input must not escape
+        return ReadResult(errors=[f"{name}: cannot tell its format: {err}"])
+    result = ReadResult(kind=kind)
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    if len(raw) > max_bytes:
+        result.errors.append(
+            f"{name}: {len(raw):,} bytes, larger than the {max_bytes:,}-byte limit"
+        )
+        return result
+    try:
+        if kind in ("text", "markdown"):
+            article = article_from_bytes(raw, Path(name), None, max_bytes, kind == "markdown")
+            own_id = url_id(url) if url else slug(stem_of(name))
+            result.add(replace(article, doc_id=own_id, source=source or name))
+        elif kind == "html":
+            found = extract_html(raw, name, url, encoding=_charset(content_type))
+            own_id = url_id(url) if url else slug(stem_of(name))
+            document = news_document(found, own_id, source or url or name, name)
+            result.add(document, found.warnings)
+        elif kind == "feed":
+            _read_feed(result, name, raw, url, source, fetch_page)
+        else:
+            _read_export(result, name, raw, kind, source, mapping)
+    except (ReadError, FormatError) as err:
+        result.errors.append(str(err))
+    except Exception as err:  # a parser's own failure on odd input: reported, never a 500
+        log.exception("reading %s failed", name)
+        result.errors.append(f"{name}: could not be read as {kind} ({type(err).__name__}: {err})")
+    if doc_id and result.documents:
+        if len(result.documents) + len(result.errors) > 1:
+            result.errors.insert(
+                0,
+                f"{name}: a document id ({doc_id!r}) names one article, and this {kind} holds "
+                f"{len(result.documents) + len(result.errors)}: give none",
+            )
+            result.documents, result.warnings = [], []
+        else:
+            result.documents = [replace(result.documents[0], doc_id=doc_id)]
+    return result
+
+
+def _charset(content_type: str) -> str:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip("\"'")
+    return ""
+
+
+def _read_feed(
+    result: ReadResult,
+    name: str,
+    raw: bytes,
+    url: str,
+    source: str | None,
+    fetch_page: Callable[[str], bytes | None] | None,
+) -> None:
+    feed = parse_feed(raw, url or name)
+    read = feed_documents(feed, name, url, source, fetch_page)
+    result.documents, result.warnings, result.errors = read.documents, read.warnings, read.errors
+
+
+def feed_documents(
+    feed: Feed,
+    name: str,
+    url: str = "",
+    source: str | None = None,
+    fetch_page: Callable[[str], bytes | None] | None = None,
+    entries: Sequence[FeedEntry] | None = None,
+) -> ReadResult:
+    """The documents of a parsed feed's entries (all, or `entries`): each entry's article
+    (ingest.formats.entry_article) under the id `slug(feed host)-sha1(guid)`. `name` (the
+    file) or `url` (the feed's address) names the feed in messages."""
+    result = ReadResult(kind="feed")
+    address = feed.url or url or feed.link
+    named = url or name
+
+    def naming(message: str) -> str:  # entry messages name the feed by its URL or title
+        return message if message.startswith(named) else f"{named}: {message}"
+
+    for entry in feed.entries if entries is None else entries:
+        where = f"{named}: entry {entry.guid or entry.title!r}"
+        try:
+            article = entry_article(entry, feed, fetch_page)
+            identity = article.guid or article.url
+            warnings = tuple(naming(w) for w in article.warnings)
+            if not identity:  # neither guid nor link: the text is all there is to know it by
+                identity = article.text
+                warnings += (f"{where}: no guid and no link: identified by its text",)
+            if not article.feed and url:
+                article = replace(article, feed=url)
+            own_id = entry_id(address, identity, stem_of(name))
+            document = news_document(article, own_id, source or article.url or name, where)
+        except (ReadError, FormatError) as err:
+            result.errors.append(naming(str(err)))
+            continue
+        # what feedparser forgave is said once, with the first entry
+        shared = tuple(feed.warnings) if not result.documents else ()
+        result.add(document, shared + warnings)
+    return result
+
+
+def _read_export(
+    result: ReadResult,
+    name: str,
+    raw: bytes,
+    kind: str,
+    source: str | None,
+    mapping: dict[str, str] | None,
+) -> None:
+    export = read_export(raw, name, kind, mapping)  # type: ignore[arg-type]
+    result.errors += [str(e) for e in export.errors]
+    for article, place in zip(export.articles, export.places, strict=True):
+        try:
+            own_id = export_id(article, stem_of(name), place)
+            document = news_document(article, own_id, source or article.url or name, place)
+        except ReadError as err:
+            result.errors.append(str(err))
+            continue
+        result.add(document, article.warnings)

@@ -7,13 +7,16 @@ API and `rag eval` all go through it; the app's lifespan only starts and stops i
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ingest.feeds import Feeds
 from ingest.follower import IndexFollower
 from ingest.jobs import Job, JobRunner, JobStore
 from ingest.locking import WriteLock
 from ingest.pipeline import Ingestor, IngestReport, Outcome, make_chunker
+from ingest.readers import ReadResult
+from ingest.remote import FetchOptions, page_fetcher, read_url
 from rag.engines import Engines
 from rag.schema import Document
 from rag.settings import Settings
@@ -35,12 +38,19 @@ class IngestionService:
         self._jobs: JobStore | None = None
         self._runner: JobRunner | None = None
         self._follower: IndexFollower | None = None
+        self.fetch_options = FetchOptions.of(settings.ingest)
+        self.feeds = Feeds(
+            settings.store.index_path,
+            self.ingestor,
+            self.fetch_options,
+            settings.ingest.feed_interval_minutes,
+        )
 
     # --- the server's life ----------------------------------------------------------------
     def start(self) -> None:
         """Bring the store up to date (what a killed process left half-written, vectors of an
-        older text form), then run queued jobs (resuming those a killed server left) and
-        follow changes made through another host."""
+        older text form), then run queued jobs (resuming those a killed server left), follow
+        changes made through another host, and poll the subscribed feeds when they are due."""
         self.prepare(progress=False)
         self._check_graph()
         self._jobs = JobStore(self.settings.store.index_path)
@@ -49,8 +59,10 @@ class IngestionService:
         self._runner.start()
         self._follower = IndexFollower(self.ingestor)
         self._follower.start()
+        self.feeds.start()
 
     def stop(self) -> None:
+        self.feeds.stop()
         if self._runner is not None:
             self._runner.stop()
         if self._follower is not None:
@@ -80,12 +92,16 @@ class IngestionService:
 
     # --- writes -----------------------------------------------------------------------------
     def submit(
-        self, documents: Sequence[Document], replace: bool, rejected: Sequence[Outcome] = ()
+        self,
+        documents: Sequence[Document],
+        replace: bool,
+        rejected: Sequence[Outcome] = (),
+        notes: Mapping[str, str] | None = None,
     ) -> str:
         """Queue a job for these documents (`rejected`: refused before any work, reported
-        with it); returns its id."""
+        with it; `notes`: what the reader lost of a document, by id); returns its id."""
         jobs = self._started_jobs()
-        job_id = jobs.create(documents, replace, rejected)
+        job_id = jobs.create(documents, replace, rejected, notes)
         assert self._runner is not None
         self._runner.wake()
         return job_id
@@ -98,16 +114,55 @@ class IngestionService:
         return self.ingestor.delete(doc_id, wait=wait)
 
     def ingest_paths(
-        self, paths: Sequence[Path], progress: bool = True, sync: bool = False
+        self,
+        paths: Sequence[Path],
+        progress: bool = True,
+        sync: bool = False,
+        mapping: dict[str, str] | None = None,
     ) -> IngestReport:
-        return self.ingestor.ingest_paths(paths, progress=progress, sync=sync)
+        fetch_page = page_fetcher(self.fetch_options)  # feed entries without content
+        return self.ingestor.ingest_paths(
+            paths, progress=progress, sync=sync, fetch_page=fetch_page, mapping=mapping
+        )
 
     def ingest_documents(
-        self, documents: Sequence[Document], progress: bool = True
+        self,
+        documents: Sequence[Document],
+        progress: bool = True,
+        notes: Mapping[str, str] | None = None,
     ) -> IngestReport:
-        return self.ingestor.ingest_articles(documents, progress=progress)
+        return self.ingestor.ingest_articles(documents, progress=progress, notes=notes)
+
+    def read_url(
+        self, url: str, doc_id: str | None = None, mapping: dict[str, str] | None = None
+    ) -> ReadResult:
+        """The articles at `url` (a page, a feed read once, an export), fetched with the
+        RAG_FETCH_* and RAG_ALLOW_PRIVATE_URLS settings."""
+        return read_url(url, self.fetch_options, doc_id, mapping)
+
+    def ingest_url(
+        self,
+        url: str,
+        doc_id: str | None = None,
+        progress: bool = True,
+        mapping: dict[str, str] | None = None,
+    ) -> IngestReport:
+        """Fetch, read and store the articles at `url`; what could not be read is reported
+        as `error` outcomes naming the URL."""
+        read = self.read_url(url, doc_id, mapping)
+        report = IngestReport(files=1)
+        report.outcomes += [Outcome(url, "error", detail=e) for e in read.errors]
+        if read.documents:
+            notes = notes_of(read)
+            self.ingestor.ingest_articles(read.documents, report, progress=progress, notes=notes)
+        return report
 
     def _started_jobs(self) -> JobStore:
         if self._jobs is None:
             raise RuntimeError("the ingestion service is not started")
         return self._jobs
+
+
+def notes_of(read: ReadResult) -> dict[str, str]:
+    """What the reader lost of each document (doc_id -> text), for its outcome."""
+    return {d.doc_id: "; ".join(w) for d, w in zip(read.documents, read.warnings, strict=True) if w}

@@ -45,7 +45,10 @@ _SPELLED = re.compile(r"[a-zéè]+(?:-[a-zéè]+)*", re.IGNORECASE)
 def numbers_in(text: str) -> set[str]:
     """Every number `text` holds, in digits or words ("dix-huit" is 18, not also 10 and 8;
     an unlisted compound, "vingt-cinq", counts as its parts)."""
-    found = {_digits(n) for n in _NUMBER.findall(LIST_NUMBER.sub(" ", text))}
+    written = _NUMBER.findall(LIST_NUMBER.sub(" ", text))
+    found = {_digits(n) for n in written}
+    # a zero-padded integer is that number too: the "09" of "2020-02-09" supports "9 février"
+    found |= {n.lstrip("0") for n in written if n.isdigit() and n.startswith("0") and n.strip("0")}
     for word in _SPELLED.findall(text.lower()):
         parts = [word] if word in _NUMBER_WORDS else word.split("-")
         found |= {_NUMBER_WORDS[p] for p in parts if p in _NUMBER_WORDS}

@@ -44,11 +44,19 @@ _EXAMPLE = (
 )
 
 
+def source_header(passage: Passage) -> str:
+    """A source's title, with its outlet and day when known ("Titre — Le Monde, 2020-02-14"),
+    so that "when" and "who reported" can be answered and cited; without them, the title."""
+    chunk = passage.chunk
+    about = ", ".join(part for part in (chunk.outlet, chunk.published[:10]) if part)
+    return f"{chunk.title} — {about}" if about else chunk.title
+
+
 def format_sources(passages: Sequence[Passage], texts: Sequence[str] | None = None) -> str:
     """Numbered sources; `texts` replaces each passage's text (rag.focus: its best sentences)."""
     bodies = texts if texts is not None else [p.chunk.text.strip() for p in passages]
     pairs = zip(passages, bodies, strict=True)
-    return "\n\n".join(f"[{i}] {p.chunk.title}\n{body}" for i, (p, body) in enumerate(pairs, 1))
+    return "\n\n".join(f"[{i}] {source_header(p)}\n{body}" for i, (p, body) in enumerate(pairs, 1))
 
 
 def _user_turn(sources: str, question: str, language: str) -> str:

@@ -99,7 +99,7 @@ class ModelSettings(BaseSettings):
 
 
 class IngestSettings(BaseSettings):
-    """How articles are cut into passages."""
+    """How articles are cut into passages, and how pages and feeds are fetched."""
 
     model_config = _ENV
 
@@ -107,6 +107,14 @@ class IngestSettings(BaseSettings):
     # whole (PIAF R@5 0.926 against 0.922 at 220, docs/EVALUATION.md).
     chunk_size: int = Field(320, ge=16, le=512, description="most e5 tokens in a passage")
     chunk_overlap: int = Field(30, ge=0)
+    allow_private_urls: bool = Field(
+        False, description="fetch URLs on private, loopback and link-local networks"
+    )
+    fetch_timeout_s: float = Field(10.0, gt=0, description="connect and read timeout of a fetch")
+    fetch_max_mb: float = Field(10.0, gt=0, description="largest page, feed or export fetched")
+    feed_interval_minutes: float = Field(
+        30.0, ge=1, description="how often a new feed subscription is polled (by default)"
+    )
 
     @model_validator(mode="after")
     def _overlap(self) -> IngestSettings:

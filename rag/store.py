@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.schema import Chunk, Document, Passage
+from rag.schema import AUTHORS_SEPARATOR, Chunk, Document, Passage, published_day, split_authors
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -391,7 +391,7 @@ class ChunkStore:
         self._docs.modify(metadata={"schema": SCHEMA})
 
 
-def _doc_metadata(doc: Document) -> dict[str, str | int]:
+def _doc_metadata(doc: Document) -> dict[str, str | int | float | None]:
     return {
         "title": doc.title,
         "keywords": ", ".join(doc.keywords),
@@ -401,6 +401,12 @@ def _doc_metadata(doc: Document) -> dict[str, str | int]:
         "n_chunks": doc.n_chunks,
         "body_start": doc.body_start,
         "added_at": doc.added_at,
+        "published": doc.published,
+        "outlet": doc.outlet,
+        "authors": AUTHORS_SEPARATOR.join(doc.authors),
+        "url": doc.url,
+        "feed": doc.feed,
+        "published_day": published_day(doc.published) or None,  # None: no date (removed)
     }
 
 
@@ -418,4 +424,9 @@ def _document(doc_id: str, text: str, meta: dict) -> Document:
         state=str(meta.get("state", READY)),
         body_start=int(meta.get("body_start", 0)),
         added_at=float(meta.get("added_at", 0.0)),
+        published=str(meta.get("published", "")),
+        outlet=str(meta.get("outlet", "")),
+        authors=split_authors(meta.get("authors", "")),
+        url=str(meta.get("url", "")),
+        feed=str(meta.get("feed", "")),
     )

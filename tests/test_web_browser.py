@@ -781,7 +781,8 @@ def test_upload_with_the_file_picker_shows_progress_and_outcomes(open_page, docs
     refused = outcome(page, "scan.pdf")
     assert refused.get_attribute("data-status") == "error"
     assert refused.locator(".outcome-detail").inner_text() == (
-        "Unsupported file type '.pdf' (use .txt or .md)"
+        "Unsupported file type '.pdf' (use .txt, .md, .html, a feed (.xml, .rss, .atom), "
+        ".json or .jsonl)"
     )
 
     # the list and the status line follow, and so does the service
@@ -850,7 +851,7 @@ def test_drop_files_on_the_articles_or_anywhere_on_the_page(open_page, docs_serv
     # dragging over the page shows the drop target; leaving hides it
     page.dispatch_event("#docs-list", "dragenter", {"dataTransfer": data})
     expect(overlay).to_be_visible()
-    assert "Drop .txt or .md files" in overlay.inner_text()
+    assert "Drop text, page, feed or export files" in overlay.inner_text()
     assert page.evaluate("document.body.classList.contains('dragging')")
     page.dispatch_event("#docs-list", "dragleave", {"dataTransfer": data})
     expect(overlay).to_be_hidden()
@@ -1206,6 +1207,121 @@ def _objectives_shown(answer: str) -> list[str]:
         "sustainable development and innovation": "sustainab" in text or "durable" in text,
     }
     return [name for name, ok in checks.items() if not ok]
+
+
+# ---------------------------------------------------------------- news metadata
+
+NEWS_EXPORT = [
+    {
+        "title": "Le zinc breton",
+        "content": "La mine de Plouguerneau rouvrira en 2027 pour extraire du zinc, selon la "
+        "préfecture du Finistère, qui a publié mardi un long rapport sur le gisement.",
+        "publishedAt": "2020-02-14T09:30:00+01:00",
+        "source": {"name": "Le Télégramme"},
+        "author": "Anne Le Goff",
+        "url": "https://www.letelegramme.fr/zinc.html",
+    }
+]
+
+
+@pytest.fixture(scope="module")
+def news_server(tmp_path_factory) -> Iterator[tuple[LiveServer, object]]:
+    """Stand-ins with an article that has metadata (a JSON-lines export), and a local page
+    server it may fetch from (RAG_ALLOW_PRIVATE_URLS)."""
+    from tests.news_server import NewsServer, article_page
+
+    folder = tmp_path_factory.mktemp("web-news")
+    export = folder / "bretagne.jsonl"
+    export.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in NEWS_EXPORT) + "\n")
+    with NewsServer() as pages:
+        pages.put(
+            "/ferry.html",
+            article_page(
+                "Un nouveau ferry à Roscoff",
+                [
+                    "Le port de Roscoff accueille depuis lundi un nouveau ferry pour la ligne "
+                    "vers l’Irlande, plus long de trente mètres que le navire qu’il remplace.",
+                    "La compagnie compte transporter cent mille passagers de plus chaque année, "
+                    "selon son directeur général, qui a présenté le navire aux élus.",
+                ],
+                site="Ouest-France",
+                date="2024-03-11",
+                author="Yann Kerjean",
+            ),
+            "text/html; charset=utf-8",
+        )
+        server = stand_in_server(folder, {"RAG_ALLOW_PRIVATE_URLS": "true"}, (export,))
+        yield server, pages
+        server.stop()
+
+
+def test_outlet_and_date_beside_sources_and_articles_and_adding_by_url(open_page, news_server):
+    server, pages = news_server
+    page = open_page(server)
+    zinc = doc_item(page, "Le zinc breton")
+    assert zinc.locator(".doc-meta").inner_text() == "Le Télégramme · 14 Feb 2020 · 1 passage · FR"
+
+    doc = next(iter(documents(server).values()))
+    start = doc["text"].index("La mine de Plouguerneau")
+    passage = doc["text"][start:].rstrip("\n")
+    cited = {
+        **citation(doc, 1, passage),
+        "published": "2020-02-14T09:30:00+01:00",
+        "outlet": "Le Télégramme",
+        "authors": ["Anne Le Goff"],
+        "url": "https://www.letelegramme.fr/zinc.html",
+    }
+    answer = "Le Télégramme a annoncé la réouverture de la mine [1]."
+    done = {"answer": answer, "citations": [cited], "language": "fr", "abstained": False,
+            "searched": "q", "timings": {"total_ms": 900}}  # fmt: skip
+    chunks = [
+        sse("meta", {"searched": "q", "language": "fr"}),
+        *tokens(answer),
+        sse("citations", {"citations": [cited]}),
+        sse("done", done),
+    ]
+    page.evaluate("c => { window.__fakeChat = {chunks: c, delay: 0}; }", chunks)
+    ask(page, "Qui a annoncé la réouverture de la mine ?")
+    wait_answered(page)
+    sources = page.locator(".msg-assistant details.sources")
+    sources.locator("summary").click()
+    assert sources.locator(".source-meta").inner_text() == "Le Télégramme · 14 Feb 2020, 09:30"
+    assert sources.locator("time").get_attribute("datetime") == "2020-02-14T09:30:00+01:00"
+    original = sources.locator("a.source-original")
+    assert original.get_attribute("href") == "https://www.letelegramme.fr/zinc.html"
+    assert original.get_attribute("target") == "_blank"
+    assert "noopener" in original.get_attribute("rel")
+    # the panel: outlet, date, authors and the link above the article
+    page.locator(".answer a.cite").first.click()
+    page.wait_for_selector("#panel-text mark")
+    meta = page.locator("#panel-meta")
+    assert meta.is_visible()
+    assert meta.inner_text() == (
+        "Le Télégramme · 14 Feb 2020, 09:30 · by Anne Le Goff · Original article ↗"
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "news-metadata.png"))
+    page.keyboard.press("Escape")
+
+    # adding an article by its web address: fetched by the service, listed with its outlet
+    page.fill("#url-input", "not an address")
+    page.click("#url-add")
+    assert "http:// or https://" in page.inner_text("#url-error")
+    page.fill("#url-input", pages.url("/ferry.html"))
+    page.click("#url-add")
+    finished_reports(page)
+    report = page.locator("#uploads .upload").first
+    assert report.locator(".upload-phase").inner_text() == "Done: 1 added."
+    expect(doc_item(page, "Un nouveau ferry à Roscoff").locator(".doc-meta")).to_have_text(
+        re.compile(r"^Ouest-France · 11 Mar 2024 · \d+ passages? · FR$")
+    )
+    # an address the service cannot read: the reason, naming it
+    page.fill("#url-input", pages.url("/missing.html"))
+    page.click("#url-add")
+    finished_reports(page, 2)
+    report = page.locator("#uploads .upload").first
+    assert "the address could not be read" in report.locator(".upload-phase").inner_text()
+    assert "HTTP 404" in report.locator(".outcome-detail").inner_text()
 
 
 @pytest.mark.integration

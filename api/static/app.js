@@ -2,8 +2,10 @@
  * network access beyond the service itself.
  *
  * Talks to: GET /healthz, GET /v1/documents (paged), GET /v1/documents/{id}, POST /v1/chat (SSE),
- * POST /v1/documents and PUT /v1/documents/{id} (multipart uploads), GET /v1/jobs/{id},
- * DELETE /v1/documents/{id}.
+ * POST /v1/documents and PUT /v1/documents/{id} (multipart uploads, or `{"url": ...}` for
+ * an article, a feed or an export on the web), GET /v1/jobs/{id}, DELETE /v1/documents/{id}.
+ * An article's outlet and date (from its metadata) are shown in the list of articles, beside
+ * each cited source and in the source panel, with a link to the original.
  * All service text is inserted as text nodes (never innerHTML), so answers and articles cannot
  * inject markup.
  *
@@ -44,6 +46,10 @@
     panelEyebrow: $("panel-eyebrow"),
     panelTitle: $("panel-title"),
     panelKeywords: $("panel-keywords"),
+    panelMeta: $("panel-meta"),
+    urlForm: $("url-form"),
+    urlInput: $("url-input"),
+    urlError: $("url-error"),
     panelStatus: $("panel-status"),
     panelText: $("panel-text"),
     panelClose: $("panel-close"),
@@ -414,8 +420,9 @@
       return;
     }
     if (!health.passages) {
-      showBanner("empty", ["No articles ingested yet: add .txt or .md files with “Add articles…” ",
-        "(or drop them on the page), or run ", el("code", { text: "rag ingest PATH" }), "."], false);
+      showBanner("empty", ["No articles ingested yet: add text, page, feed or export files with ",
+        "“Add articles…” (or drop them on the page), add one by its web address, or run ",
+        el("code", { text: "rag ingest PATH" }), "."], false);
       setStatus("empty", "No articles ingested");
     } else {
       hideBanner();
@@ -474,8 +481,57 @@
     els.examples.replaceChildren();
   }
 
+  /** An article's own date as written ("2020-02-14" or "2020-02-14T09:30:00+01:00"):
+   * "14 Feb 2020" or "14 Feb 2020, 09:30", in the zone it was published in. */
+  function formatPublished(iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/.exec(String(iso || ""));
+    if (!m) return "";
+    const day = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], 12));
+    const text = new Intl.DateTimeFormat("en-GB", {
+      day: "numeric", month: "short", year: "numeric", timeZone: "UTC",
+    }).format(day);
+    return m[4] ? `${text}, ${m[4]}:${m[5]}` : text;
+  }
+
+  /** Who published an article and when: "Le Monde · 14 Feb 2020" (nodes; empty if unknown). */
+  function aboutNodes(x) {
+    const nodes = [];
+    if (x.outlet) nodes.push(el("span", { class: "outlet" }, x.outlet));
+    const date = formatPublished(x.published);
+    if (date) {
+      if (nodes.length) nodes.push(" · ");
+      nodes.push(el("time", { class: "published", datetime: x.published }, date));
+    }
+    return nodes;
+  }
+
+  /** The original article's address, only when it is a web address. */
+  function originalUrl(x) {
+    return /^https?:\/\//i.test(String(x.url || "")) ? x.url : "";
+  }
+
+  function originalLink(x, className) {
+    const url = originalUrl(x);
+    return url ? el("a", { class: className, href: url, target: "_blank",
+      rel: "noopener noreferrer", title: url }, "Original article ↗") : null;
+  }
+
+  function setPanelMeta(x) {
+    const nodes = aboutNodes(x);
+    const authors = Array.isArray(x.authors) ? x.authors.filter(Boolean) : [];
+    if (authors.length) nodes.push(nodes.length ? " · " : "", `by ${authors.join(", ")}`);
+    const link = originalLink(x, "original");
+    if (link) nodes.push(nodes.length ? " · " : "", link);
+    els.panelMeta.replaceChildren(...nodes);
+    els.panelMeta.hidden = !nodes.length;
+  }
+
   function docMeta(d) {
-    const parts = [plural(d.passages, "passage")];
+    const parts = [];
+    const date = formatPublished(String(d.published || "").slice(0, 10)); // the day is enough
+    if (d.outlet) parts.push(d.outlet);
+    if (date) parts.push(date);
+    parts.push(plural(d.passages, "passage"));
     if (d.language) parts.push(d.language.toUpperCase());
     if (d.state === "writing") parts.push("being written…");
     else if (d.state === "deleting") parts.push("being deleted…");
@@ -720,10 +776,13 @@
     if (status === 422 && body && Array.isArray(body.detail)) {
       const outcomes = body.detail.map((e, i) => {
         const at = Array.isArray(e.loc) ? e.loc[e.loc.length - 1] : i;
-        const file = typeof at === "number" ? report.files[at] : null;
+        // a file's index, or a field of a JSON body (`url`): the one thing sent
+        const file = typeof at === "number" ? report.files[at]
+          : report.files.length === 1 ? report.files[0] : null;
         return { name: file ? file.name : `file ${i + 1}`, status: "error", detail: String(e.msg || "") };
       });
-      return { kind: "error", summary: `Nothing was added (422): no file could be read.`, outcomes };
+      const what = report.byUrl ? "the address could not be read" : "no file could be read";
+      return { kind: "error", summary: `Nothing was added (422): ${what}.`, outcomes };
     }
     return { kind: "error", summary: `The ${verb} was refused (${status}): ${err.message}.`, outcomes: [] };
   }
@@ -763,6 +822,56 @@
     if (outcome.outcomes.some((o) => ["added", "updated", "deleted"].includes(o.status))) {
       await refreshCorpus();
     }
+  }
+
+  /** Add what a web address holds: an article page, each entry of a feed, each object of an
+   * export (the service fetches it). */
+  async function addUrl(url) {
+    els.docsDetails.open = true;
+    closePanel(false);
+    const report = createReport([{ name: url }], `Adding ${url}`);
+    report.byUrl = true;
+    setPhase(report, "Fetching and reading…", null);
+    announce(`Adding ${url}…`);
+    let outcome;
+    try {
+      const response = await apiFetch("/v1/documents", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ url }),
+      });
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (_) {
+        body = null;
+      }
+      const result = { status: response.status, statusText: response.statusText, body,
+        retryAfter: response.headers.get("Retry-After") };
+      outcome = await settleUpload(report, result, "download");
+    } catch (err) {
+      outcome = { kind: "error", summary: describeUploadFailure(err, "download"), outcomes: [] };
+    }
+    report.outcomes.replaceChildren(...outcome.outcomes.map((o) => outcomeRow(report, o)));
+    finishReport(report, outcome.summary, outcome.kind);
+    announce(`Adding ${url}: ${outcome.summary}`);
+    if (outcome.outcomes.some((o) => ["added", "updated"].includes(o.status))) {
+      els.urlInput.value = "";
+      await refreshCorpus();
+    }
+  }
+
+  function submitUrl() {
+    const url = els.urlInput.value.trim();
+    if (!/^https?:\/\/\S+$/i.test(url)) {
+      els.urlError.textContent = "Give a web address starting with http:// or https://.";
+      els.urlInput.setAttribute("aria-invalid", "true");
+      els.urlInput.focus();
+      return;
+    }
+    els.urlError.textContent = "";
+    els.urlInput.removeAttribute("aria-invalid");
+    addUrl(url);
   }
 
   /** PUT one file over the article `docId` (after a conflict). */
@@ -1180,7 +1289,9 @@
         onclick: (event) => openSource(turn, c.n, event.currentTarget),
       },
       el("span", { class: "source-head" }, el("span", { class: "num" }, `[${c.n}]`), c.title || c.doc_id),
+      ...(aboutNodes(c).length ? [el("span", { class: "source-meta" }, ...aboutNodes(c))] : []),
       el("span", { class: "source-excerpt" }, excerpt(c.text))),
+      originalLink(c, "source-original"),
     ));
     return el("details", { class: "sources", lang: "en" },
       el("summary", {}, `Sources (${turn.citations.length})`),
@@ -1567,6 +1678,7 @@
     els.panelTitle.textContent = c.title || (known && known.title) || c.doc_id;
     els.panelTitle.setAttribute("lang", (known && known.language) || turn.language || "");
     setKeywords(known && known.keywords);
+    setPanelMeta({ ...(known || {}), ...c });
     els.panelStatus.textContent = "Loading the article…";
     els.panelText.replaceChildren();
     els.panel.hidden = false;
@@ -1584,6 +1696,7 @@
     let end = c.end;
     if (doc) {
       setKeywords(doc.keywords);
+      setPanelMeta(doc);
       if (doc.title) els.panelTitle.textContent = doc.title;
       if (doc.cps.slice(start, end).join("") !== c.text) {
         // Offsets do not match this text (e.g. the article was re-ingested): find the passage.
@@ -1659,6 +1772,14 @@
   });
 
   els.addDocs.addEventListener("click", () => els.fileInput.click());
+  els.urlForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitUrl();
+  });
+  els.urlInput.addEventListener("input", () => {
+    els.urlError.textContent = "";
+    els.urlInput.removeAttribute("aria-invalid");
+  });
   els.fileInput.addEventListener("change", () => {
     const files = Array.from(els.fileInput.files || []);
     els.fileInput.value = ""; // choosing the same files again fires `change` again

@@ -27,7 +27,7 @@ class Extracted:
     url: str = ""  # canonical or original URL
     language: str = ""  # "fr", "en", ... when the source says it; "" = detect later
     feed: str = ""  # the feed URL a feed entry came from
-    guid: str = ""  # feed entries: guid, else link
+    guid: str = ""  # feed entries: guid, else link; exports: the object's id field
     keywords: tuple[str, ...] = ()  # categories / tags
     warnings: tuple[str, ...] = ()  # what was read with a loss, e.g. an unreadable date
 

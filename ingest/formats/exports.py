@@ -39,6 +39,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "authors": ("authors", "author", "byline", "creator", "creators"),
     "language": ("language", "lang"),
     "keywords": ("keywords", "tags", "categories", "category"),
+    "id": ("id", "_id", "guid", "uuid", "article_id", "doc_id"),
 }  # fmt: skip
 # Where the articles are in an object that holds them (NewsAPI, search APIs, dumps).
 LIST_KEYS = ("articles", "results", "data", "items", "entries", "docs", "news", "stories")
@@ -60,6 +61,8 @@ class ItemError:
 class ExportResult:
     articles: list[Extracted] = field(default_factory=list)
     errors: list[ItemError] = field(default_factory=list)
+    # where each article was: "file.jsonl:12", "file.json[3]" (places[i] for articles[i])
+    places: list[str] = field(default_factory=list)
 
 
 def _lower_keys(obj: dict) -> dict[str, Any]:
@@ -185,6 +188,7 @@ def _article(obj: Any, where: str, mapping: dict[str, str]) -> Extracted:
         url=_name(fields.get("url")[0]),
         language=language if language.isalpha() and len(language) in (2, 3) else "",
         keywords=_words(fields.get("keywords")[0]),
+        guid=_name(fields.get("id")[0]),  # the object's own id, when the export gives one
         warnings=tuple(warnings),
     )
 
@@ -271,6 +275,7 @@ def read_export(
     for where, item in located:
         try:
             result.articles.append(_article(item, where, mapping))
+            result.places.append(where)
         except FormatError as err:
             result.errors.append(ItemError(where, str(err)))
     return result

@@ -33,6 +33,7 @@ class FeedEntry:
     categories: tuple[str, ...] = ()
     published_precision: Precision = ""
     warnings: tuple[str, ...] = ()  # dates that could not be read
+    outlet: str = ""  # RSS <source>: the outlet of an aggregator's item
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def _entry(item: Any, index: int, source: str) -> FeedEntry | None:
     if not authors and item.get("author"):
         authors = [_text(item.get("author"))]
     categories = [_text(t.get("term")) for t in item.get("tags") or [] if t.get("term")]
+    origin = item.get("source")
     return FeedEntry(
         guid=guid,
         link=link,
@@ -89,6 +91,7 @@ def _entry(item: Any, index: int, source: str) -> FeedEntry | None:
         categories=tuple(dict.fromkeys(categories)),
         published_precision=published.precision,
         warnings=tuple(w for w in (published.warning, updated.warning) if w),
+        outlet=_text(origin.get("title")) if isinstance(origin, dict) else "",
     )
 
 
@@ -96,7 +99,11 @@ def parse_feed(raw: bytes, source: str) -> Feed:
     """Read a feed. `source` (its URL or file name) names it in errors and resolves its
     relative links. Malformed XML with no readable entry and a feed without entries are
     errors; feedparser's sanitiser removes scripts and the like from entry HTML."""
-    headers = {"content-location": source} if source.startswith(("http://", "https://")) else {}
+    headers = {}
+    if source.startswith(("http://", "https://")):
+        # with headers but no content type feedparser flags every feed "no Content-type
+        # specified"; application/xml leaves the encoding to the XML declaration
+        headers = {"content-location": source, "content-type": "application/xml"}
     # a stream, never bytes or str: feedparser opens a str that looks like a URL or a path
     parsed = feedparser.parse(io.BytesIO(raw), response_headers=headers, sanitize_html=True)
     entries = [
@@ -176,7 +183,8 @@ def entry_article(
         text=text,
         published=published,
         published_precision=precision,
-        outlet=feed.title or (page.outlet if page else ""),
+        # an aggregator names each item's outlet (RSS <source>); else the feed is the outlet's
+        outlet=entry.outlet or feed.title or (page.outlet if page else ""),
         authors=entry.authors or (page.authors if page else ()),
         url=entry.link or (page.url if page else ""),
         language=feed.language or (page.language if page else ""),

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from rag.answer.question import Question
 from rag.off_task import REFUSAL, off_task
-from rag.prompting import EMPTY_CORPUS, NO_ANSWER
+from rag.prompting import EMPTY_CORPUS, NO_ANSWER, source_header
 from rag.schema import Passage
 from rag.verify.config import VerifyConfig
 from rag.verify.rules import QUESTION_NAMES, Decision, unnamed_subject
@@ -81,7 +81,7 @@ def _unnamed(
     if QUESTION_NAMES in config.rules_off or question.language not in config.names_languages:
         return None
     own = [
-        f"{p.chunk.title}\n{p.chunk.text}"
+        f"{source_header(p)}\n{p.chunk.text}"  # "who reported" names the outlet
         for p in passages
         if p.chunk.language == question.language
     ]

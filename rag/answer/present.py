@@ -26,6 +26,11 @@ class Citation:
     source: str = ""
     # the sentences that support the claims citing this passage, as offsets in the source
     highlights: list[dict[str, int]] = field(default_factory=list)
+    # the article's metadata ("" / empty when unknown): ISO 8601 date, outlet, original URL
+    published: str = ""
+    outlet: str = ""
+    authors: list[str] = field(default_factory=list)
+    url: str = ""
 
 
 @dataclass
@@ -80,6 +85,10 @@ def present(
             end=p.chunk.end,
             score=round(p.score, 6),
             source=p.chunk.source,
+            published=p.chunk.published,
+            outlet=p.chunk.outlet,
+            authors=list(p.chunk.authors),
+            url=p.chunk.url,
         )
         for i, p in enumerate(cited, 1)
     ]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from rag.citations import MarkerFilter, citation_resolver, markers_before_punctuation
 from rag.embedding import Embedder
 from rag.language import detect_language
-from rag.prompting import NO_ANSWER
+from rag.prompting import NO_ANSWER, source_header
 from rag.schema import Passage
 from rag.verify.abstention import is_abstention
 from rag.verify.claims import Claim, normalise, parse
@@ -101,7 +101,8 @@ class ClaimStream:
         searched: str | None = None,
     ) -> None:
         self.config = config or VerifyConfig()
-        self.sources = tuple(f"{p.chunk.title}\n{p.chunk.text}" for p in passages)
+        # as the model read them: the header names the outlet and the day when known
+        self.sources = tuple(f"{source_header(p)}\n{p.chunk.text}" for p in passages)
         self.source_languages = tuple(p.chunk.language for p in passages)
         self.question, self.language, self.embedder = question, language, embedder
         # the model's markers, read once: valid ones only, written [n], model numbering; with
