@@ -15,6 +15,8 @@ from tests.conftest import SHARED_DATA
 
 PIAF = SHARED_DATA / "piaf" / "piaf-v1.1-dev.json"
 N_ARTICLES = 25
+# of the slice's ~600 questions, a fixed sample: each row retrieves for every one of them
+QUESTIONS = 250
 
 needs_piaf = pytest.mark.skipif(
     not PIAF.exists(), reason=f"PIAF dev set not found at {PIAF} (../shared/data is absent)"
@@ -41,6 +43,8 @@ def _evaluate(path: Path, tmp_path: Path, capsys) -> dict:
             "--retrieval-only",
             "--no-baseline",
             "--ablation",
+            "--limit",
+            str(QUESTIONS),
             "--quiet",
             "--data-dir",
             str(tmp_path / "data"),
