@@ -84,3 +84,32 @@ def test_the_cli_refuses_to_answer_from_a_store_of_an_older_form(settings, monke
     finally:
         get_settings.cache_clear()
     assert "text form 0" in capsys.readouterr().err
+
+
+def test_the_model_reads_the_question_with_the_apostrophes_of_its_sources():
+    from rag.text import with_apostrophes_of
+
+    seed = "Cet accord comprend quatre objectifs. L’attraction de capitaux, l’adhésion."
+    typed = "Quels sont les quatre objectifs de l'accord ?"
+    assert with_apostrophes_of(typed, seed) == "Quels sont les quatre objectifs de l’accord ?"
+    assert with_apostrophes_of("What are the agreement’s aims?", "it's the agreement's") == (
+        "What are the agreement's aims?"
+    )
+    # only apostrophes inside words; as typed when the sources have none either way
+    assert with_apostrophes_of("'quoted' l'accord", "l’a") == "'quoted' l’accord"
+    assert with_apostrophes_of(typed, "no apostrophe here") == typed
+
+
+def test_a_question_typed_either_way_reads_the_same_prompt(settings):
+    from tests.conftest import ingest_into, make_test_service
+
+    service = make_test_service(settings)
+    ingest_into(service, settings, [SEED])
+    prompts = []
+    for question in (
+        "Quels sont les quatre objectifs de l’accord ?",
+        "Quels sont les quatre objectifs de l'accord ?",
+    ):
+        service.ask(question)
+        prompts.append(service.llm.calls[-1][-1].content)
+    assert prompts[0] == prompts[1]

@@ -25,7 +25,7 @@ from rag.llm import count_prompt_tokens, to_chat_messages
 from rag.off_task import withhold_instructions
 from rag.prompting import build_messages, translation_messages
 from rag.schema import Passage
-from rag.text import answer_claims
+from rag.text import answer_claims, with_apostrophes_of
 
 log = logging.getLogger(__name__)
 _MARKERS = re.compile(r"\[\d+\]")
@@ -41,6 +41,7 @@ class Reader:
         """What the model reads: `question` (the standalone one) over `passages`, in rank
         order; `vector` is the question's, from retrieval."""
         shown = [withhold_instructions(t) for t in focus_texts(passages, vector)]
+        question = with_apostrophes_of(question, "\n".join(shown))
         return to_chat_messages(build_messages(question, passages, language, shown))
 
     def count_tokens(self, prompt: Sequence[ChatMessage]) -> int | None:
