@@ -439,7 +439,9 @@ def rule_ablations(service) -> list[Derived]:
 
         return transform
 
-    return [(f"ours -{r}", without(r)) for r in RULE_NAMES if r not in base.rules_off]
+    rows = [(f"ours -{r}", without(r)) for r in RULE_NAMES if r not in base.rules_off]
+    # every rule off: the drafts as the model wrote them (markers still read and renumbered)
+    return [*rows, ("ours -verification", without(*RULE_NAMES))]
 
 
 @dataclass

@@ -212,12 +212,28 @@ def question_names(question: str, language: str) -> list[tuple[str, ...]]:
         names.append((current, start))
     out = []
     for name, at in names:
+        roman = {fold(t) for t in _TOKEN.findall(" ".join(name)) if _is_roman(t)}
         words = tuple(
-            w for w in _TOKEN.findall(fold(" ".join(name))) if w not in stop and not w.isdigit()
+            w
+            for w in _TOKEN.findall(fold(" ".join(name)))
+            if w not in stop and not w.isdigit() and w not in roman
         )
         if words:
             out.append(words + _initials(question[at:], stop))
     return out
+
+
+# A Roman numeral written in capitals, an ordinal one too (« au XIXème siècle », "Louis
+# XIV"): a date or a number, not a name an article must write (a question of the checking
+# half was declined unread for « XIXème »)
+_ROMAN = re.compile(
+    r"(M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3}))(?:e|er|ère|ème|eme|nd|th)?"
+)
+
+
+def _is_roman(token: str) -> bool:
+    m = _ROMAN.fullmatch(token)
+    return bool(m and m.group(1))
 
 
 def _initials(clause: str, stop: set[str]) -> tuple[str, ...]:

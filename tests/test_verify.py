@@ -190,7 +190,7 @@ def test_evaluation_derives_one_row_per_rule_from_the_same_draft(settings):
 
     service = make_test_service(settings)
     rows = dict(rule_ablations(service))
-    assert list(rows) == [f"ours -{r}" for r in RULE_NAMES]
+    assert list(rows) == [*(f"ours -{r}" for r in RULE_NAMES), "ours -verification"]
     context = passages(PASSAGES_EN)
     q = Question(id="q1", question="What will the tram line cost?", answers=("240 million",))
     v = verify("The tram line will cost 240 million euros [1].", context, q.question, "en")
@@ -631,3 +631,35 @@ def test_what_the_tuning_half_showed_the_rules_dropped_wrongly():
     question = "À qui attribue-t-on la fondation du Maroc ?"
     assert unnamed_subject(question, "fr", [source]) is None
     assert unnamed_subject("Quelle est la capitale du Pérou ?", "fr", [source]) == "perou"
+
+
+def test_what_the_checking_half_showed_the_rules_dropped_wrongly():
+    """Right answers of the checking half that rules dropped (`rag bench reverify --drops` on
+    the run before the change), each now kept; and what the same rules must still drop."""
+    from rag.verify.rules import asks_yes_or_no
+
+    def _fr(draft: str, question: str, texts: list[str]):
+        return verify(draft, passages(texts, "fr"), question, "fr")
+
+    # a yes-or-no question answered by a statement in its own words is answered...
+    navy = ["La marine indienne emploie des femmes depuis 1992 dans ses services."]
+    q = "La marine indienne emploie-t-elle des femmes ?"
+    assert asks_yes_or_no(q) and not asks_yes_or_no("Pourquoi a-t-il abandonné ?")
+    assert not _fr("La marine indienne emploie des femmes [1].", q, navy).abstained
+    # ...the question copied back is not
+    assert _fr("La marine indienne emploie-t-elle des femmes ? [1]", q, navy).abstained
+    # "oui" is no word the passages must hold
+    hangman = ["Le bourreau était masqué et vêtu de noir."]
+    v = _fr("Oui, le bourreau était masqué [1].", "Le bourreau était-il masqué ?", hangman)
+    assert not v.abstained, v.decisions
+    # a negation outside the words a claim shares with its clause does not deny it
+    moon = [
+        "Le calendrier musulman fondé sur l'observation mensuelle de la nouvelle lune à l'œil nu "
+        "ne peut pas répondre aux besoins d'un calendrier civil."
+    ]
+    claim = "Les musulmans utilisent l'observation de la nouvelle lune à l'œil nu [1]."
+    assert not _fr(claim, "Quelle méthode utilisent les musulmans ?", moon).abstained
+    denied = _fr(
+        "Le calendrier musulman peut répondre aux besoins civils [1].", "Que peut-il ?", moon
+    )
+    assert [d.rule for d in denied.decisions][:1] == ["polarity"]

@@ -97,12 +97,19 @@ def _names(claim: str) -> list[str]:
     return [n.split("’")[-1].split("'")[-1] for n in _NAME.findall(claim.strip())]
 
 
+@cache
+def _yes_no_words(language: str) -> frozenset[str]:
+    """An answer's "oui" or "yes" is no word the passages must hold: « Oui, le bourreau était
+    masqué [1] » was a right answer of the checking half dropped for its "oui"."""
+    return frozenset(analyse("oui non si yes no", language))
+
+
 def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """In the sources' language, most words a claim adds to the question (stemmed, accents
-    folded) must be in the passages, and every part of every name it uses must be named
-    there ("DVB-S2", "San Diego-Carlsbad"). Across languages words cannot be compared. When
-    the passages mix languages, a claim that cites only passages of its own language is
-    checked against those passages' words (and every passage's names)."""
+    folded; "oui", "yes" aside) must be in the passages, and every part of every name it uses
+    must be named there ("DVB-S2", "San Diego-Carlsbad"). Across languages words cannot be
+    compared. When the passages mix languages, a claim that cites only passages of its own
+    language is checked against those passages' words (and every passage's names)."""
     if ev.same_language:
         checked = list(claims)
         own = set(range(len(ev.sources)))
@@ -119,9 +126,14 @@ def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         if k in own:
             words |= set(analyse(s, ev.used))
     minimum = ev.config.min_support
+    answers = _yes_no_words(ev.used)
     out = []
     for c in checked:
-        added = [w for w in analyse(c.text, ev.used) if w not in asked and not w.isdigit()]
+        added = [
+            w
+            for w in analyse(c.text, ev.used)
+            if w not in asked and not w.isdigit() and w not in answers
+        ]
         found = sum(w in words for w in added)
         support = found / len(added) if added else 1.0
         unknown = [n for n in _names(c.text) if any(p not in names for p in _WORD.findall(fold(n)))]
@@ -329,17 +341,21 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     sources [2] and [1]"). A line that introduces a list (ending with ':') is not a claim of
     its own. A claim that writes as a name what the question wrote as common words does
     answer: « Les Programmes de France diffusait ses programmes… » answers « Quelle production
-    diffusait ses programmes en France… ? »."""
+    diffusait ses programmes en France… ? »; so does a statement answering a yes-or-no
+    question with its own words (the question copied back, "?" and all, does not)."""
     languages = {ev.used, ev.language}
     asked = set().union(*(analyse(ev.question, lang) for lang in languages))
     meta = set().union(*(_about_sources(lang) for lang in languages))
     question_capitals = {fold(w) for w in _names(ev.question)}
+    yes_no = asks_yes_or_no(ev.question)
     out = []
     for c in claims:
         if c.text.rstrip().endswith(":"):
             continue
         if any(fold(n) not in question_capitals for n in _names(c.text)):
             continue  # a name the question did not write as a name: what it asked for
+        if yes_no and not c.text.rstrip().endswith("?"):
+            continue  # « La marine indienne emploie des femmes. » answers « … emploie-t-elle … ? »
         own = set(analyse(c.text, ev.used))
         if own and own <= asked:
             reason = "says nothing the question does not already say"
@@ -349,6 +365,26 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
             continue
         out.append(Decision(RESTATES_QUESTION, c.index, "drop", reason))
     return out
+
+
+# A question answered by yes or no: no interrogative word, and the verb before its subject
+# (« emploie-t-elle », « sont ils », "Is the …", "Did …") or « est-ce que » (accents folded).
+_WH = re.compile(
+    r"\b(?:qui|que|qu|quoi|quel|quelle|quels|quelles|quand|comment|pourquoi|combien|"
+    r"lequel|laquelle|lesquels|lesquelles|who|whom|whose|what|which|when|where|why|how)\b"
+)
+_INVERSION = re.compile(
+    r"^(?:est ce qu|(?:\w+ ){1,7}?(?:t )?(?:il|elle|ils|elles|on|je|tu|nous|vous)\b)"
+    r"|^(?:is|are|was|were|do|does|did|can|could|will|would|has|have|had|should|shall|"
+    r"may|might|must)\b"
+)
+
+
+def asks_yes_or_no(question: str) -> bool:
+    if "où" in question.lower():  # "where" ("ou", or, folds the same: checked before folding)
+        return False
+    q = " ".join(re.sub(r"[’'`-]", " ", fold(question)).split())
+    return not _WH.search(q.removeprefix("est ce qu")) and bool(_INVERSION.search(q))
 
 
 def _headings(source: str) -> set[str]:
@@ -458,12 +494,26 @@ def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> str | Non
             return None
         shares = [len(words & set(analyse(x, ev.used))) / len(words) for x in clauses]
         best = max(range(len(clauses)), key=shares.__getitem__)
-        return clauses[best] if shares[best] >= 0.5 else None
+        return _shared_span(clauses[best], words, ev.used) if shares[best] >= 0.5 else None
     if ev.embedder is None or len(claim.text.split()) < 3:
         return None
     similarity = _embedded(ev, clauses) @ _embedded(ev, [claim.says])[0]
     best = int(np.argmax(similarity))
     return clauses[best] if similarity[best] >= _same_statement(claim.says, ev.config) else None
+
+
+def _shared_span(clause: str, words: set[str], language: str, margin: int = 2) -> str:
+    """The part of `clause` the claim's words cover, from the first to the last of them, and
+    `margin` words either side (« ne … pas » around a shared verb): a negation elsewhere in
+    the clause is about something else. « Le calendrier musulman fondé sur l'observation … à
+    l'œil nu ne peut pas répondre … » does not deny "Muslims use observation with the naked
+    eye" (a right answer of the checking half that `polarity` dropped)."""
+    tokens = list(_WORD.finditer(clause))
+    hits = [i for i, t in enumerate(tokens) if set(analyse(t.group(), language)) & words]
+    if not hits:
+        return clause
+    first, last = max(0, hits[0] - margin), min(len(tokens) - 1, hits[-1] + margin)
+    return clause[tokens[first].start() : tokens[last].end()]
 
 
 _QUANTITY_Q = re.compile(
