@@ -663,3 +663,12 @@ def test_what_the_checking_half_showed_the_rules_dropped_wrongly():
         "Le calendrier musulman peut répondre aux besoins civils [1].", "Que peut-il ?", moon
     )
     assert [d.rule for d in denied.decisions][:1] == ["polarity"]
+
+
+def test_a_passive_is_no_date():
+    """« a été » folds to the season's « été »: every French passive answered « quand »."""
+    from rag.verify.rules import gives_kind
+
+    assert not gives_kind("Elton John a été anobli à onze ans.", "date")
+    assert gives_kind("La mine rouvrira en été.", "date")
+    assert gives_kind("L’été dernier, la mine a rouvert.", "date")

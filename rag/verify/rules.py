@@ -541,9 +541,15 @@ _MONTHS = (
     "january february march april may june july august september october november december "
     "lundi mardi mercredi jeudi vendredi samedi dimanche monday tuesday wednesday thursday "
     "friday saturday sunday hier demain aujourd siecle yesterday tomorrow today century "
-    "printemps ete automne hiver spring summer autumn winter"
+    "printemps automne hiver spring summer autumn winter"
 ).split()
-_DATE = re.compile(r"\b\d{1,4}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b[XVI]{1,5}e\b")
+# « été » the season, not « a été » (been), which folds to the same word: a French passive
+# answered every « quand » (« Elton John a été anobli à onze ans », an unanswerable question
+# of the checking half)
+_DATE = re.compile(
+    r"\b\d{1,4}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b[XVI]{1,5}e\b"
+    r"|\b(?:en|cet|l|d|le|de l) ete\b"
+)
 _PROPER = re.compile(r"(?:^|[\s(«\"“])(?:[A-ZÀ-ÖØ-Þ][\w’'-]+|[A-Z]{2,})")
 _OPENERS = {
     "le", "la", "les", "l", "un", "une", "des", "il", "elle", "ils", "elles", "ce", "cette",
@@ -575,7 +581,7 @@ def gives_kind(text: str, kind: str | None, question: str = "") -> bool:
     if kind == "quantity":
         return bool(numbers_in(text) or _VAGUE_QUANTITY.search(fold(text)))
     if kind == "date":
-        return bool(_DATE.search(fold(text)))
+        return bool(_DATE.search(re.sub(r"['’]", " ", fold(text))))
     names = [m.group(0).strip(' («"“') for m in _PROPER.finditer(text)]
     if any(fold(n).split("’")[0].split("'")[0] not in _OPENERS for n in names):
         return True
