@@ -672,3 +672,34 @@ def test_a_passive_is_no_date():
     assert not gives_kind("Elton John a été anobli à onze ans.", "date")
     assert gives_kind("La mine rouvrira en été.", "date")
     assert gives_kind("L’été dernier, la mine a rouvert.", "date")
+
+
+def test_what_the_english_checking_half_showed_the_rules_dropped_wrongly():
+    """XQuAD's checking half, `rag bench reverify --drops`: three right answers dropped."""
+    pharmacy = [
+        "A Pharmacy Technician in the UK is considered a health care professional and often "
+        "does not work under the direct supervision of a pharmacist but is managed by other "
+        "senior pharmacy technicians."
+    ]
+    q = "What type of professional is a Pharmacy Technician considered to be?"
+    claim = "A Pharmacy Technician is considered to be a health care professional [1]."
+    assert not run(claim, pharmacy, q).abstained
+    turing = [
+        "The time required by a deterministic Turing machine M on input x is the total number "
+        "of state transitions, or steps, the machine makes before it halts and outputs the "
+        'answer ("yes" or "no").'
+    ]
+    q = "The time required to output an answer on a Turing machine is expressed as what?"
+    claim = (
+        "The time required is expressed as the total number of state transitions the machine "
+        'makes before it outputs the answer ("yes" or "no") [1].'
+    )
+    assert not run(claim, turing, q).abstained
+    clippers = ["The Los Angeles Clippers play in the NBA, in Los Angeles."]
+    q = "The Los Angeles Clippers are a team belonging to which sport?"
+    claim = "The Los Angeles Clippers belong to the NBA (National Basketball Association) [1]."
+    assert not run(claim, clippers, q).abstained
+    # a name no passage holds is still dropped, acronym or not
+    assert run(
+        "The Clippers belong to the NHL (National Hockey League) [1].", clippers, q
+    ).abstained

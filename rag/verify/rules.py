@@ -97,6 +97,25 @@ def _names(claim: str) -> list[str]:
     return [n.split("’")[-1].split("'")[-1] for n in _NAME.findall(claim.strip())]
 
 
+_ACRONYM_SPELLED = re.compile(
+    r"\b([A-Z]{2,6})\s*\(([^()]{3,80})\)|([A-Z][^()]{2,80}?)\s*\(([A-Z]{2,6})\)"
+)
+
+
+def _spelled_acronyms(claim: str, names: set[str]) -> set[str]:
+    """Words of a claim that spell out an acronym the sources write: "the NBA (National
+    Basketball Association)" over a passage that says "NBA" (a right answer of the checking
+    half dropped for "Basketball")."""
+    out: set[str] = set()
+    for m in _ACRONYM_SPELLED.finditer(claim):
+        acronym, words = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        capitals = [w for w in _WORD.findall(words) if w[:1].isupper()]
+        initials = "".join(w[0] for w in capitals[-len(acronym) :])
+        if fold(acronym) in names and initials == acronym:
+            out |= {fold(w) for w in capitals}
+    return out
+
+
 @cache
 def _yes_no_words(language: str) -> frozenset[str]:
     """An answer's "oui" or "yes" is no word the passages must hold: « Oui, le bourreau était
@@ -129,14 +148,20 @@ def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     answers = _yes_no_words(ev.used)
     out = []
     for c in checked:
+        spelled = _spelled_acronyms(c.text, names)
+        spelled_stems = set(analyse(" ".join(spelled), ev.used))
         added = [
             w
             for w in analyse(c.text, ev.used)
-            if w not in asked and not w.isdigit() and w not in answers
+            if w not in asked and not w.isdigit() and w not in answers and w not in spelled_stems
         ]
         found = sum(w in words for w in added)
         support = found / len(added) if added else 1.0
-        unknown = [n for n in _names(c.text) if any(p not in names for p in _WORD.findall(fold(n)))]
+        unknown = [
+            n
+            for n in _names(c.text)
+            if any(p not in names for p in _WORD.findall(fold(n))) and fold(n) not in spelled
+        ]
         if unknown:
             reason = f"name {unknown[0]} found in no passage"
         elif support < minimum:
@@ -458,7 +483,12 @@ _LITOTES = re.compile(
 # "non" is left out: far more often a prefix or a name ("Non au CDG Express") than a negation
 
 
+_QUOTED = re.compile(r"\"[^\"]{0,40}\"|“[^”]{0,40}”|«[^»]{0,40}»")
+
+
 def _negated(text: str) -> bool:
+    """A negation or a refusal; a word in quotes is mentioned, not said (`("yes" or "no")`)."""
+    text = _QUOTED.sub(" ", text)
     folded = " " + re.sub(r"[’'`]", " ", fold(text)) + " "
     return bool(_NEGATION.search(_LITOTES.sub(" ", folded)))
 
@@ -503,17 +533,29 @@ def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> str | Non
 
 
 def _shared_span(clause: str, words: set[str], language: str, margin: int = 2) -> str:
-    """The part of `clause` the claim's words cover, from the first to the last of them, and
-    `margin` words either side (« ne … pas » around a shared verb): a negation elsewhere in
-    the clause is about something else. « Le calendrier musulman fondé sur l'observation … à
-    l'œil nu ne peut pas répondre … » does not deny "Muslims use observation with the naked
-    eye" (a right answer of the checking half that `polarity` dropped)."""
+    """The part of `clause` that says what the claim says: the densest run of the claim's
+    words (hits at most GAP words apart), with `margin` words either side (« ne … pas »
+    around a shared verb). A negation elsewhere in the clause is about something else: « Le
+    calendrier musulman fondé sur l'observation … à l'œil nu ne peut pas répondre … » does not
+    deny "Muslims use observation with the naked eye", nor "… is considered a health care
+    professional and often does not work under …" that a technician is a professional (right
+    answers of the checking half that `polarity` dropped)."""
     tokens = list(_WORD.finditer(clause))
-    hits = [i for i, t in enumerate(tokens) if set(analyse(t.group(), language)) & words]
+    stems = [set(analyse(t.group(), language)) & words for t in tokens]
+    hits = [i for i, found in enumerate(stems) if found]
     if not hits:
         return clause
-    first, last = max(0, hits[0] - margin), min(len(tokens) - 1, hits[-1] + margin)
+    runs: list[list[int]] = [[hits[0]]]
+    for i in hits[1:]:
+        if i - runs[-1][-1] > GAP:
+            runs.append([])
+        runs[-1].append(i)
+    best = max(runs, key=lambda run: len(set().union(*(stems[i] for i in run))))
+    first, last = max(0, best[0] - margin), min(len(tokens) - 1, best[-1] + margin)
     return clause[tokens[first].start() : tokens[last].end()]
+
+
+GAP = 4  # words between two of a claim's words that still say the same thing
 
 
 _QUANTITY_Q = re.compile(
