@@ -484,8 +484,18 @@ class Ingestor:
             chunks = self.store.get_chunks(missing[i : i + EMBED_GROUP])
             _, sentences = self.embed(chunks)
             self.index.put(chunks, sentences)
-        if missing or extra:
-            log.warning("passage index: %d rows (re)built, %d removed", len(missing), len(extra))
+        # rows written before the search filters' columns: filled from the store's metadata
+        unfiltered = sorted(set(self.index.without_filter_columns()) & stored)
+        for i in range(0, len(unfiltered), 1000):
+            chunks = self.store.get_chunks(unfiltered[i : i + 1000])
+            self.index.put(chunks, [None] * len(chunks))  # sentence vectors kept
+        if missing or extra or unfiltered:
+            log.warning(
+                "passage index: %d rows (re)built, %d removed, %d given filter columns",
+                len(missing),
+                len(extra),
+                len(unfiltered),
+            )
         return len(missing), len(extra)
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.schema import Chunk
+from rag.filters import Filters
+from rag.schema import Chunk, published_day
 from rag.text import analyse
 
 _SCHEMA = """
@@ -28,7 +29,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT NOT NULL UNIQUE,
     doc_id TEXT NOT NULL,
     tokens TEXT NOT NULL,
-    sentences BLOB
+    sentences BLOB,
+    published_day INTEGER,
+    outlet TEXT,
+    language TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -66,6 +70,20 @@ class PassageIndex:
         self._sql = _SCHEMA.replace("chunks", prefix)
         self._t = prefix
         self._conn().executescript(self._sql)
+        self._add_filter_columns()
+
+    def _add_filter_columns(self) -> None:
+        """Tables written before search filters lack their columns: added empty (filled by
+        the ingestor's reconciliation, `without_filter_columns`)."""
+        conn = self._conn()
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({self._t})")}
+        for column, kind in (
+            ("published_day", "INTEGER"),
+            ("outlet", "TEXT"),
+            ("language", "TEXT"),
+        ):
+            if column not in have:
+                conn.execute(f"ALTER TABLE {self._t} ADD COLUMN {column} {kind}")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -94,9 +112,17 @@ class PassageIndex:
                     blob = _to_blob(vectors)
                 conn.execute(f"DELETE FROM {self._t} WHERE chunk_id = ?", (c.id,))
                 conn.execute(
-                    f"INSERT INTO {self._t}(chunk_id, doc_id, tokens, sentences) "
-                    "VALUES (?, ?, ?, ?)",
-                    (c.id, c.doc_id, chunk_tokens(c), blob),
+                    f"INSERT INTO {self._t}(chunk_id, doc_id, tokens, sentences, "
+                    "published_day, outlet, language) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        c.id,
+                        c.doc_id,
+                        chunk_tokens(c),
+                        blob,
+                        published_day(c.published) or None,
+                        c.outlet,
+                        c.language,
+                    ),
                 )
 
     def sentences(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -127,6 +153,11 @@ class PassageIndex:
                 out.setdefault(doc_id, set()).add(chunk_id)
         return out
 
+    def without_filter_columns(self) -> list[str]:
+        """Rows written before the filter columns existed."""
+        rows = self._conn().execute(f"SELECT chunk_id FROM {self._t} WHERE language IS NULL")
+        return [r[0] for r in rows]
+
     def without_sentences(self) -> list[str]:
         rows = self._conn().execute(f"SELECT chunk_id FROM {self._t} WHERE sentences IS NULL")
         return [r[0] for r in rows]
@@ -136,12 +167,25 @@ class PassageIndex:
         with _transaction(conn):
             conn.executemany(f"DELETE FROM {self._t} WHERE chunk_id = ?", [(i,) for i in chunk_ids])
 
-    def search(self, query: str, language: str, k: int) -> list[tuple[str, float]]:
-        """The k best chunk ids for `query` with their BM25 scores (higher is better)."""
+    def search(
+        self, query: str, language: str, k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """The k best chunk ids for `query` with their BM25 scores (higher is better), among
+        the passages that meet `filters`."""
         terms = list(dict.fromkeys(analyse(query, language)))
         if not terms or k <= 0:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        if filters:
+            # the conditions inside the ranking, so the k best that meet them come back
+            conditions, params = filters.sql()
+            rows = self._conn().execute(
+                f"SELECT c.chunk_id, bm25({self._t}_fts) AS rank FROM {self._t}_fts "
+                f"JOIN {self._t} c ON c.row = {self._t}_fts.rowid "
+                f"WHERE {self._t}_fts MATCH ?{conditions} ORDER BY rank LIMIT ?",
+                (match, *params, k),
+            )
+            return [(cid, -float(rank)) for cid, rank in rows]
         # rank inside FTS5 first, then look up the k winners: joining before the LIMIT reads
         # every match's row, sentence vectors included (3x slower at 56k passages)
         rows = self._conn().execute(

@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from rag.embedding import Embedder
+from rag.filters import Filters
 from rag.language import detect_language
 from rag.passage_index import PassageIndex
 from rag.schema import Passage
@@ -38,7 +39,9 @@ Mode = Literal["hybrid", "dense", "bm25"]
 
 
 class KeywordSearch(Protocol):
-    def search(self, query: str, language: str, k: int) -> list[tuple[str, float]]: ...
+    def search(
+        self, query: str, language: str, k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]: ...
 
 
 @dataclass
@@ -76,18 +79,27 @@ class HybridRetriever:
         self.sentences = sentences
         self.weights = weights
 
-    def retrieve(self, query: str, k: int) -> list[Passage]:
-        return self.search(query, k).passages
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        return self.search(query, k, filters=filters).passages
 
-    def search(self, query: str, k: int, language: str | None = None) -> Retrieval:
+    def search(
+        self,
+        query: str,
+        k: int,
+        language: str | None = None,
+        filters: Filters | None = None,
+    ) -> Retrieval:
+        """The k best passages for `query`, among those that meet `filters` (each search
+        applies them itself)."""
         language = language or detect_language(query)
+        where = filters.where() if filters else None
         vector: np.ndarray | None = None
         dense: list[Passage] = []
         sparse: list[Passage] = []
         pool = max(k, self.candidates)
 
         def keyword_hits() -> list[Passage]:
-            hits = self.keywords.search(query, language, pool)
+            hits = self.keywords.search(query, language, pool, filters)
             by_id = {c.id: c for c in self.store.get_chunks([cid for cid, _ in hits])}
             return [Passage(by_id[cid], score) for cid, score in hits if cid in by_id]
 
@@ -96,7 +108,7 @@ class HybridRetriever:
         keywords = _SIDE.submit(keyword_hits) if self.mode == "hybrid" else None
         if self.mode in ("hybrid", "dense"):
             vector = self.embedder.embed_queries([query])[0]
-            dense = self.store.query(vector, pool)
+            dense = self.store.query(vector, pool, where)
         if keywords is not None:
             sparse = keywords.result()
         elif self.mode == "bm25":

@@ -246,7 +246,8 @@ class ChunkStore:
             ]
         return chunks
 
-    def query(self, vector: Sequence[float], k: int) -> list[Passage]:
+    def query(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[Passage]:
+        """The k passages nearest to `vector`; `where` (rag.filters) limits the search itself."""
         # no count() first: it costs 7 ms at 109k passages, a seventh of a query, and Chroma
         # returns fewer than k results (or none) from a smaller (or empty) collection
         if k <= 0:
@@ -254,6 +255,7 @@ class ChunkStore:
         got = self._chunks.query(
             query_embeddings=np.asarray([vector], dtype=np.float32),
             n_results=k,
+            where=where,
             include=["documents", "metadatas", "distances"],
         )
         return [
@@ -266,6 +268,14 @@ class ChunkStore:
                 strict=True,
             )
         ]
+
+    def has_dated(self, where: dict | None = None) -> bool:
+        """Whether some passage has a publication day (and meets `where`)."""
+        dated = {"published_day": {"$gte": 0}}
+        got = self._chunks.get(
+            where={"$and": [dated, where]} if where else dated, limit=1, include=[]
+        )
+        return bool(got["ids"])
 
     def visible(self, passages: Sequence[Passage]) -> list[Passage]:
         """The passages whose document is ready and at the version they were cut from: what

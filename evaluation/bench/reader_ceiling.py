@@ -58,8 +58,8 @@ class GoldOnly:
     def retrieve(self, query: str, k: int):
         return self.search(query, k).passages
 
-    def search(self, query: str, k: int, language: str | None = None):
-        found = self.inner.search(query, max(k, self.depth), language)
+    def search(self, query: str, k: int, language: str | None = None, filters=None):
+        found = self.inner.search(query, max(k, self.depth), language, filters)
         gold = [p for p in found.passages if p.chunk.doc_id == self.gold]
         if not gold:
             self.misses += 1
