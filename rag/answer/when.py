@@ -418,7 +418,13 @@ def _count_after(text: str, end: int) -> bool:
 
 
 _OF = re.compile(r"\s+(?:de|du|des|d'|of)\b", re.I)
-_BC = re.compile(r"\s*(?:av\.?|avant)\s*(?:J\.?-?C|notre\s+[èe]re)|\s*(?:BC|BCE|B\.C\.)\b", re.I)
+# before Christ, or a year of another calendar (« l'année 1442 du calendrier hégirien »)
+_BC = re.compile(
+    r"\s*(?:av\.?|avant)\s*(?:J\.?-?C|notre\s+[èe]re)|\s*(?:BC|BCE|B\.C\.|AH)\b"
+    r"|\s*(?:du|of\s+the|in\s+the)\s+(?:calendrier\s+)?(?:h[ée]girien|musulman|h[ée]bra[iï]que|"
+    r"julien|hijri|islamic|hebrew|julian)",
+    re.I,
+)
 
 
 def _year_guard(text: str, m: re.Match[str]) -> bool:
