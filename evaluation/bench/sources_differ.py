@@ -24,6 +24,7 @@ import random
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,7 +157,78 @@ def cases_table(pages: Path, per_article: int, seed: int) -> list[str]:
     return [*lines, "", "Reasons given:", *examples]
 
 
-def dev_table(embedder: str, folder: Path, limit: int | None) -> list[str]:
+def dev_table(
+    embedder: str, folder: Path, limit: int | None, settings_grid: list[tuple[float, int]]
+) -> list[str]:
+    """False alarms (and, as a control, disagreements found when the gold paragraph is
+    reprinted with the claim's value changed) for each (SAME_STATEMENT, MIN_SHARED)."""
+    from rag.verify import disagreement
+
+    asked = {name: _retrieved(name, language, embedder, folder, limit) for name, language in _DEV}
+    lines = [
+        "| dev set | same statement from | shared words from | answers | fired, one document "
+        "an article | fired, one document a paragraph | control: one value changed, found |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    examples: list[str] = []
+    for same, shared in settings_grid:
+        disagreement.SAME_STATEMENT, disagreement.MIN_SHARED = same, shared
+        for name, cases in asked.items():
+            fired = Counter()
+            control = changed = 0
+            for case in cases:
+                for kind, docs in (("article", case.articles), ("paragraph", case.paragraphs)):
+                    decisions = case.run(docs)
+                    fired[kind] += bool(decisions)
+                    if decisions and len(examples) < 10:
+                        examples.append(
+                            f"- {name} ({kind}): {case.question} -> {decisions[0].reason}"
+                        )
+                if case.changed is not None:
+                    changed += 1
+                    control += bool(case.run((*case.articles, "reprint"), case.changed))
+            n = len(cases)
+            lines.append(
+                f"| {name.split('/')[0]} | {same} | {shared} | {n} "
+                f"| {fired['article']} ({fired['article'] / n:.3f}) "
+                f"| {fired['paragraph']} ({fired['paragraph'] / n:.3f}) "
+                f"| {control} of {changed} ({control / max(changed, 1):.2f}) |"
+            )
+    return [*lines, "", "Fired on:", *examples]
+
+
+_DEV = (("piaf/piaf-v1.1-dev.json", "fr"), ("xquad-en/xquad-en-dev.json", "en"))
+
+
+@dataclass
+class _Case:
+    question: str
+    language: str
+    draft: str
+    sources: tuple[str, ...]
+    articles: tuple[str, ...]  # the document of each passage: its article
+    paragraphs: tuple[str, ...]  # ... or its paragraph
+    changed: str | None  # the gold paragraph with the claim's value changed, as a source
+
+    def run(self, docs: tuple[str, ...], extra: str | None = None) -> list:
+        from rag.verify.claims import parse
+        from rag.verify.config import VerifyConfig
+        from rag.verify.disagreement import DocEvidence, sources_differ
+
+        claims = tuple(parse(self.draft))
+        ev = DocEvidence(
+            draft=self.draft, claims=claims,
+            sources=self.sources + ((extra,) if extra else ()),
+            question=self.question, language=self.language, used=self.language,
+            same_language=True, config=VerifyConfig(), source_docs=docs,
+        )  # fmt: skip
+        return sources_differ(claims, ev)
+
+
+def _retrieved(
+    name: str, language: str, embedder: str, folder: Path, limit: int | None
+) -> list[_Case]:
+    """Each dev question's top 5 paragraphs (the gold one put in), and its claim."""
     from evaluation.datasets import clean_title, paragraph_id
     from ingest.readers import content_hash
     from ingest.service import IngestionService
@@ -165,82 +237,55 @@ def dev_table(embedder: str, folder: Path, limit: int | None) -> list[str]:
     from rag.schema import Document
     from rag.settings import Settings
     from rag.text import sentence_spans
-    from rag.verify.claims import parse
-    from rag.verify.config import VerifyConfig
-    from rag.verify.disagreement import DocEvidence, sources_differ
 
-    lines = [
-        "| dev set | answers | fired, one document an article | fired, one document a paragraph |",
-        "|---|---|---|---|",
+    data = json.loads((DATA / name).read_text(encoding="utf-8"))["data"]
+    paragraphs: dict[str, tuple[str, str]] = {}  # id: (article, text)
+    asked = []
+    for article in data:
+        title = clean_title(article["title"])
+        for p in article["paragraphs"]:
+            pid = paragraph_id(p["context"])
+            paragraphs[pid] = (title, p["context"])
+            for qa in p["qas"]:
+                if qa.get("answers"):
+                    asked.append((qa["question"], pid, qa["answers"][0]["answer_start"]))
+    if limit:
+        asked = random.Random(1).sample(asked, min(limit, len(asked)))
+    settings = Settings(data_dir=folder / name.split("/")[0], embedder=embedder, llm="scripted")
+    engines = make_engines(settings)
+    ingestion = IngestionService(settings, engines)
+    ingestion.prepare(progress=False)
+    documents = [
+        Document(pid, t, text, source=name, language=language, content_hash=content_hash(t, text))
+        for pid, (t, text) in paragraphs.items()
     ]
-    fired_examples: list[str] = []
-    for name, language in (("piaf/piaf-v1.1-dev.json", "fr"), ("xquad-en/xquad-en-dev.json", "en")):
-        data = json.loads((DATA / name).read_text(encoding="utf-8"))["data"]
-        paragraphs: dict[str, tuple[str, str]] = {}  # id: (article, text)
-        asked = []
-        for article in data:
-            title = clean_title(article["title"])
-            for p in article["paragraphs"]:
-                pid = paragraph_id(p["context"])
-                paragraphs[pid] = (title, p["context"])
-                for qa in p["qas"]:
-                    if qa.get("answers"):
-                        asked.append((qa["question"], pid, qa["answers"][0]["answer_start"]))
-        if limit:
-            asked = random.Random(1).sample(asked, min(limit, len(asked)))
-        settings = Settings(data_dir=folder / name.split("/")[0], embedder=embedder, llm="scripted")
-        engines = make_engines(settings)
-        ingestion = IngestionService(settings, engines)
-        ingestion.prepare(progress=False)
-        ingestion.ingest_documents(
-            [
-                Document(
-                    pid, t, text, source=name, language=language, content_hash=content_hash(t, text)
-                )
-                for pid, (t, text) in paragraphs.items()
-            ],
-            progress=False,
+    ingestion.ingest_documents(documents, progress=False)
+    retriever = HybridRetriever(engines.store, engines.embedder, engines.index)
+    rng = random.Random(1)
+    cases = []
+    for question, gold, start in asked:
+        found = retriever.search(question, 8, language).passages
+        ids = list(dict.fromkeys(p.chunk.doc_id for p in found))[:5]
+        if gold not in ids:
+            ids = [gold, *ids[:4]]
+        title, text = paragraphs[gold]
+        claim = next((text[a:b] for a, b in sentence_spans(text) if a <= start < b), "")
+        claim = " ".join(claim.split())
+        changed = change_value(claim, rng)
+        cases.append(
+            _Case(
+                question,
+                language,
+                f"{claim.rstrip('.')} [{ids.index(gold) + 1}].",
+                tuple(f"{paragraphs[i][0]}\n{paragraphs[i][1]}" for i in ids),
+                tuple(paragraphs[i][0] for i in ids),
+                tuple(ids),
+                f"{title}\n{' '.join(text.split()).replace(claim, changed[0])}"
+                if changed
+                else None,
+            )
         )
-        retriever = HybridRetriever(engines.store, engines.embedder, engines.index)
-        by_article = by_paragraph = 0
-        for question, gold, start in asked:
-            ids = list(
-                dict.fromkeys(
-                    p.chunk.doc_id for p in retriever.search(question, 8, language).passages
-                )
-            )[:5]
-            if gold not in ids:
-                ids = [gold, *ids[:4]]
-            text = paragraphs[gold][1]
-            claim = next((text[a:b] for a, b in sentence_spans(text) if a <= start < b), "")
-            draft = f"{claim.rstrip('.')} [{ids.index(gold) + 1}]."
-            claims = tuple(parse(draft))
-            sources = tuple(f"{paragraphs[i][0]}\n{paragraphs[i][1]}" for i in ids)
-            for docs, kind in (
-                (tuple(paragraphs[i][0] for i in ids), "article"),
-                (tuple(ids), "paragraph"),
-            ):
-                ev = DocEvidence(
-                    draft=draft, claims=claims, sources=sources, question=question,
-                    language=language, used=language, same_language=True,
-                    config=VerifyConfig(), source_docs=docs,
-                )  # fmt: skip
-                decisions = sources_differ(claims, ev)
-                if decisions:
-                    if kind == "article":
-                        by_article += 1
-                    else:
-                        by_paragraph += 1
-                    if len(fired_examples) < 10:
-                        fired_examples.append(
-                            f"- {name} ({kind}): {question} -> {decisions[0].reason}"
-                        )
-        n = len(asked)
-        lines.append(
-            f"| {name.split('/')[0]} | {n} | {by_article} ({by_article / n:.3f}) "
-            f"| {by_paragraph} ({by_paragraph / n:.3f}) |"
-        )
-    return [*lines, "", "Fired on:", *fired_examples]
+    return cases
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--embedder", choices=("hashing", "sentence-transformers"), default="hashing")
     p.add_argument("--limit", type=int, default=None, help="dev questions per set (default all)")
     p.add_argument("--no-dev", action="store_true", help="the built cases only")
+    p.add_argument("--sweep", action="store_true", help="dev sets over several thresholds")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     print("## Disagreements built from real articles\n")
@@ -264,7 +310,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"\n## False alarms on the dev sets ({args.embedder} embedder)\n")
         with tempfile.TemporaryDirectory() as tmp:
-            print("\n".join(dev_table(args.embedder, Path(tmp), args.limit)))
+            grid = [(0.3, 2), (0.4, 3), (0.5, 3), (0.6, 4), (0.7, 4)] if args.sweep else []
+            from rag.verify import disagreement
+
+            grid = grid or [(disagreement.SAME_STATEMENT, disagreement.MIN_SHARED)]
+            print("\n".join(dev_table(args.embedder, Path(tmp), args.limit, grid)))
     return 0
 
 
