@@ -145,6 +145,13 @@ def test_the_same_number_written_differently_is_no_difference():
     assert d is not None and (d.ours, d.theirs) == ("2.5 billion euros", "3.1 billion euros")
 
 
+def test_thousands_separators():
+    base = "The company said it had sold {} copies of the game in its first month on sale."
+    assert differ(base.format("7,000,000"), base.format("7 000 000")) is None
+    d = differ(base.format("7,000,000"), base.format("7,500,000"))
+    assert d is not None and (d.ours, d.theirs) == ("7,000,000 copies", "7,500,000 copies")
+
+
 def test_english_percentages():
     d = differ(
         "Turnout in the regional election reached 48% according to the interior ministry.",

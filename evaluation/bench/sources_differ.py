@@ -71,7 +71,10 @@ def change_value(sentence: str, rng: random.Random) -> tuple[str, str] | None:
         return None
     t = rng.choice(values)
     if t.kind == "number":
-        n = float(t.key)
+        try:
+            n = float(t.key)
+        except ValueError:  # "1.2.3": a version, not a number
+            return None
         new = n + 1 if n < 10 or rng.random() < 0.5 else round(n * 1.5)
         text = str(int(new)) if float(new).is_integer() else f"{new:.1f}"
     elif t.kind == "month":

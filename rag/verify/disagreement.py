@@ -91,7 +91,8 @@ def _tokens(sentence: str) -> list[_Token]:
         text = m.group()
         opening = i == 0 or bool(_OPENS.search(sentence[: m.start()]))
         if text[0].isdigit():
-            key = re.sub(r"[  .](?=\d{3}\b)", "", text).replace(",", ".")
+            # thousands apart ("7,000,000", "7 000 000", "7.000.000"), a decimal comma as a point
+            key = re.sub(r"[  .,](?=\d{3}(?!\d))", "", text).replace(",", ".")
             kind = "number"
         else:
             key = fold(text)
