@@ -50,10 +50,15 @@ SHINGLE = 5  # words per shingle
 NUM_PERM = 128
 SEED = 1
 # LSH candidates from this Jaccard similarity; a near-duplicate then needs this share of the
-# shorter text's shingles in common (rag bench reprints: grouping precision/recall)
+# shorter text's shingles in common. `rag bench reprints --grid` (234 PIAF stories, 3 reprints
+# each, added in a shuffled order): 5-shingles, 0.2, 0.5 group pairs with precision 0.994 and
+# recall 0.956; containment 0.6: 0.997 / 0.940; 3-shingles: 0.961 / 0.949; 7-shingles:
+# 0.983 / 0.944. The pairs missed are short briefs cut by half and extended by an outlet's own
+# lines; the pairs wrongly joined, short briefs of one outlet sharing its footer.
 LSH_THRESHOLD = 0.2
 CONTAINMENT = 0.5
 # A document that is a near-copy (Jaccard from this) of members of two stories joins them
+# (recall 0.955 -> 0.956 in that bench, precision unchanged)
 MERGE_JACCARD: float | None = 0.4
 _WORD = re.compile(r"\w+")
 
