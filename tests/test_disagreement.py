@@ -135,6 +135,22 @@ def test_unrelated_sentences_with_other_values_do_not_trigger_it():
     assert differ(VISIT, VISIT + " à Astana, avec 12 accords") is None  # one says more
 
 
+def test_a_name_against_words_is_another_statement():
+    # a sentence cut at "Rep." in one source, whole in the other
+    assert (
+        differ(
+            "Her victory would come in a district that overlaps with the one held by left-wing Democratic Rep.",
+            "Her victory would come in a district that overlaps with the one held by Alexandria Ocasio-Cortez.",
+        )
+        is None
+    )
+    d = differ(
+        "Le rapport a été remis mardi au ministre par Jean de La Tour, président de la commission.",
+        "Le rapport a été remis mardi au ministre par Paul Morel, président de la commission.",
+    )
+    assert d is not None and (d.kind, d.ours, d.theirs) == ("name", "Jean de La Tour", "Paul Morel")
+
+
 def test_the_same_number_written_differently_is_no_difference():
     assert differ("Le fonds atteint 2 000 000 euros selon le ministère des Finances français.",
                   "Le fonds atteint 2000000 euros selon le ministère des Finances français.") is None  # fmt: skip

@@ -148,6 +148,8 @@ def differ(ours: str, theirs: str) -> Difference | None:
         if kinds_a != kinds_b or len(kinds_a) != 1 or max(i2 - i1, j2 - j1) > _SLOT:
             return None  # a value against words, or mixed values: another statement
         kind = next(iter(kinds_a))
+        if kind == "name" and not (_only_name(a[i1:i2]) and _only_name(b[j1:j2])):
+            return None  # "left-wing Democratic Rep." / "Alexandria Ocasio-Cortez": words too
         if kind == "number" and numbers_in(_text(a, i1, i2)) & numbers_in(_text(b, j1, j2)):
             continue  # "2,0" / "2": the same number
         found.append((i1, i2, j1, j2, kind))
@@ -155,6 +157,29 @@ def differ(ours: str, theirs: str) -> Difference | None:
         return None
     i1, i2, j1, j2, kind = found[0]
     return Difference(kind, _shown(ours, a, i1, i2), _shown(theirs, b, j1, j2))
+
+
+_PARTICLES = {
+    "de",
+    "du",
+    "des",
+    "la",
+    "le",
+    "van",
+    "von",
+    "der",
+    "da",
+    "di",
+    "del",
+    "al",
+    "bin",
+    "ibn",
+}
+
+
+def _only_name(tokens: list[_Token]) -> bool:
+    """Every word of the piece belongs to a name ("Jean de La Fontaine")."""
+    return all(t.kind == "name" or t.key in _PARTICLES for t in tokens)
 
 
 def _text(tokens: list[_Token], i: int, j: int) -> str:
