@@ -44,7 +44,8 @@ SOURCES_DIFFER = "sources-differ"
 # sources_differ --sweep: no false alarm on the 4,420 PIAF and XQuAD dev answers at any of
 # 0.3/2 ... 0.7/4 (the one-value-slot condition is what holds them off), and 0.98-0.99 of their
 # claims' values changed in a reprint found; 0.6/4 keeps a margin for news text, where
-# sentences repeat more (on the built cases from real articles it finds as much as 0.3/2).
+# sentences repeat more (on the cases built from real articles: 0.3/2 finds 125 of 133 changed
+# values, 0.6/4 finds 124; neither fires on the 266 agreeing pairs).
 SAME_STATEMENT = 0.6
 MIN_SHARED = 4
 # the longest differing piece of a sentence that can be one value ("Jean-Pierre de La Tour")
