@@ -10,6 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,7 +21,7 @@ from starlette.background import BackgroundTask
 
 from api.deps import ServiceDep, SettingsDep, require_read
 from api.routes import ANSWER_RESPONSES, UNAUTHORIZED, question_or_422
-from api.schemas import Text, valid_text
+from api.schemas import FiltersIn, Text, filters_of, valid_text
 from api.streaming import ClientGoneError, final_answer, run_in_thread
 from rag.service import Answer, Event
 from rag.settings import Settings
@@ -64,6 +65,13 @@ class OAChatRequest(BaseModel):
     model: Text = MODEL_ID  # echoed in the response
     messages: list[OAMessage] = Field(..., min_length=1)
     stream: bool = False
+    # ours, as extra body fields (the `openai` client's `extra_body`)
+    filters: FiltersIn | None = Field(
+        None, description="limit the search: publication days, outlets, languages"
+    )
+    now: datetime | None = Field(
+        None, description="the time relative expressions of the question count from"
+    )
 
 
 def _conversation(body: OAChatRequest, settings: Settings) -> list[dict]:
@@ -118,7 +126,7 @@ async def chat_completions(
     body: OAChatRequest, request: Request, service: ServiceDep, settings: SettingsDep
 ):
     messages = _conversation(body, settings)
-    run = service.open(messages)  # 503 now when the queue is full
+    run = service.open(messages, None, filters_of(body), body.now)  # 503 now when full
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     events = run_in_thread(run.events)
@@ -144,6 +152,7 @@ async def chat_completions(
             "usage": _usage(answer),
             "citations": answer.to_dict()["citations"],
             "searched": answer.searched,
+            "window": answer.window,
         }
 
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> dict[str, str]:

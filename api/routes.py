@@ -21,6 +21,7 @@ from api.schemas import (
     RetrieveRequest,
     RetrieveResponse,
     check_question,
+    filters_of,
 )
 from api.streaming import ClientGoneError, final_answer, rag_events, run_in_thread
 from rag.service import AnswerService
@@ -77,9 +78,11 @@ def question_or_422(text: str, settings: Settings, loc: tuple[str | int, ...]) -
 
 
 async def _answer(
-    request: Request, service: AnswerService, messages: list[dict], top_k: int | None, stream: bool
+    request: Request, service: AnswerService, messages: list[dict], body: AskRequest | ChatRequest
 ):
-    run = service.open(messages, top_k)  # 503 now, before a stream starts, when it is full
+    filters, now = filters_of(body), body.now
+    run = service.open(messages, body.top_k, filters, now)  # 503 now when the queue is full
+    stream = body.stream
     events = run_in_thread(run.events)
     if stream:
         # If the stream never starts (client gone first), the reserved place must not leak.
@@ -106,7 +109,7 @@ async def ask(body: AskRequest, request: Request, service: ServiceDep, settings:
     """Answer one question from the ingested articles, with numbered citations."""
     question = question_or_422(body.question, settings, ("body", "question"))
     messages = [{"role": "user", "content": question}]
-    return await _answer(request, service, messages, body.top_k, body.stream)
+    return await _answer(request, service, messages, body)
 
 
 @router.post(
@@ -124,7 +127,7 @@ async def chat(body: ChatRequest, request: Request, service: ServiceDep, setting
     messages[-1]["content"] = question_or_422(
         messages[-1]["content"], settings, ("body", "messages", last, "content")
     )
-    return await _answer(request, service, messages, body.top_k, body.stream)
+    return await _answer(request, service, messages, body)
 
 
 @router.post(
@@ -138,7 +141,7 @@ def retrieve(body: RetrieveRequest, service: ServiceDep, settings: SettingsDep) 
     `rag eval --url` for its retrieval metrics)."""
     question = question_or_422(body.question, settings, ("body", "question"))
     t0 = time.perf_counter()
-    passages = service.retrieve(question, body.top_k)
+    passages = service.retrieve(question, body.top_k, filters_of(body))
     return RetrieveResponse(
         passages=[
             RetrievedPassageOut(

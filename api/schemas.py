@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from rag.filters import Filters
 
 # Python's json module turns a `\ud800` escape into a lone surrogate, which no UTF-8 encoder
 # (the response, the model's tokenizer, Chroma) accepts; NUL is never text either.
@@ -79,12 +89,56 @@ def check_question(value: str, limit: int) -> str:
     return value
 
 
+class FiltersIn(BaseModel):
+    """What the search is limited to (inside the vector and keyword searches), combined with
+    the window a question's words give ("last week"): days included on both sides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    published_after: date | None = Field(None, examples=["2020-02-01"])
+    published_before: date | None = Field(None, examples=["2020-02-29"])
+    outlets: list[Annotated[Text, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50, examples=[["Le Monde", "Reuters"]]
+    )
+    languages: list[Literal["fr", "en"]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FiltersIn:
+        after, before = self.published_after, self.published_before
+        if after and before and after > before:
+            raise ValueError(f"published_after ({after}) is after published_before ({before})")
+        return self
+
+    def filters(self) -> Filters:
+        return Filters(
+            self.published_after,
+            self.published_before,
+            tuple(self.outlets),
+            tuple(self.languages),
+        )
+
+
+def filters_of(body: BaseModel) -> Filters | None:
+    given = getattr(body, "filters", None)
+    return given.filters() if isinstance(given, FiltersIn) else None
+
+
+_FILTERS = Field(None, description="limit the search: publication days, outlets, languages")
+_NOW = Field(
+    None,
+    description="the time relative expressions of the question count from (default: now)",
+    examples=["2020-02-20T12:00:00+01:00"],
+)
+
+
 class AskRequest(BaseModel):
     question: Text = Field(..., examples=["What are the agreement's four objectives?"])
     top_k: int | None = Field(
         None, ge=1, le=20, description="Most passages given to the model (weaker ones are left out)"
     )
     stream: bool = False
+    filters: FiltersIn | None = _FILTERS
+    now: datetime | None = _NOW
 
     _check = field_validator("question")(not_empty)
 
@@ -98,6 +152,8 @@ class ChatRequest(BaseModel):
     messages: list[Message] = Field(..., min_length=1, max_length=50)
     top_k: int | None = Field(None, ge=1, le=20)
     stream: bool = False
+    filters: FiltersIn | None = _FILTERS
+    now: datetime | None = _NOW
 
     @model_validator(mode="after")
     def _last_is_a_question(self) -> ChatRequest:
@@ -172,6 +228,19 @@ class VerificationOut(BaseModel):
     )
 
 
+class WindowOut(BaseModel):
+    """The time a question asked about ("last week", « en février 2020 », "latest")."""
+
+    expression: str = Field(description="the question's words that said it")
+    after: str | None = Field(None, description="first day of the window (ISO), None: open")
+    before: str | None = Field(None, description="last day of the window (ISO), None: open")
+    described: str = Field("", description="the window in the question's language")
+    recency: bool = Field(False, description="the question asked for the most recent first")
+    applied: bool = Field(
+        description="it limited the search (false over a corpus without publication dates)"
+    )
+
+
 class AskResponse(BaseModel):
     answer: str
     citations: list[CitationOut]
@@ -182,6 +251,9 @@ class AskResponse(BaseModel):
     timings: dict[str, float | int | None]
     verification: list[VerificationOut] = Field(
         default_factory=list, description="claims the grounding checks dropped or re-cited"
+    )
+    window: WindowOut | None = Field(
+        None, description="the time the question asked about, when it named one"
     )
 
 
@@ -281,6 +353,7 @@ class JobOut(BaseModel):
 class RetrieveRequest(BaseModel):
     question: Text = Field(..., examples=["What are the agreement's four objectives?"])
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to return")
+    filters: FiltersIn | None = _FILTERS
 
     _check = field_validator("question")(not_empty)
 

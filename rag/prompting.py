@@ -59,7 +59,7 @@ def format_sources(passages: Sequence[Passage], texts: Sequence[str] | None = No
     return "\n\n".join(f"[{i}] {source_header(p)}\n{body}" for i, (p, body) in enumerate(pairs, 1))
 
 
-def _user_turn(sources: str, question: str, language: str) -> str:
+def _user_turn(sources: str, question: str, language: str, dated: bool = False) -> str:
     # "giving every fact the sources give for it": without it, which of the seed's four
     # objectives came first in the list was a near tie the prompt cache's arithmetic decided
     # (« … de l'accord ? » asked after another question lost « géologie »)
@@ -67,6 +67,8 @@ def _user_turn(sources: str, question: str, language: str) -> str:
         f"Answer in {LANGUAGE_NAME[language]}, giving every fact the sources give for it, with "
         "a source number after every sentence or list item."
     )
+    if dated:  # the question asks about a time: the answer says when each source reported it
+        ask += " Say the date of each source you use."
     return f"Sources:\n{sources}\n\nQuestion: {question.strip()}\n{ask}"
 
 
@@ -75,6 +77,7 @@ def build_messages(
     passages: Sequence[Passage],
     language: str,
     texts: Sequence[str] | None = None,
+    dated: bool = False,
 ) -> list[dict]:
     """The chat prompt: instructions, the demonstrated turn, then the numbered sources and the
     question. `texts`: what to show of each passage (default: all of it; rag.focus)."""
@@ -85,7 +88,7 @@ def build_messages(
         {"role": "assistant", "content": answer},
         {
             "role": "user",
-            "content": _user_turn(format_sources(passages, texts), question, language),
+            "content": _user_turn(format_sources(passages, texts), question, language, dated),
         },
     ]
 

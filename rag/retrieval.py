@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from rag.answer.when import Window
 from rag.embedding import Embedder
 from rag.filters import Filters
 from rag.language import detect_language
@@ -47,12 +48,21 @@ class KeywordSearch(Protocol):
 @dataclass
 class Retrieval:
     """What retrieval found for a question: its vector (None without dense search) and the
-    passages, best first, each with its sentence vectors."""
+    passages, best first, each with its sentence vectors; the filters it searched with, and
+    whether they came from the question's time (a window, the most recent first)."""
 
     query: str
     language: str
     vector: np.ndarray | None
     passages: list[Passage]
+    filters: Filters | None = None
+    window: Window | None = None  # the question's window, when it filtered the search
+    recency: bool = False  # the most recent passages came first
+
+    @property
+    def dated(self) -> bool:
+        """The question's time shaped the search: the answer should say when."""
+        return self.window is not None or self.recency
 
 
 class HybridRetriever:
@@ -196,6 +206,21 @@ def naming(entity: str, ranked: Sequence[Passage], read: Sequence[Passage]) -> l
             break
         chosen.add(p.chunk.id)
     return [p for p in ranked if p.chunk.id in chosen]
+
+
+# A "latest news" question reads, among the passages scoring at least this share of the
+# best, the most recently published first.
+RECENT_FLOOR = 0.5
+
+
+def most_recent(passages: Sequence[Passage], k: int) -> list[Passage]:
+    """Of passages best first, those close to the best, newest first (undated last)."""
+    if not passages:
+        return []
+    floor = RECENT_FLOOR * passages[0].score
+    close = [p for p in passages if p.score >= floor]
+    close.sort(key=lambda p: p.chunk.published[:10] or "0000", reverse=True)
+    return close[:k]
 
 
 def _minmax(passages, name: str) -> dict[str, float]:

@@ -14,7 +14,8 @@ import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from llama_index.core.llms import LLM
 
@@ -22,12 +23,20 @@ from rag.answer import decide
 from rag.answer.present import Answer, Citation, declined, present
 from rag.answer.question import Question, question_of, standalone
 from rag.answer.read import Reader
+from rag.answer.when import strip_time
 from rag.counters import SharedCounters
 from rag.engines import Engines
+from rag.filters import Filters
 from rag.gate import CancelledError, GenerationGate, Ticket
 from rag.grounding import is_repeating
 from rag.memory import release_free_memory
-from rag.retrieval import HybridRetriever, Retrieval, keep_close_to_best, naming
+from rag.retrieval import (
+    HybridRetriever,
+    Retrieval,
+    keep_close_to_best,
+    most_recent,
+    naming,
+)
 from rag.schema import Passage
 from rag.settings import RetrievalSettings
 from rag.verify import ClaimStream, Decision, VerifyConfig
@@ -46,6 +55,18 @@ class Event:
     answer: Answer | None = None
     searched: str = ""
     language: str = ""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a client asks: the conversation (its last user message is the question), how
+    many passages at most, what the search is limited to, and the time that relative
+    expressions ("last week") count from (None: the clock's)."""
+
+    messages: tuple[dict, ...]
+    top_k: int | None = None
+    filters: Filters | None = None
+    now: datetime | None = None
 
 
 @dataclass
@@ -85,20 +106,38 @@ class AnswerService:
         self.counters: SharedCounters | None = None  # every worker's totals, when shared
 
     # --- the stages, for callers that want one --------------------------------------------
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        return self.retriever.retrieve(question, top_k or self.retrieval.top_k)
+    def retrieve(
+        self, question: str, top_k: int | None = None, filters: Filters | None = None
+    ) -> list[Passage]:
+        return self.retriever.retrieve(question, top_k or self.retrieval.top_k, filters)
 
-    def search(self, question: Question, top_k: int | None = None) -> Retrieval:
-        """The passages the model reads: the top ones, cut where scores fall far below the
-        best (rag.retrieval.keep_close_to_best); for a question about an entity, also the
-        others of the top ones that name it (rag.retrieval.naming)."""
+    def search(
+        self, question: Question, top_k: int | None = None, filters: Filters | None = None
+    ) -> Retrieval:
+        """The passages the model reads: the top ones among those `filters` and the
+        question's time allow, cut where scores fall far below the best
+        (rag.retrieval.keep_close_to_best); for a question about an entity, also the others of
+        the top ones that name it (rag.retrieval.naming); for the latest news, the newest of
+        those close to the best (rag.retrieval.most_recent). A question's window filters only
+        a corpus with dated articles ("en 1789" in an encyclopaedia asks about 1789, not about
+        when an article was published)."""
         k = top_k or self.retrieval.top_k
-        found = self.retriever.search(question.searched, k, question.language)
+        time, query, window, recency = question.time, question.searched, None, False
+        if time.found and self.store.has_dated():
+            if time.window is not None:
+                window = time.window
+                filters = (filters or Filters()).narrowed(window.after, window.before)
+            query, recency = strip_time(question.searched, time), time.recency
+        found = self.retriever.search(query, 2 * k if recency else k, question.language, filters)
         r = self.retrieval
-        read = keep_close_to_best(found.passages, r.relative_score, r.min_passages)
+        if recency:
+            read = most_recent(found.passages, k)
+        else:
+            read = keep_close_to_best(found.passages, r.relative_score, r.min_passages)
         if question.entity:
             read = naming(question.entity, found.passages, read)
-        found.passages = read
+        found.passages, found.filters = read, filters
+        found.window, found.recency = window, recency
         return found
 
     def context(self, question: str, top_k: int | None = None) -> list[Passage]:
@@ -120,35 +159,47 @@ class AnswerService:
         graph.join()
 
     # --- answers --------------------------------------------------------------------------
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        return self.chat([{"role": "user", "content": question}], top_k)
+    def ask(self, question: str, top_k: int | None = None, **options: Any) -> Answer:
+        return self.chat([{"role": "user", "content": question}], top_k, **options)
 
-    def chat(self, messages: Sequence[dict], top_k: int | None = None) -> Answer:
-        for event in self.stream(messages, top_k):
+    def chat(self, messages: Sequence[dict], top_k: int | None = None, **options: Any) -> Answer:
+        for event in self.stream(messages, top_k, **options):
             if event.kind == "done" and event.answer is not None:
                 return event.answer
         raise RuntimeError("generation ended without an answer")
 
-    def open(self, messages: Sequence[dict], top_k: int | None = None) -> AnswerRun:
+    def open(
+        self,
+        messages: Sequence[dict],
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        now: datetime | None = None,
+    ) -> AnswerRun:
         """Reserve a place in the generation queue now (BusyError when it is full, before
         any stream starts) for an answer run later by `AnswerRun.events`."""
-        return AnswerRun(self, list(messages), top_k, self.gate.reserve())
+        request = Request(tuple(messages), top_k, filters, now)
+        return AnswerRun(self, request, self.gate.reserve())
 
     def stream(
         self,
         messages: Sequence[dict],
         top_k: int | None = None,
         cancel: threading.Event | None = None,
+        **options: Any,
     ) -> Iterator[Event]:
         """Answer the last user message of `messages`; earlier ones are the conversation.
         `cancel` stops the generation between two tokens (a client that went away)."""
-        yield from self.open(messages, top_k).events(cancel)
+        yield from self.open(messages, top_k, **options).events(cancel)
 
-    def _answer(
-        self, messages: Sequence[dict], top_k: int | None, ticket: Ticket, cancel: threading.Event
-    ) -> Iterator[Event]:
+    def now(self) -> datetime:
+        """The time a question's relative expressions count from: the settings' reference
+        time (evaluation, tests), else the clock's, in the server's time zone."""
+        return self.retrieval.reference_time or datetime.now().astimezone()
+
+    def _answer(self, request: Request, ticket: Ticket, cancel: threading.Event) -> Iterator[Event]:
         t0 = time.perf_counter()
-        question = question_of(messages)
+        messages, top_k = request.messages, request.top_k
+        question = question_of(messages, request.now or self.now())
         decision = decide.before_retrieval(question, self.store.is_empty())
         if decision:  # answered without retrieval or the model
             text = decide.DECLINED[decision.rule][question.language]
@@ -173,11 +224,11 @@ class AnswerService:
             yield Event("meta", searched=question.searched, language=question.language)
 
             t_retrieve = time.perf_counter()
-            found = self.search(question, top_k)
+            found = self.search(question, top_k, request.filters)
             timings["retrieval_ms"] = _ms(t_retrieve)
-            decision = decide.before_reading(question, found.passages, self.verify)
+            decision = decide.before_reading(question, found, self.verify)
             if decision:  # no passage is about the question: nothing to read
-                text = decide.DECLINED[decision.rule][question.language]
+                text = decide.declined_text(decision, question, found)
                 answer = declined(question.text, decision, text, found.passages, question.language)
                 now = time.perf_counter()
                 read = _Reading(answer, None, now, 0, now)
@@ -189,6 +240,7 @@ class AnswerService:
             ticket.release()
 
         answer.searched, answer.condensed = question.searched, question.condensed
+        answer.window = _window_report(question, found)
         t_end = time.perf_counter()
         answer.timings = {
             **timings,
@@ -212,7 +264,9 @@ class AnswerService:
         """The model reads the passages and drafts; claims stream as they pass verification."""
         passages, language = found.passages, question.language
         # The model sees the standalone question: it does not see the conversation.
-        prompt = self.reader.prompt(question.searched, language, passages, found.vector)
+        prompt = self.reader.prompt(
+            question.searched, language, passages, found.vector, found.dated
+        )
         timings["prompt_tokens"] = self.reader.count_tokens(prompt)
         # Claims are released once verified, so what streams is the answer (rag.verify)
         claims = ClaimStream(
@@ -295,15 +349,13 @@ class AnswerRun:
     the answer ends; `close` gives back a place whose answer never started (a client gone
     before its stream began). Either way the place is given back exactly once."""
 
-    def __init__(
-        self, service: AnswerService, messages: list[dict], top_k: int | None, ticket: Ticket
-    ) -> None:
-        self.service, self.messages, self.top_k, self.ticket = service, messages, top_k, ticket
+    def __init__(self, service: AnswerService, request: Request, ticket: Ticket) -> None:
+        self.service, self.request, self.ticket = service, request, ticket
 
     def events(self, cancel: threading.Event | None = None) -> Iterator[Event]:
         cancel = cancel or threading.Event()
         try:
-            yield from self.service._answer(self.messages, self.top_k, self.ticket, cancel)
+            yield from self.service._answer(self.request, self.ticket, cancel)
         except CancelledError:  # the client went away: while waiting, mid-generation, or
             # during a side generation
             self.service._count("cancelled")
@@ -314,6 +366,23 @@ class AnswerRun:
 
     def close(self) -> None:
         self.ticket.abandon()
+
+
+def _window_report(question: Question, found: Retrieval) -> dict | None:
+    """The time the question asked about, and whether it limited the search (a corpus
+    without publication dates cannot be limited by one)."""
+    time = question.time
+    if not time.found:
+        return None
+    window = time.window
+    return {
+        "expression": time.expression,
+        "after": window.after.isoformat() if window and window.after else None,
+        "before": window.before.isoformat() if window and window.before else None,
+        "described": window.describe(question.language) if window else "",
+        "recency": time.recency,
+        "applied": found.window is not None or found.recency,
+    }
 
 
 def _ms(start: float, end: float | None = None) -> float:

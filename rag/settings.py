@@ -11,6 +11,7 @@ measurement is not here: it is a module constant beside the measurement that cho
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -139,6 +140,14 @@ class RetrievalSettings(BaseSettings):
     # 1: a best passage that stands out is read alone. A passage far below it was a place to
     # copy a wrong fact from (PIAF contains 0.480 -> 0.550, docs/EVALUATION.md round 9).
     min_passages: int = Field(1, ge=1, le=20)
+    # The time a question's relative expressions ("last week", « hier ») count from; unset:
+    # the clock's. For evaluations and tests that must give the same answers another day.
+    reference_time: datetime | None = None
+
+    @field_validator("reference_time")
+    @classmethod
+    def _zoned(cls, value: datetime | None) -> datetime | None:
+        return value.astimezone() if value is not None and value.tzinfo is None else value
 
     @model_validator(mode="after")
     def _minimum(self) -> RetrievalSettings:

@@ -334,9 +334,23 @@ BASELINES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/feeds"): {"url": "http://127.0.0.1:9/feed.xml"},
 }
 # Operations whose body has another form too (a document by URL): fuzzed as well.
+_LIMITS = {
+    "filters": {
+        "published_after": "2020-02-01",
+        "published_before": "2020-02-29",
+        "outlets": ["Le Monde"],
+        "languages": ["fr"],
+    },
+    "now": "2020-02-20T12:00:00+01:00",
+}
 ALTERNATIVES: list[tuple[tuple[str, str], dict[str, Any]]] = [
     (("post", "/v1/documents"), {"url": "http://127.0.0.1:9/a.html", "doc_id": "zinc"}),
     (("put", "/v1/documents/{doc_id}"), {"url": "http://127.0.0.1:9/a.html"}),
+    # search filters and the reference time
+    (("post", "/v1/ask"), {"question": "Qui est Gallezot ?", **_LIMITS}),
+    (("post", "/v1/retrieve"), {"question": "Qui est Gallezot ?", "filters": _LIMITS["filters"]}),
+    (("post", "/v1/chat"), {**BASELINES[("post", "/v1/chat")], **_LIMITS}),
+    (("post", "/v1/chat/completions"), {**BASELINES[("post", "/v1/chat/completions")], **_LIMITS}),
 ]
 BODIES = [*BASELINES.items(), *ALTERNATIVES]
 ODD = [

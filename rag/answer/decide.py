@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from rag.answer.question import Question
 from rag.off_task import REFUSAL, off_task
 from rag.prompting import EMPTY_CORPUS, NO_ANSWER, source_header
+from rag.retrieval import Retrieval
 from rag.schema import Passage
 from rag.verify.config import VerifyConfig
 from rag.verify.rules import QUESTION_NAMES, Decision, unnamed_subject
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 EMPTY = "empty-corpus"
 OFF_TASK = "off-task"
 RELEVANCE = "relevance"
+NOTHING_FOUND = "nothing-in-window"
 DECLINED = {EMPTY: EMPTY_CORPUS, OFF_TASK: REFUSAL, RELEVANCE: NO_ANSWER, QUESTION_NAMES: NO_ANSWER}
 
 # The least e5 similarity between an English question and the closest sentence of an English
@@ -46,10 +48,45 @@ def before_retrieval(question: Question, corpus_empty: bool) -> Decision | None:
     return _log(Decision(OFF_TASK, None, "abstain", reason)) if reason else None
 
 
-def before_reading(
-    question: Question, passages: Sequence[Passage], config: VerifyConfig
-) -> Decision | None:
-    return _unrelated(question, passages) or _unnamed(question, passages, config)
+def before_reading(question: Question, found: Retrieval, config: VerifyConfig) -> Decision | None:
+    passages = found.passages
+    return (
+        _nothing_in_window(question, found)
+        or _unrelated(question, passages)
+        or _unnamed(question, passages, config)
+    )
+
+
+def declined_text(decision: Decision, question: Question, found: Retrieval | None) -> str:
+    """What the answer says when the model does not read."""
+    if decision.rule == NOTHING_FOUND and found is not None:
+        return nothing_found_text(question.language, found)
+    return DECLINED[decision.rule][question.language]
+
+
+def nothing_found_text(language: str, found: Retrieval) -> str:
+    fr = language == "fr"
+    if found.window is not None:
+        when = found.window.describe(language)
+        return (
+            f"Aucun article publié {when} n’en parle."
+            if fr
+            else f"No article published {when} says anything about it."
+        )
+    return (
+        "Aucun article ne correspond aux filtres demandés."
+        if fr
+        else "No article matches the filters asked for."
+    )
+
+
+def _nothing_in_window(question: Question, found: Retrieval) -> Decision | None:
+    """The question's window (or the request's filters) leave no passage to read: the
+    answer says so, naming the window."""
+    if found.passages or not (found.window is not None or found.filters):
+        return None
+    what = found.window.describe("en") if found.window is not None else "the filters"
+    return _log(Decision(NOTHING_FOUND, None, "abstain", f"no passage published {what}"))
 
 
 def _unrelated(question: Question, passages: Sequence[Passage]) -> Decision | None:

@@ -49,6 +49,8 @@ class Answer:
     # action, reason
     verification: list[dict] = field(default_factory=list)
     verified: Verified | None = field(default=None, repr=False)  # the stage's whole result
+    # the time the question asked about and what it did to the search (rag.answer.when)
+    window: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -60,6 +62,7 @@ class Answer:
             "condensed": self.condensed,
             "timings": self.timings,
             "verification": self.verification,
+            "window": self.window,
         }
 
 

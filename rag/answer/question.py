@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
+from rag.answer.when import NO_TIME, TimeAsk, read_time
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
 from rag.language import detect_language
 from rag.text import fold
@@ -25,10 +27,17 @@ class Question:
     language: str  # "fr" or "en": the answer's language
     history: tuple[dict, ...] = field(default=(), repr=False)  # the messages before it
     searched: str = ""  # what retrieval and the model see: `text`, or its standalone rewrite
+    # the request's time, which relative expressions count from (None: no time is read)
+    now: datetime | None = None
 
     @property
     def condensed(self) -> bool:
         return self.searched != self.text
+
+    @property
+    def time(self) -> TimeAsk:
+        """When the standalone question asks about (rag.answer.when)."""
+        return read_time(self.searched, self.language, self.now) if self.now else NO_TIME
 
     @property
     def entity(self) -> str | None:
@@ -38,10 +47,11 @@ class Question:
         return entity_of(self.searched)
 
 
-def question_of(messages: Sequence[dict]) -> Question:
-    """The last user message of a conversation (earlier messages are its context)."""
+def question_of(messages: Sequence[dict], now: datetime | None = None) -> Question:
+    """The last user message of a conversation (earlier messages are its context); `now`,
+    the time relative expressions ("last week") count from (none: no time is read)."""
     text = messages[-1]["content"].strip()
-    return Question(text, detect_language(text), tuple(messages[:-1]), text)
+    return Question(text, detect_language(text), tuple(messages[:-1]), text, now)
 
 
 def standalone(question: Question, generate: Generate) -> Question:

@@ -36,13 +36,19 @@ class Reader:
         self.llm = llm
 
     def prompt(
-        self, question: str, language: str, passages: Sequence[Passage], vector: np.ndarray | None
+        self,
+        question: str,
+        language: str,
+        passages: Sequence[Passage],
+        vector: np.ndarray | None,
+        dated: bool = False,
     ) -> list[ChatMessage]:
         """What the model reads: `question` (the standalone one) over `passages`, in rank
-        order; `vector` is the question's, from retrieval."""
+        order; `vector` is the question's, from retrieval; `dated`: the question asked about
+        a time, so the model is asked to date what it reports."""
         shown = [withhold_instructions(t) for t in focus_texts(passages, vector)]
         question = with_apostrophes_of(question, "\n".join(shown))
-        return to_chat_messages(build_messages(question, passages, language, shown))
+        return to_chat_messages(build_messages(question, passages, language, shown, dated))
 
     def again(self, prompt: Sequence[ChatMessage], draft: str, language: str) -> list[ChatMessage]:
         """The prompt once more, after a draft that only gave the question back."""
