@@ -9,7 +9,7 @@ import pytest
 
 from rag.verify.claims import parse
 from rag.verify.config import VerifyConfig
-from rag.verify.disagreement import SOURCES_DIFFER, DocEvidence, differ, sources_differ
+from rag.verify.disagreement import SOURCES_DIFFER, differ, sources_differ
 from rag.verify.rules import Evidence
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_7304b3bcc082d340.txt"
@@ -24,7 +24,7 @@ DELEGATE = "Le délégué interministériel pour les approvisionnements stratég
 
 def evidence(draft: str, sources: list[str], docs: tuple[str, ...] | None = None, lang="fr"):
     claims = tuple(parse(draft))
-    ev = DocEvidence(
+    ev = Evidence(
         draft=draft,
         claims=claims,
         sources=tuple(f"{TITLE}\n{s}" for s in sources),
@@ -43,9 +43,10 @@ def test_a_changed_amount_cites_both_sides_and_names_both_values():
     other = BODY.replace("2 milliards d’euros", "3 milliards d’euros")
     claims, ev = evidence("Un fonds de 2 milliards d’euros a été lancé [1].", [BODY, other])
     (d,) = sources_differ(claims, ev)
-    assert d.rule == SOURCES_DIFFER and d.claim == 0 and d.action == "recite"
+    assert d.rule == SOURCES_DIFFER and d.claim == 0 and d.action == "keep"
     assert d.cites == (1, 2)
     assert d.reason == "sources differ: 2 milliards d’euros [1] / 3 milliards d’euros [2]"
+    assert d.note == "Les sources diffèrent : 2 milliards d’euros [1], 3 milliards d’euros [2]."
 
 
 @pytest.mark.parametrize(
@@ -61,7 +62,7 @@ def test_a_changed_date_month_name_or_spelled_number(old, new, claim, ours, thei
     assert old in BODY
     claims, ev = evidence(claim, [BODY, BODY.replace(old, new)])
     (d,) = sources_differ(claims, ev)
-    assert d.action == "recite" and d.cites == (1, 2)
+    assert d.action == "keep" and d.cites == (1, 2)
     assert d.reason == f"sources differ: {ours} [1] / {theirs} [2]"
 
 
@@ -92,9 +93,8 @@ def test_passages_of_one_document_are_not_compared():
     )
     assert sources_differ(claims, ev) == []
     # without the documents (a plain Evidence), each passage counts as its own
-    plain = Evidence(
-        **{k: getattr(ev, k) for k in Evidence.__dataclass_fields__},  # type: ignore[arg-type]
-    )
+    fields = {k: getattr(ev, k) for k in Evidence.__dataclass_fields__}
+    plain = Evidence(**{**fields, "source_docs": ()})  # type: ignore[arg-type]
     assert [d.cites for d in sources_differ(claims, plain)] == [(1, 2)]
 
 
@@ -174,3 +174,32 @@ def test_english_percentages():
         "Turnout in the regional election reached 52% according to the interior ministry.",
     )
     assert d is not None and (d.kind, d.ours, d.theirs) == ("number", "48 %", "52 %")
+
+
+def test_the_answer_says_the_sources_differ_and_cites_each_side():
+    """Through the verification stage: the claim stays as the model wrote it, the answer adds
+    that the sources differ, each value cited (client numbering), and the decision is named."""
+    from rag.schema import Chunk, Passage
+    from rag.verify import verify
+
+    other = BODY.replace("2 milliards d’euros", "3 milliards d’euros")
+    passages = [
+        Passage(Chunk(f"c{i}", f"doc{i}", t, 0, len(t), TITLE, language="fr"), 1.0)
+        for i, t in enumerate([BODY, other], 1)
+    ]
+    q = "Quel est le montant du fonds ?"
+    v = verify("Un fonds de 2 milliards d’euros a été lancé [1].", passages, q, "fr")
+    assert v.text == (
+        "Un fonds de 2 milliards d’euros a été lancé [1]. "
+        "Les sources diffèrent : 2 milliards d’euros [1], 3 milliards d’euros [2]."
+    )
+    assert v.cited == [1, 2] and [d.rule for d in v.decisions] == [SOURCES_DIFFER]
+    # the same article twice is one source
+    same = [
+        Passage(Chunk(f"c{i}", "doc", t, 0, len(t), TITLE, language="fr"), 1.0)
+        for i, t in enumerate([BODY, other])
+    ]
+    assert (
+        "diffèrent"
+        not in verify("Un fonds de 2 milliards d’euros a été lancé [1].", same, q, "fr").text
+    )

@@ -179,6 +179,7 @@ def test_the_verification_thresholds_keep_their_measured_values():
         "copies-heading",
         "question-names",
         "polarity",
+        "sources-differ",
         "answer-kind",
     }
 

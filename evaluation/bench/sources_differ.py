@@ -102,11 +102,11 @@ def _decide(case: tuple[str, str], draft: str, paragraph: str, other: str) -> li
     """The rule on a claim citing `paragraph`, beside `other` from another outlet."""
     from rag.verify.claims import parse
     from rag.verify.config import VerifyConfig
-    from rag.verify.disagreement import DocEvidence, sources_differ
+    from rag.verify.disagreement import sources_differ
 
     name, language = case
     claims = tuple(parse(draft))
-    ev = DocEvidence(
+    ev = Evidence(
         draft=draft,
         claims=claims,
         sources=(f"{name}\n{paragraph}", f"{name} (reprint)\n{other}"),
@@ -216,10 +216,10 @@ class _Case:
     def run(self, docs: tuple[str, ...], extra: str | None = None) -> list:
         from rag.verify.claims import parse
         from rag.verify.config import VerifyConfig
-        from rag.verify.disagreement import DocEvidence, sources_differ
+        from rag.verify.disagreement import sources_differ
 
         claims = tuple(parse(self.draft))
-        ev = DocEvidence(
+        ev = Evidence(
             draft=self.draft, claims=claims,
             sources=self.sources + ((extra,) if extra else ()),
             question=self.question, language=self.language, used=self.language,

@@ -5,7 +5,8 @@ applies their decisions and numbers the citations once, claim by claim as the dr
 
 from rag.verify.claims import Claim
 from rag.verify.config import VerifyConfig
-from rag.verify.rules import ORDER, RULE_NAMES, Decision
+from rag.verify.order import ORDER, RULE_NAMES
+from rag.verify.rules import Decision
 from rag.verify.stage import ClaimStream, Verified, verify
 
 __all__ = [

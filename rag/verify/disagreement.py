@@ -13,15 +13,12 @@ amount: "in 2022, 3 dead" / "in 2023, 5 dead"), or a differing name beside a dif
 ("France invested 2" / "Germany invested 3"), are two different statements, not a
 disagreement. The value on the cited side must be one the claim states.
 
-Decision: the claim is kept and cites both sides, action "recite", reason "sources differ:
-2 milliards d’euros [1] / 3 milliards d’euros [2]" (model numbering), so that the stage can
-render « Les sources diffèrent : … ». A claim that already cites both sides gets a "keep"
-decision with the same reason. Passages of one document are never compared with each other:
-an article may give several values for several moments.
-
-It needs to know which document each passage comes from: `ev.source_docs` (the document id of
-passage k at index k - 1). Until `rag.verify.rules.Evidence` carries it, `DocEvidence` adds it;
-without it, every passage counts as its own document.
+Decision: the claim is kept as it is, action "keep", reason "sources differ: 2 milliards
+d’euros [1] / 3 milliards d’euros [2]" (model numbering), and a note the stage adds after it
+in the answer's language, citing each side: « Les sources diffèrent : 2 milliards d’euros [1],
+3 milliards d’euros [2]. » Passages of one document are never compared with each other: an
+article may give several values for several moments (`ev.source_docs`, the document of each
+passage; without it, every passage counts as its own document).
 """
 
 from __future__ import annotations
@@ -39,6 +36,10 @@ from rag.verify.claims import Claim
 from rag.verify.rules import Decision, Evidence
 
 SOURCES_DIFFER = "sources-differ"
+NOTE = {
+    "fr": "Les sources diffèrent : {ours} [{k}], {theirs} [{other}].",
+    "en": "The sources differ: {ours} [{k}], {theirs} [{other}].",
+}
 # The share of both sentences' words the alignment matches (difflib ratio), and the words
 # (not stop words) it matches, from which two sentences say the same thing. rag bench
 # sources_differ --sweep: no false alarm on the 4,420 PIAF and XQuAD dev answers at any of
@@ -50,13 +51,6 @@ SAME_STATEMENT = 0.6
 MIN_SHARED = 4
 # the longest differing piece of a sentence that can be one value ("Jean-Pierre de La Tour")
 _SLOT = 4
-
-
-@dataclass(frozen=True)
-class DocEvidence(Evidence):
-    """Evidence with the document of each passage (what `Evidence` should carry)."""
-
-    source_docs: tuple[str, ...] = ()  # the document id of passage k at index k - 1
 
 
 # what a sentence-initial capital follows: a line break, a list dash, a colon
@@ -234,10 +228,10 @@ def sources_differ(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
                 continue
             other, diff = hit
             reason = f"sources differ: {diff.ours} [{k}] / {diff.theirs} [{other}]"
-            if other in c.cites:
-                out.append(Decision(SOURCES_DIFFER, c.index, "keep", reason))
-            else:
-                out.append(Decision(SOURCES_DIFFER, c.index, "recite", reason, (*c.cites, other)))
+            note = NOTE.get(ev.language, NOTE["en"]).format(
+                ours=diff.ours, theirs=diff.theirs, k=k, other=other
+            )
+            out.append(Decision(SOURCES_DIFFER, c.index, "keep", reason, (k, other), note))
             break
     return out
 

@@ -40,6 +40,8 @@ class Decision:
     action: Action
     reason: str  # a short sentence for people: logs and the response
     cites: tuple[int, ...] = ()  # "recite": the passages it cites now (model numbering)
+    # a sentence the answer adds after the claim (model numbering): « Les sources diffèrent… »
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class Evidence:
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     # the language of passage k at index k - 1; empty when unknown
     source_languages: tuple[str, ...] = ()
+    # the document of passage k at index k - 1 (passages of one article are never compared as
+    # two sources); empty when unknown
+    source_docs: tuple[str, ...] = ()
 
 
 Rule = Callable[[Sequence[Claim], Evidence], list[Decision]]
@@ -660,21 +665,3 @@ def answer_kind(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     what = {"quantity": "a figure", "date": "a date", "person": "a name"}[kind]
     reason = f"the question asks for {what}; the answer gives none"
     return [Decision(ANSWER_KIND, None, "abstain", reason)]
-
-
-# The claim rules, in their fixed order: made-up content goes first, then a claim that only
-# restates the question; attribution gives every claim a citation; numbers and polarity are
-# checked against the passage a claim cites once it cites one.
-ORDER: tuple[tuple[str, Rule], ...] = (
-    (NUMBER_IN_SOURCES, number_in_sources),
-    (WORDS_IN_SOURCES, words_in_sources),
-    (RESTATES_QUESTION, restates_question),
-    (COPIES_HEADING, copies_heading),
-    (UNCITED_CLAIM, uncited_claim),
-    (QUESTION_NAMES, names_cited),
-    (NUMBER_IN_CITED, number_in_cited_passage),
-    (POLARITY, polarity),
-)
-# answer-level rules: the stage applies them to the claims as a whole (rag.verify.stage)
-ANSWER_RULES = (ABSTENTION, ANSWER_KIND)
-RULE_NAMES: tuple[str, ...] = (*(name for name, _ in ORDER), *ANSWER_RULES)

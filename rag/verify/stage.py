@@ -23,12 +23,11 @@ from rag.schema import Passage
 from rag.verify.abstention import is_abstention
 from rag.verify.claims import Claim, normalise, parse
 from rag.verify.config import VerifyConfig
+from rag.verify.order import ANSWER_RULES, ORDER
 from rag.verify.render import recite
 from rag.verify.rules import (
     ABSTENTION,
     ANSWER_KIND,
-    ANSWER_RULES,
-    ORDER,
     RESTATES_QUESTION,
     Decision,
     Evidence,
@@ -105,6 +104,7 @@ class ClaimStream:
         # as the model read them: the header names the outlet and the day when known
         self.sources = tuple(f"{source_header(p)}\n{p.chunk.text}" for p in passages)
         self.source_languages = tuple(p.chunk.language for p in passages)
+        self.source_docs = tuple(p.chunk.doc_id for p in passages)
         self.question, self.language, self.embedder = question, language, embedder
         # the model's markers, read once: valid ones only, written [n], model numbering; with
         # `searched` (the question the model read), each goes to the passage that best
@@ -224,6 +224,7 @@ class ClaimStream:
             return
         ev = self._evidence(claim, self.used or self._provisional_language(claim))
         live: Claim | None = claim
+        notes: list[str] = []  # sentences the answer adds after the claim (sources-differ)
         for name, rule in ORDER:
             if name in ANSWER_RULES or name in rules_off or live is None:
                 continue
@@ -234,11 +235,15 @@ class ClaimStream:
                     self.halted = self.halted or d.action == "stop"
                 elif d.action == "recite":
                     live = replace(live, cites=d.cites)
+                if d.note:
+                    notes.append(d.note)
         if live is None:  # its separator still separates its neighbours
             self._gap = self._gap or gap
             return
         gap, self._gap = gap or self._gap, ""
         rendered = recite(live.raw, live.cites) if live.cites != claim.cites else live.raw
+        if notes and live is not None:
+            rendered = rendered.rstrip() + " " + " ".join(notes)
         lacks = ABSTENTION not in rules_off and is_abstention(live.raw, self.language)
         self._held.append((gap, rendered, lacks, live))
         if not lacks and not self.kind_met and gives_kind(live.text, self.kind, self.question):
@@ -255,6 +260,7 @@ class ClaimStream:
             same_language=set(self.source_languages) <= {used},
             config=self.config,
             source_languages=self.source_languages,
+            source_docs=self.source_docs,
             embedder=self.embedder,
             vectors=self._vectors,
         )
