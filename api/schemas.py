@@ -203,9 +203,22 @@ class Span(BaseModel):
     end: int
 
 
+class ReprintOut(BaseModel):
+    """Another article that carries the same story (a reprint, another headline)."""
+
+    doc_id: str
+    title: str
+    outlet: str = ""
+    published: str = ""
+    url: str = ""
+
+
 class CitationOut(PassageOut):
     n: int
     source: str = ""
+    also_in: list[ReprintOut] = Field(
+        default_factory=list, description="the other articles that carry this story"
+    )
     highlights: list[Span] = Field(
         default_factory=list,
         description="the sentences of the source that support the claims citing it "

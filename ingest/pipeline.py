@@ -127,6 +127,7 @@ class Ingestor:
     def __init__(self, engines: Engines, chunker: Chunker, lock: WriteLock | None = None) -> None:
         self.store = engines.store
         self.index = engines.index
+        self.stories = engines.stories
         self.embedder = engines.embedder
         self.chunker = chunker
         self.lock = lock or WriteLock(None)
@@ -373,6 +374,9 @@ class Ingestor:
         ids = [d.doc_id for d in docs]
         self.store.set_states(ids, READY)
         self.store.log_changes(ids, "put", self.origin)
+        if self.stories is not None:  # a reprint joins its story (rag.stories)
+            for d in docs:
+                self.stories.add(d.doc_id, d.text[d.body_start :])
         report.removed += len(stale)
         report.moved += len(kept)
         log.info("ingested %d document(s): %d new, %d stale", len(ids), len(new), len(stale))
@@ -395,6 +399,8 @@ class Ingestor:
             self.store.delete(ids)
             self.store.remove_document(doc_id)
             self.store.log_change(doc_id, "delete", self.origin)
+            if self.stories is not None:
+                self.stories.remove(doc_id)
             log.info("deleted %s: %d passages", doc_id, len(ids))
             return len(ids)
         finally:
@@ -470,6 +476,12 @@ class Ingestor:
                 chunks = self.store.get_chunks(missing[i : i + EMBED_GROUP])
                 _, sentences = self.embed(chunks)
                 self.index.put(chunks, sentences)
+            if self.stories is not None:  # this host's story index follows too
+                doc = self.store.get_document(doc_id)
+                if doc is None:
+                    self.stories.remove(doc_id)
+                elif missing or have - want:
+                    self.stories.add(doc_id, doc.text[doc.body_start :])
 
     def reconcile_index(self) -> tuple[int, int]:
         """Make the passage index hold exactly the vector store's passages, each with its
@@ -484,6 +496,13 @@ class Ingestor:
             chunks = self.store.get_chunks(missing[i : i + EMBED_GROUP])
             _, sentences = self.embed(chunks)
             self.index.put(chunks, sentences)
+        # documents written before stories were kept: each joins its story now
+        if self.stories is not None and self.stories.count() < self.store.document_count():
+            for doc in self.store.documents():
+                if doc.state == READY and self.stories.story(doc.doc_id) is None:
+                    full = self.store.get_document(doc.doc_id)
+                    if full is not None:
+                        self.stories.add(full.doc_id, full.text[full.body_start :])
         # rows written before the search filters' columns: filled from the store's metadata
         unfiltered = sorted(set(self.index.without_filter_columns()) & stored)
         for i in range(0, len(unfiltered), 1000):

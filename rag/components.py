@@ -58,9 +58,15 @@ def make_passage_index(store: StoreSettings) -> PassageIndex:
 
 
 def make_engines(settings: Settings, embedder: Embedder | None = None) -> Engines:
+    from rag.stories import StoryIndex
+
     embedder = embedder or make_embedder(settings.models)
+    store = settings.store
     return Engines(
-        embedder, make_store(settings.store, embedder), make_passage_index(settings.store)
+        embedder,
+        make_store(store, embedder),
+        make_passage_index(store),
+        StoryIndex(store.index_path, store.collection),
     )
 
 

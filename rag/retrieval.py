@@ -24,6 +24,7 @@ from rag.language import detect_language
 from rag.passage_index import PassageIndex
 from rag.schema import Passage
 from rag.store import ChunkStore
+from rag.stories import StoryIndex
 from rag.text import plain_words
 
 # Passages each retriever proposes before fusion: 30 keeps the gold paragraph among the
@@ -79,6 +80,7 @@ class HybridRetriever:
         sentences: bool = True,
         weights: tuple[float, float, float] = WEIGHTS,
         keywords: KeywordSearch | None = None,
+        stories: StoryIndex | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -88,6 +90,7 @@ class HybridRetriever:
         self.candidates = candidates
         self.sentences = sentences
         self.weights = weights
+        self.stories = stories  # one passage per story (reprints folded) when given
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
         return self.search(query, k, filters=filters).passages
@@ -131,7 +134,7 @@ class HybridRetriever:
             return Retrieval(query, language, vector, dense[:k])  # ablations: ranks only
         if self.mode == "bm25":
             return Retrieval(query, language, vector, sparse[:k])
-        ranked = self._fuse(dense, sparse, vector)[:k]
+        ranked = self._one_per_story(self._fuse(dense, sparse, vector), k)
         if not self.sentences:  # the ablation without sentence scores still reads them
             self._read_sentences(ranked)
         return Retrieval(query, language, vector, ranked)
@@ -161,6 +164,24 @@ class HybridRetriever:
                 + w_bm25 * norm["bm25"].get(p.chunk.id, 0.0)
             )
         return sorted(fused.values(), key=lambda p: -p.score)
+
+    def _one_per_story(self, ranked: list[Passage], k: int) -> list[Passage]:
+        """The first k passages of `ranked`, each story read from one article only: the same
+        wire story reprinted by five outlets fills the places of one article, not five
+        (rag.stories). Passages of one article are not reprints of each other."""
+        if self.stories is None:
+            return ranked[:k]
+        story = self.stories.stories(list(dict.fromkeys(p.chunk.doc_id for p in ranked)))
+        reader: dict[str, str] = {}  # story -> the article it is read from
+        out: list[Passage] = []
+        for p in ranked:
+            doc = p.chunk.doc_id
+            if reader.setdefault(story.get(doc, doc), doc) != doc:
+                continue  # a reprint of a story already read from another article
+            out.append(p)
+            if len(out) == k:
+                break
+        return out
 
     def _read_sentences(self, passages: Sequence[Passage]) -> None:
         if not passages:

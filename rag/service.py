@@ -93,7 +93,7 @@ class AnswerService:
         self.engines = engines
         self.store = engines.store
         self.retriever = retriever or HybridRetriever(
-            engines.store, engines.embedder, engines.index
+            engines.store, engines.embedder, engines.index, stories=engines.stories
         )
         self.llm = llm
         self.reader = Reader(llm)
@@ -142,6 +142,25 @@ class AnswerService:
 
     def context(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.search(question_of([{"role": "user", "content": question}]), top_k).passages
+
+    def also_in(self, doc_id: str) -> list[dict[str, str]]:
+        """The other articles of `doc_id`'s story (its reprints): where else it was published."""
+        stories = self.engines.stories
+        story = stories.story(doc_id) if stories is not None else None
+        if story is None:
+            return []
+        others = [d for d in stories.members(story) if d != doc_id]
+        found = self.store.get_documents(others)
+        return [
+            {
+                "doc_id": d.doc_id,
+                "title": d.title,
+                "outlet": d.outlet,
+                "published": d.published,
+                "url": d.url,
+            }
+            for d in (found[i] for i in others if i in found)
+        ]
 
     def warm_up(self) -> None:
         """Load the embedder and read the fixed prompt prefix once, so that the first
@@ -330,7 +349,13 @@ class AnswerService:
             first_text = first_text or time.perf_counter()
             yield Event("token", rest)
         answer = present(
-            question.text, verified, passages, language, self.retriever.embedder, text=final
+            question.text,
+            verified,
+            passages,
+            language,
+            self.retriever.embedder,
+            text=final,
+            also_in=self.also_in,
         )
         answer.draft = claims.draft
         self._count("finished")

@@ -1,4 +1,4 @@
-"""Reprints folded into stories (ingest.reprints.StoryIndex), on the seed article's text."""
+"""Reprints folded into stories (rag.stories.StoryIndex), on the seed article's text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.reprints import StoryIndex, shingles
+from rag.stories import StoryIndex, shingles
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_7304b3bcc082d340.txt"
 BODY = SEED.read_text(encoding="utf-8").split("\n\n", 1)[1]

@@ -192,7 +192,7 @@ def pairwise(truth: dict[str, str], found: dict[str, str]) -> tuple[float, float
 
 
 def group(articles: Sequence[Article], index_path: Path, name: str, **options) -> dict[str, str]:
-    from ingest.reprints import StoryIndex
+    from rag.stories import StoryIndex
 
     index = StoryIndex(index_path, name, **options)
     return {a.doc_id: index.add(a.doc_id, a.text) for a in articles}
@@ -242,7 +242,7 @@ def scale_table(path: Path, folder: Path, documents: int, seed: int) -> list[str
     """Time StoryIndex.add and .remove per document at `documents` documents: articles of 8
     sentences drawn from every PIAF dev sentence (mostly distinct, as most articles are),
     every tenth one a reprint of an earlier one."""
-    from ingest.reprints import StoryIndex
+    from rag.stories import StoryIndex
 
     originals, _ = load_stories(path)
     pool = [s for o in originals for p in o.text.split("\n\n") for s in _sentences(p)]
@@ -334,7 +334,7 @@ def run_retrieval(corpus: Corpus, folder: Path, embedder: str, depths: Sequence[
             f"ingested {len(docs)} documents in {time.perf_counter() - t0:.0f} s", file=sys.stderr
         )
         retriever = HybridRetriever(engines.store, engines.embedder, engines.index)
-        from ingest.reprints import StoryIndex
+        from rag.stories import StoryIndex
 
         index = StoryIndex(settings.store.index_path, settings.store.collection)
         for d in docs:

@@ -59,9 +59,9 @@ def articles(pages: Path) -> list[tuple[str, str, list[str]]]:
 
 def change_value(sentence: str, rng: random.Random) -> tuple[str, str] | None:
     """The sentence with one value changed, and which kind; None when it holds none."""
-    from rag.verify.disagreement import _tokens
+    from rag.verify.disagreement import value_tokens
 
-    tokens = _tokens(sentence)
+    tokens = value_tokens(sentence)
     values = [
         t
         for t in tokens
@@ -103,6 +103,7 @@ def _decide(case: tuple[str, str], draft: str, paragraph: str, other: str) -> li
     from rag.verify.claims import parse
     from rag.verify.config import VerifyConfig
     from rag.verify.disagreement import sources_differ
+    from rag.verify.rules import Evidence
 
     name, language = case
     claims = tuple(parse(draft))
@@ -217,6 +218,7 @@ class _Case:
         from rag.verify.claims import parse
         from rag.verify.config import VerifyConfig
         from rag.verify.disagreement import sources_differ
+        from rag.verify.rules import Evidence
 
         claims = tuple(parse(self.draft))
         ev = Evidence(

@@ -4,7 +4,7 @@ it (rag.highlights, from the sentence vectors retrieval read)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from rag.embedding import Embedder
@@ -31,6 +31,9 @@ class Citation:
     outlet: str = ""
     authors: list[str] = field(default_factory=list)
     url: str = ""
+    # the other articles that carry the same story (reprints): doc_id, title, outlet,
+    # published, url each
+    also_in: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +76,7 @@ def present(
     language: str,
     embedder: Embedder | None,
     text: str | None = None,
+    also_in: Callable[[str], list[dict[str, str]]] | None = None,
 ) -> Answer:
     """The Answer of a verified draft; `text` is its final text when it differs from the
     verified one (translated). Without an embedder, citations carry no highlights."""
@@ -92,6 +96,7 @@ def present(
             outlet=p.chunk.outlet,
             authors=list(p.chunk.authors),
             url=p.chunk.url,
+            also_in=also_in(p.chunk.doc_id) if also_in else [],
         )
         for i, p in enumerate(cited, 1)
     ]

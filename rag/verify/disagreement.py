@@ -82,7 +82,7 @@ class _Token:
     end: int
 
 
-def _tokens(sentence: str) -> list[_Token]:
+def value_tokens(sentence: str) -> list[_Token]:
     """The words and numbers of an NFC sentence, each with what it is compared by."""
     out = []
     for i, m in enumerate(_TOKEN.finditer(sentence)):
@@ -118,7 +118,7 @@ class Difference:
 def differ(ours: str, theirs: str) -> Difference | None:
     """The one value by which two sentences saying the same thing differ, or None."""
     ours, theirs = unicodedata.normalize("NFC", ours), unicodedata.normalize("NFC", theirs)
-    a, b = _tokens(ours), _tokens(theirs)
+    a, b = value_tokens(ours), value_tokens(theirs)
     if not a or not b:
         return None
     matcher = SequenceMatcher(None, [t.key for t in a], [t.key for t in b], autojunk=False)
