@@ -101,9 +101,10 @@ class HybridRetriever:
         k: int,
         language: str | None = None,
         filters: Filters | None = None,
+        fold: bool = True,
     ) -> Retrieval:
         """The k best passages for `query`, among those that meet `filters` (each search
-        applies them itself)."""
+        applies them itself); `fold`: each story read from one article (reprints folded)."""
         language = language or detect_language(query)
         where = filters.where() if filters else None
         vector: np.ndarray | None = None
@@ -134,7 +135,8 @@ class HybridRetriever:
             return Retrieval(query, language, vector, dense[:k])  # ablations: ranks only
         if self.mode == "bm25":
             return Retrieval(query, language, vector, sparse[:k])
-        ranked = self._one_per_story(self._fuse(dense, sparse, vector), k)
+        fused = self._fuse(dense, sparse, vector)
+        ranked = self._one_per_story(fused, k) if fold else fused[:k]
         if not self.sentences:  # the ablation without sentence scores still reads them
             self._read_sentences(ranked)
         return Retrieval(query, language, vector, ranked)

@@ -20,6 +20,8 @@ from typing import Any, Literal
 from llama_index.core.llms import LLM
 
 from rag.answer import decide
+from rag.answer.collection import COLLECTION, CollectionAsk, articles_on, collection_ask
+from rag.answer.collection import answer_text as collection_text
 from rag.answer.present import Answer, Citation, declined, present
 from rag.answer.question import Question, question_of, standalone
 from rag.answer.read import Reader
@@ -39,11 +41,13 @@ from rag.retrieval import (
 )
 from rag.schema import Passage
 from rag.settings import RetrievalSettings
-from rag.verify import ClaimStream, Decision, VerifyConfig
+from rag.verify import ClaimStream, Decision, Verified, VerifyConfig
 from rag.verify.rules import RESTATES_QUESTION
 
 __all__ = ["Answer", "AnswerService", "Citation", "Event"]
 log = logging.getLogger(__name__)
+# A question about the collection lists the articles among this many best passages
+COLLECTION_DEPTH = 50
 
 
 @dataclass
@@ -112,7 +116,11 @@ class AnswerService:
         return self.retriever.retrieve(question, top_k or self.retrieval.top_k, filters)
 
     def search(
-        self, question: Question, top_k: int | None = None, filters: Filters | None = None
+        self,
+        question: Question,
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        topic: str | None = None,
     ) -> Retrieval:
         """The passages the model reads: the top ones among those `filters` and the
         question's time allow, cut where scores fall far below the best
@@ -128,6 +136,11 @@ class AnswerService:
                 window = time.window
                 filters = (filters or Filters()).narrowed(window.after, window.before)
             query, recency = strip_time(question.searched, time), time.recency
+        if topic is not None:  # a list of articles: every one of them, reprints too
+            topic = strip_time(topic, time) if window is not None or recency else topic
+            found = self.retriever.search(topic, k, question.language, filters, fold=False)
+            found.filters, found.window = filters, window
+            return found
         found = self.retriever.search(query, 2 * k if recency else k, question.language, filters)
         r = self.retrieval
         if recency:
@@ -142,6 +155,23 @@ class AnswerService:
 
     def context(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.search(question_of([{"role": "user", "content": question}]), top_k).passages
+
+    def _listed(self, question: Question, listing: CollectionAsk, found: Retrieval) -> Answer:
+        """The answer to a question about the collection: the articles that speak of the
+        topic, each cited by its passage that does (rag.answer.collection)."""
+        language = question.language
+        listed = articles_on(
+            listing.topic, language, found.passages, lambda p: p.scores.get("sentence", 0.0)
+        )
+        text = collection_text(listing, listed, language)
+        reason = f"{len(listed)} article(s) speak of {listing.topic!r}: listed, not generated"
+        decision = Decision(COLLECTION, None, "keep", reason)
+        cited = list(range(1, len(listed) + 1))
+        verified = Verified(text, cited, not listed, [decision], language, text)
+        passages = [x.passage for x in listed]
+        return present(
+            question.text, verified, passages, language, self.retriever.embedder, text=text
+        )
 
     def also_in(self, doc_id: str) -> list[dict[str, str]]:
         """The other articles of `doc_id`'s story (its reprints): where else it was published."""
@@ -243,12 +273,19 @@ class AnswerService:
             yield Event("meta", searched=question.searched, language=question.language)
 
             t_retrieve = time.perf_counter()
-            found = self.search(question, top_k, request.filters)
+            listing = collection_ask(question.searched, question.language)
+            depth, topic = (COLLECTION_DEPTH, listing.topic) if listing else (top_k, None)
+            found = self.search(question, depth, request.filters, topic)
             timings["retrieval_ms"] = _ms(t_retrieve)
-            decision = decide.before_reading(question, found, self.verify)
-            if decision:  # no passage is about the question: nothing to read
-                text = decide.declined_text(decision, question, found)
-                answer = declined(question.text, decision, text, found.passages, question.language)
+            decision = None if listing else decide.before_reading(question, found, self.verify)
+            if listing or decision:  # listed from the articles, or nothing to read
+                if listing:
+                    answer = self._listed(question, listing, found)
+                else:
+                    text = decide.declined_text(decision, question, found)
+                    answer = declined(
+                        question.text, decision, text, found.passages, question.language
+                    )
                 now = time.perf_counter()
                 read = _Reading(answer, None, now, 0, now)
                 yield Event("token", answer.answer)
