@@ -1324,6 +1324,234 @@ def test_outlet_and_date_beside_sources_and_articles_and_adding_by_url(open_page
     assert "HTTP 404" in report.locator(".outcome-detail").inner_text()
 
 
+# ---------------------------------------------------------------- filters, time, reprints
+
+# One wire story carried by two outlets under other headlines (a reprint), and another story.
+ZINC_WIRE = (
+    "La mine de zinc de Plouguerneau rouvrira en 2027, a annoncé la préfecture du Finistère "
+    "dans un rapport publié mardi. Le gisement, fermé depuis 1985, contiendrait assez de "
+    "minerai pour vingt ans d’exploitation selon les géologues du BRGM. La commune attend "
+    "une centaine d’emplois directs et la réouverture de la ligne ferroviaire vers Brest."
+)
+REPRINTS = [
+    {"title": "Le zinc breton renaît", "content": ZINC_WIRE, "date": "2024-03-05",
+     "source": "Le Télégramme", "url": "https://t.example/zinc"},
+    {"title": "Plouguerneau : la mine rouvrira",
+     "content": ZINC_WIRE.replace(" selon les géologues du BRGM", ""),
+     "date": "2024-03-06", "source": "Ouest-France", "url": "https://o.example/mine"},
+    {"title": "Un nouveau ferry à Roscoff", "content": "Le port de Roscoff accueille un ferry "
+     "plus long vers l’Irlande, selon la compagnie, qui prévoit trois départs par semaine dès "
+     "le printemps.", "date": "2024-03-07", "source": "Le Télégramme"},
+]  # fmt: skip
+ZINC_ANSWER = "La mine de zinc de Plouguerneau rouvrira en 2027 [1]."
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible chat endpoint that always replies `reply` (streamed in pieces when
+    asked to): the model of a live server run with RAG_LLM=openai-like, so that its answers
+    cite passages (the scripted stand-in of a served process always abstains) and carry the
+    service's own `window` and `also_in`."""
+
+    def __init__(self, reply: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                head = {"id": "chatcmpl-1", "created": 0, "model": "local"}
+                if not body.get("stream"):
+                    message = {"role": "assistant", "content": reply}
+                    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+                    self._send("application/json", json.dumps(
+                        {**head, "object": "chat.completion", "choices": [choice]}))  # fmt: skip
+                    return
+                events = []
+                for i in range(0, len(reply), 8):
+                    delta = {"role": "assistant", "content": reply[i : i + 8]}
+                    choice = {"index": 0, "delta": delta, "finish_reason": None}
+                    chunk = {**head, "object": "chat.completion.chunk", "choices": [choice]}
+                    events.append(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
+                self._send("text/event-stream", "".join(events) + "data: [DONE]\n\n")
+
+            def _send(self, content_type: str, text: str) -> None:
+                raw = text.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def reprint_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """Stand-in embedder, dated articles of two outlets (a JSON-lines export) with one story
+    reprinted, and a model that answers the zinc sentence citing [1]."""
+    folder = tmp_path_factory.mktemp("web-reprints")
+    export = folder / "presse.jsonl"
+    export.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in REPRINTS) + "\n")
+    model = FakeOpenAI(ZINC_ANSWER)
+    env = {"RAG_LLM": "openai-like", "RAG_OPENAI_BASE_URL": model.url, "RAG_OPENAI_MODEL": "local"}
+    server = stand_in_server(folder, env, (export,))
+    yield server
+    server.stop()
+    model.close()
+
+
+def choose_filters(page, after: str, before: str, outlets: list[str]) -> None:
+    if page.get_attribute("#filters-toggle", "aria-expanded") != "true":
+        page.click("#filters-toggle")
+    page.fill("#filter-from", after)
+    page.fill("#filter-to", before)
+    for outlet in outlets:
+        page.locator("#filter-outlets label", has_text=outlet).locator("input").check()
+
+
+def test_filters_go_with_the_question_and_the_answer_shows_its_window_and_reprints(
+    open_page, reprint_server
+):
+    page = open_page(reprint_server)
+    toggle = page.locator("#filters-toggle")
+    expect(toggle).to_have_text(re.compile(r"Search in:\s*all articles"))
+    assert page.is_hidden("#filters-clear") and page.is_hidden("#filters-panel")
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    # the outlets to choose from are those of the articles, with how many each has
+    chips = page.locator("#filter-outlets label")
+    expect(chips).to_have_text(["Le Télégramme 2 articles", "Ouest-France 1 article"])
+    choose_filters(page, "2024-03-01", "2024-03-31", ["Ouest-France"])
+    # what is active, at a glance beside the question box
+    expect(page.locator("#filters-summary")).to_have_text("Ouest-France · 1–31 Mar 2024")
+    assert toggle.get_attribute("data-active") == "true" and page.is_visible("#filters-clear")
+    page.press("#filter-to", "Enter")  # Enter in a day box sends nothing
+    page.click("#filters-toggle")
+    assert page.is_hidden("#filters-panel")
+
+    ask(page, "Quand la mine de zinc de Plouguerneau rouvrira-t-elle en mars 2024 ?")
+    wait_answered(page)
+    (sent,) = page.evaluate("window.__chatRequests")
+    assert sent["filters"] == {
+        "published_after": "2024-03-01",
+        "published_before": "2024-03-31",
+        "outlets": ["Ouest-France"],
+    }
+    bubble = page.locator(".msg-assistant").first
+    assert bubble.locator(".answer").inner_text() == ZINC_ANSWER, bubble.inner_text()
+    # the window the service read from "en mars 2024", in the question's language
+    note = bubble.locator(".window-note")
+    assert note.inner_text() == "Recherche dans les articles publiés du 1er au 31 mars 2024."
+    assert note.get_attribute("lang") == "fr" and note.get_attribute("data-applied") == "true"
+    assert "filters: Ouest-France · 1–31 Mar 2024" in bubble.locator(".answer-meta").inner_text()
+    # searched in Ouest-France only: the cited article is its reprint, the other outlet below
+    bubble.locator("details.sources summary").click()
+    source = bubble.locator(".sources li").first
+    assert source.locator(".source-meta").inner_text() == "Ouest-France · 6 Mar 2024"
+    also = source.locator(".also-in")
+    assert also.inner_text() == "Also in: Le Télégramme (5 Mar 2024)"
+    link = also.locator("a")
+    assert link.get_attribute("href") == "https://t.example/zinc"
+    assert link.get_attribute("title") == "“Le zinc breton renaît”"
+    assert "noopener" in link.get_attribute("rel") and link.get_attribute("target") == "_blank"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "filters-window-reprints.png"), animations="disabled")
+
+    # cleared: the next question goes without filters
+    page.click("#filters-clear")
+    expect(page.locator("#filters-summary")).to_have_text("all articles")
+    assert page.is_hidden("#filters-clear")
+    assert page.evaluate("document.activeElement.id") == "filters-toggle"
+    ask(page, "Et la ligne ferroviaire vers Brest ?")
+    wait_answered(page, 2)
+    assert "filters" not in page.evaluate("window.__chatRequests")[1]
+
+
+def test_a_window_over_undated_articles_and_days_in_the_wrong_order(page, light_server):
+    """The seed and the emoji article have no date: the question's time cannot limit the
+    search, and the answer says so; a range that ends before it starts is not sent."""
+    page.click("#filters-toggle")
+    expect(page.locator("#filter-outlets-empty")).to_be_visible()  # no article names one
+    page.fill("#filter-from", "2020-02-29")
+    page.fill("#filter-to", "2020-02-01")
+    expect(page.locator("#filters-error")).to_have_text(
+        "The first day (29 Feb 2020) is after the last one (1 Feb 2020)."
+    )
+    assert page.get_attribute("#filter-from", "aria-invalid") == "true"
+    ask(page, "Quel accord a été signé en février 2020 ?")
+    expect(page.locator("#composer-message")).to_contain_text("Correct the search filters first")
+    assert page.evaluate("window.__chatRequests") == []
+    assert page.input_value("#question") == "Quel accord a été signé en février 2020 ?"
+    page.click("#filters-clear")
+    page.press("#question", "Enter")
+    wait_answered(page)
+    assert "filters" not in page.evaluate("window.__chatRequests")[0]
+    note = page.locator(".msg-assistant .window-note")
+    assert note.get_attribute("data-applied") == "false"
+    assert note.inner_text() == (
+        "La question porte sur une période (du 1er au 29 février 2020), mais les articles "
+        "n’ont pas de date de publication\u00a0: toute la collection a été consultée."
+    )
+
+
+def test_the_list_of_articles_sorted_by_date_and_limited_to_an_outlet(
+    open_page, reprint_server, tmp_path
+):
+    page = open_page(reprint_server)
+    listed_urls: list[str] = []
+    page.on("request", lambda r: listed_urls.append(r.url) if "/v1/documents?" in r.url else None)
+    titles = page.locator("#docs-list .doc-title")
+    expect(titles).to_have_text(
+        ["Le zinc breton renaît", "Plouguerneau : la mine rouvrira", "Un nouveau ferry à Roscoff"]
+    )
+    page.select_option("#docs-sort", label="Newest first")
+    expect(titles).to_have_text(
+        ["Un nouveau ferry à Roscoff", "Plouguerneau : la mine rouvrira", "Le zinc breton renaît"]
+    )
+    assert "sort=published&order=desc" in listed_urls[-1]
+    page.select_option("#docs-outlet", label="Le Télégramme (2)")
+    expect(titles).to_have_text(["Un nouveau ferry à Roscoff", "Le zinc breton renaît"])
+    assert "outlet=Le+T%C3%A9l%C3%A9gramme" in listed_urls[-2], listed_urls  # then every one
+    expect(page.locator("#docs-count")).to_have_text("(2 of 3)")
+    # the search filters still offer every outlet
+    page.click("#filters-toggle")
+    expect(page.locator("#filter-outlets label")).to_have_count(2)
+    page.select_option("#docs-sort", label="Oldest first")
+    expect(titles).to_have_text(["Le zinc breton renaît", "Un nouveau ferry à Roscoff"])
+    page.select_option("#docs-outlet", label="All outlets")
+    expect(titles).to_have_count(3)
+    expect(page.locator("#docs-count")).to_have_text("(3)")
+
+    # the outlets follow the articles: one added with a new outlet, then deleted
+    tram = {"title": "Le tramway de Brest s’allonge", "date": "2024-03-08", "source": "Libération",
+            "content": "La deuxième ligne du tramway de Brest ouvrira en 2026, a annoncé la "
+            "métropole, qui prévoit quinze stations entre la gare et le technopôle."}  # fmt: skip
+    upload = tmp_path / "liberation.jsonl"
+    upload.write_text(json.dumps(tram, ensure_ascii=False) + "\n", encoding="utf-8")
+    page.set_input_files("#file-input", [str(upload)])
+    finished_reports(page)
+    chips = page.locator("#filter-outlets label")
+    expect(chips).to_have_text(
+        ["Le Télégramme 2 articles", "Libération 1 article", "Ouest-France 1 article"]
+    )
+    chips.filter(has_text="Libération").locator("input").check()
+    expect(page.locator("#filters-summary")).to_have_text("Libération")
+    doc_item(page, tram["title"]).locator(".doc-delete").click()
+    page.click("#confirm-ok")
+    expect(chips).to_have_count(2)
+    # the outlet it was the last article of is no longer chosen
+    expect(page.locator("#filters-summary")).to_have_text("all articles")
+
+
 @pytest.mark.integration
 def test_four_objectives_end_to_end(browser, live_server):
     SHOTS.mkdir(parents=True, exist_ok=True)

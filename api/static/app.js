@@ -5,7 +5,12 @@
  * POST /v1/documents and PUT /v1/documents/{id} (multipart uploads, or `{"url": ...}` for
  * an article, a feed or an export on the web), GET /v1/jobs/{id}, DELETE /v1/documents/{id}.
  * An article's outlet and date (from its metadata) are shown in the list of articles, beside
- * each cited source and in the source panel, with a link to the original.
+ * each cited source and in the source panel, with a link to the original; under a cited source,
+ * the other outlets that carried the same story (`also_in`). The list of articles can be
+ * sorted (title, date, time added) and limited to one outlet (the API's `sort`, `order` and
+ * `outlet` parameters). Search filters (publication days, outlets) chosen beside the question
+ * box go with every question as `filters`; an answer shows the time its question asked about
+ * (`window`) and the filters it was searched with.
  * All service text is inserted as text nodes (never innerHTML), so answers and articles cannot
  * inject markup.
  *
@@ -73,6 +78,19 @@
     confirmText: $("confirm-text"),
     confirmOk: $("confirm-ok"),
     confirmCancel: $("confirm-cancel"),
+    docsView: $("docs-view"),
+    docsSort: $("docs-sort"),
+    docsOutlet: $("docs-outlet"),
+    docsOutletItem: $("docs-outlet-item"),
+    filtersToggle: $("filters-toggle"),
+    filtersSummary: $("filters-summary"),
+    filtersClear: $("filters-clear"),
+    filtersPanel: $("filters-panel"),
+    filterFrom: $("filter-from"),
+    filterTo: $("filter-to"),
+    filterOutlets: $("filter-outlets"),
+    filterOutletsEmpty: $("filter-outlets-empty"),
+    filtersError: $("filters-error"),
   };
 
   const state = {
@@ -89,6 +107,10 @@
     keyPrompt: null, // {promise, resolve, reject} while the key dialog is open
     docsToken: 0,
     dragDepth: 0,
+    // what every question is searched in: days "YYYY-MM-DD" ("" = open), outlet names
+    filters: { after: "", before: "", outlets: [] },
+    outlets: [], // [{name, count}] of every article, by name
+    docsView: { sort: "title", order: "asc", outlet: "" }, // how the list of articles is shown
   };
 
   // ---------------------------------------------------------------- small helpers
@@ -431,12 +453,24 @@
     await loadDocuments();
   }
 
-  /** Every document, a page of PAGE_SIZE at a time. */
-  async function fetchAllDocuments() {
+  /** The list's parameters for GET /v1/documents ("" for the default: by title, every outlet). */
+  function viewQuery(view) {
+    const params = new URLSearchParams();
+    if (view.sort !== "title" || view.order !== "asc") {
+      params.set("sort", view.sort);
+      params.set("order", view.order);
+    }
+    if (view.outlet) params.append("outlet", view.outlet);
+    return params.toString();
+  }
+
+  /** Every document (those `query` keeps), a page of PAGE_SIZE at a time. */
+  async function fetchAllDocuments(query = "") {
     const all = [];
     let offset = 0;
     for (;;) {
-      const response = await apiFetch(`/v1/documents?offset=${offset}&limit=${PAGE_SIZE}`,
+      const response = await apiFetch(
+        `/v1/documents?offset=${offset}&limit=${PAGE_SIZE}${query ? `&${query}` : ""}`,
         { cache: "no-store" });
       if (!response.ok) throw await httpError(response);
       const page = await response.json();
@@ -450,9 +484,13 @@
 
   async function loadDocuments() {
     const token = ++state.docsToken;
+    const view = { ...state.docsView };
     let docs;
+    let all;
     try {
-      docs = await fetchAllDocuments();
+      docs = await fetchAllDocuments(viewQuery(view));
+      // the outlets to choose from are those of every article, not only of the ones listed
+      all = view.outlet ? await fetchAllDocuments() : docs;
     } catch (err) {
       if (token !== state.docsToken) return;
       renderDocsMessage(err instanceof KeyCancelled
@@ -463,8 +501,16 @@
       return;
     }
     if (token !== state.docsToken) return; // a newer load is under way
-    state.docs = new Map(docs.map((d) => [d.doc_id, d]));
-    renderDocs(docs);
+    state.docs = new Map(all.map((d) => [d.doc_id, d]));
+    setOutlets(all);
+    if (view.outlet && !state.outlets.some((o) => o.name === view.outlet)) {
+      state.docsView.outlet = ""; // its last article is gone: list them all again
+      renderDocsView(all.length);
+      await loadDocuments();
+      return;
+    }
+    renderDocsView(all.length);
+    renderDocs(docs, all.length);
   }
 
   /** After an upload, a replacement or a deletion: the status line and the list. */
@@ -475,6 +521,7 @@
 
   function renderDocsMessage(text) {
     els.docsList.replaceChildren();
+    els.docsView.hidden = true;
     els.docsCount.textContent = "";
     els.docsEmpty.textContent = text;
     els.docsEmpty.hidden = false;
@@ -491,6 +538,25 @@
       day: "numeric", month: "short", year: "numeric", timeZone: "UTC",
     }).format(day);
     return m[4] ? `${text}, ${m[4]}:${m[5]}` : text;
+  }
+
+  /** A day "YYYY-MM-DD" as "14 Feb 2020" ("" when it is not one). */
+  function formatDay(iso) {
+    return /^\d{4}-\d{2}-\d{2}$/.test(String(iso || "")) ? formatPublished(iso) : "";
+  }
+
+  /** Days from `after` to `before` (either may be ""), short: "1–29 Feb 2020",
+   * "28 Feb – 3 Mar 2020", "from 1 Feb 2020", "until 29 Feb 2020", "14 Feb 2020". */
+  function formatRange(after, before) {
+    const a = formatDay(after);
+    const b = formatDay(before);
+    if (!a && !b) return "";
+    if (!b) return `from ${a}`;
+    if (!a) return `until ${b}`;
+    if (after === before) return a;
+    if (after.slice(0, 7) === before.slice(0, 7)) return `${Number(after.slice(8))}–${b}`;
+    if (after.slice(0, 4) === before.slice(0, 4)) return `${a.replace(/ \d{4}$/, "")} – ${b}`;
+    return `${a} – ${b}`;
   }
 
   /** Who published an article and when: "Le Monde · 14 Feb 2020" (nodes; empty if unknown). */
@@ -538,14 +604,16 @@
     return parts.join(" · ");
   }
 
-  function renderDocs(docs) {
-    els.docsCount.textContent = docs.length ? `(${docs.length})` : "";
-    if (!docs.length) {
+  /** The articles listed (`docs`, those the list's outlet keeps, in its order) of `total`. */
+  function renderDocs(docs, total = docs.length) {
+    if (!total) {
       renderDocsMessage("No articles yet: add some with “Add articles…”.");
       els.docsDetails.open = true; // the Add button in sight, also on a phone
       return;
     }
-    els.docsEmpty.hidden = true;
+    els.docsCount.textContent = docs.length === total ? `(${total})` : `(${docs.length} of ${total})`;
+    els.docsEmpty.hidden = docs.length > 0;
+    els.docsEmpty.textContent = docs.length ? "" : `No article from ${state.docsView.outlet}.`;
     // a refresh must not drop the keyboard focus from the list
     const focused = document.activeElement && els.docsList.contains(document.activeElement)
       ? document.activeElement.closest("li").dataset.docId : null;
@@ -576,6 +644,141 @@
         onQuestionInput();
         els.question.focus();
       } }, q))));
+  }
+
+  /** The outlets of every article, with how many articles each has, by name. */
+  function setOutlets(docs) {
+    const counts = new Map();
+    for (const d of docs) {
+      const name = String(d.outlet || "").trim();
+      if (name) counts.set(name, (counts.get(name) || 0) + 1);
+    }
+    state.outlets = [...counts].map(([name, count]) => ({ name, count }))
+      .sort((x, y) => x.name.localeCompare(y.name, "fr", { sensitivity: "base" }));
+    renderOutletChoices();
+  }
+
+  /** The list's sort and outlet controls, shown once there are articles. */
+  function renderDocsView(total) {
+    const view = state.docsView;
+    els.docsView.hidden = !total;
+    els.docsSort.value = `${view.sort}:${view.order}`;
+    const options = state.outlets.map((o) => el("option", { value: o.name }, `${o.name} (${o.count})`));
+    els.docsOutlet.replaceChildren(el("option", { value: "" }, "All outlets"), ...options);
+    els.docsOutlet.value = view.outlet;
+    els.docsOutletItem.hidden = !state.outlets.length && !view.outlet;
+  }
+
+  function changeDocsView() {
+    const [sort, order] = els.docsSort.value.split(":");
+    state.docsView = { sort, order, outlet: els.docsOutlet.value };
+    loadDocuments();
+  }
+
+  // ---------------------------------------------------------------- search filters
+
+  /** The filters chosen, as the API's `filters` object; null when nothing is chosen. */
+  function requestFilters() {
+    const f = state.filters;
+    const out = {};
+    if (f.after) out.published_after = f.after;
+    if (f.before) out.published_before = f.before;
+    if (f.outlets.length) out.outlets = [...f.outlets];
+    return Object.keys(out).length ? out : null;
+  }
+
+  /** Filters (the API's object) in a few words: "Le Monde · 1–29 Feb 2020"; "" for none. */
+  function filtersText(filters) {
+    if (!filters) return "";
+    const parts = [];
+    const outlets = filters.outlets || [];
+    if (outlets.length) {
+      parts.push(outlets.length <= 2 ? outlets.join(", ")
+        : `${outlets.slice(0, 2).join(", ")} +${outlets.length - 2}`);
+    }
+    const range = formatRange(filters.published_after || "", filters.published_before || "");
+    if (range) parts.push(range);
+    return parts.join(" · ");
+  }
+
+  /** Why the chosen days cannot be sent ("" when they can); `typing`: a day half typed is
+   * not one yet (it limits nothing until complete), said only when the question is sent. */
+  function filtersProblem(typing = false) {
+    if (!typing && (els.filterFrom.validity.badInput || els.filterTo.validity.badInput)) {
+      return "Complete the day (day, month and year) or clear it.";
+    }
+    const { after, before } = state.filters;
+    if (after && before && after > before) {
+      return `The first day (${formatDay(after)}) is after the last one (${formatDay(before)}).`;
+    }
+    return "";
+  }
+
+  function renderFilters() {
+    const f = state.filters;
+    const chosen = requestFilters();
+    const text = filtersText(chosen);
+    els.filtersSummary.textContent = text || "all articles";
+    els.filtersToggle.dataset.active = chosen ? "true" : "false";
+    els.filtersClear.hidden = !chosen;
+    // the date pickers offer only the days that make a range
+    els.filterFrom.max = f.before || "2100-12-31";
+    els.filterTo.min = f.after || "1900-01-01";
+    const problem = filtersProblem(true);
+    els.filtersError.textContent = problem;
+    for (const input of [els.filterFrom, els.filterTo]) {
+      if (problem) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+    // the question box tells a screen reader what its questions are limited to
+    const described = ["composer-help", "composer-message"];
+    if (chosen) described.push("filters-summary");
+    els.question.setAttribute("aria-describedby", described.join(" "));
+  }
+
+  /** The outlet checkboxes, from the outlets of the articles; a chosen outlet whose articles
+   * are all gone is no longer chosen. */
+  function renderOutletChoices() {
+    const known = new Set(state.outlets.map((o) => o.name));
+    const chosen = state.filters.outlets.filter((name) => known.has(name));
+    const dropped = chosen.length !== state.filters.outlets.length;
+    state.filters.outlets = chosen;
+    const active = document.activeElement;
+    const focused = active && els.filterOutlets.contains(active) ? active.value : null;
+    els.filterOutlets.replaceChildren(...state.outlets.map((o) => el("li", {},
+      el("label", { class: "chip" },
+        el("input", { type: "checkbox", value: o.name, checked: chosen.includes(o.name) }),
+        el("span", {}, o.name), " ",
+        el("span", { class: "count" }, `${o.count}`,
+          el("span", { class: "visually-hidden" }, o.count === 1 ? " article" : " articles"))))));
+    els.filterOutletsEmpty.hidden = state.outlets.length > 0;
+    if (focused !== null) {
+      const again = Array.from(els.filterOutlets.querySelectorAll("input")).find((i) => i.value === focused);
+      if (again) again.focus({ preventScroll: true });
+    }
+    if (dropped) renderFilters();
+  }
+
+  function readFilterDays() {
+    // a day half typed reads as "" (the input's value is only ever a whole day)
+    state.filters.after = els.filterFrom.value;
+    state.filters.before = els.filterTo.value;
+    renderFilters();
+  }
+
+  function setFiltersOpen(open) {
+    els.filtersPanel.hidden = !open;
+    els.filtersToggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  function clearFilters() {
+    state.filters = { after: "", before: "", outlets: [] };
+    els.filterFrom.value = "";
+    els.filterTo.value = "";
+    for (const box of els.filterOutlets.querySelectorAll("input")) box.checked = false;
+    renderFilters();
+    els.filtersToggle.focus();
+    announce("Search filters cleared: questions are searched in every article.");
   }
 
   // ---------------------------------------------------------------- adding articles
@@ -1085,6 +1288,12 @@
       setMessage(`The question is ${length} characters long; the limit is ${MAX_CHARS}.`, "error");
       return;
     }
+    const problem = filtersProblem();
+    if (problem) {
+      setMessage(`Correct the search filters first: ${problem}`, "error");
+      setFiltersOpen(true);
+      return;
+    }
     els.question.value = "";
     onQuestionInput();
     setMessage("");
@@ -1130,6 +1339,7 @@
       citations: null,
       language: null,
       searched: "",
+      filters: requestFilters(), // what it is searched in, as sent
       done: false,
       failed: false,
       stopped: false,
@@ -1263,9 +1473,12 @@
 
     const notes = [];
     if (turn.abstained) {
-      notes.push(el("p", { class: "abstain-note", lang: "en" },
-        "The ingested articles do not answer this question. Try rephrasing it, or ask about one of the listed articles."));
+      notes.push(el("p", { class: "abstain-note", lang: "en" }, turn.filters
+        ? `The articles searched (${filtersText(turn.filters)}) do not answer this question. Try rephrasing it, or widen or clear the search filters.`
+        : "The ingested articles do not answer this question. Try rephrasing it, or ask about one of the listed articles."));
     }
+    const when = windowNote(body.window, turn.language);
+    if (when) notes.push(when);
     if (turn.citations.length) notes.push(renderSources(turn));
     const meta = [];
     const total = body.timings && body.timings.total_ms;
@@ -1273,11 +1486,64 @@
     if (turn.searched && normalise(turn.searched) !== normalise(turn.question)) {
       meta.push(`searched for “${turn.searched}”`);
     }
+    if (turn.filters) meta.push(`filters: ${filtersText(turn.filters)}`);
     if (meta.length) notes.push(el("p", { class: "answer-meta", lang: "en" }, meta.join(" · ")));
     turn.notesEl.replaceChildren(...notes);
     announce(turn.abstained
       ? "Answer complete: the sources do not say."
       : `Answer complete, with ${plural(turn.citations.length, "source")}.`);
+  }
+
+  /** The time the question asked about (`window` of the answer), in the answer's language:
+   * `described` comes in the question's language already. */
+  function windowText(w, language) {
+    const fr = language === "fr";
+    const described = String(w.described || "").trim();
+    if (!w.applied) {
+      if (fr) {
+        return `${described ? `La question porte sur une période (${described})`
+          : "La question demande les dernières nouvelles"}, mais les articles n’ont pas de date de publication\u00a0: toute la collection a été consultée.`;
+      }
+      return `${described ? `The question asks about a time (${described})`
+        : "The question asks for the latest news"}, but the articles have no publication dates: the whole collection was searched.`;
+    }
+    if (!described) {
+      return fr ? "Recherche dans les articles les plus récents d’abord."
+        : "Searched the most recent articles first.";
+    }
+    if (fr) return `Recherche dans les articles publiés ${described}${w.recency ? ", les plus récents d’abord" : ""}.`;
+    return `Searched articles published ${described}${w.recency ? ", most recent first" : ""}.`;
+  }
+
+  function windowNote(w, language) {
+    if (!w || typeof w !== "object") return null;
+    if (!w.applied && !w.described && !w.recency) return null;
+    return el("p", {
+      class: "window-note",
+      lang: language === "fr" ? "fr" : "en",
+      "data-applied": w.applied ? "true" : "false",
+      title: w.expression ? `From the question’s words “${w.expression}”` : null,
+    }, windowText(w, language));
+  }
+
+  /** "Also in: Ouest-France (6 Mar 2024), Le Monde (7 Mar 2024)": the other articles that
+   * carry the same story, each linked to its original when it has a web address. */
+  function alsoInNode(c) {
+    const others = Array.isArray(c.also_in) ? c.also_in.filter((o) => o && typeof o === "object") : [];
+    if (!others.length) return null;
+    const parts = [];
+    others.forEach((o, i) => {
+      if (i) parts.push(", ");
+      const name = o.outlet || o.title || o.doc_id;
+      const url = originalUrl(o);
+      const about = o.title && o.title !== name ? `“${o.title}”` : null;
+      parts.push(url
+        ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer", title: about || url }, name)
+        : el("span", { class: "outlet", title: about }, name));
+      const date = formatDay(String(o.published || "").slice(0, 10));
+      if (date) parts.push(" (", el("time", { datetime: o.published }, date), ")");
+    });
+    return el("p", { class: "also-in" }, el("span", { class: "also-in-label" }, "Also in: "), ...parts);
   }
 
   function renderSources(turn) {
@@ -1292,6 +1558,7 @@
       ...(aboutNodes(c).length ? [el("span", { class: "source-meta" }, ...aboutNodes(c))] : []),
       el("span", { class: "source-excerpt" }, excerpt(c.text))),
       originalLink(c, "source-original"),
+      alsoInNode(c),
     ));
     return el("details", { class: "sources", lang: "en" },
       el("summary", {}, `Sources (${turn.citations.length})`),
@@ -1498,11 +1765,12 @@
    * again, for at most BUSY_GIVE_UP_MS. */
   async function chatResponse(turn, messages, question, signal) {
     const first = performance.now();
+    const limits = turn.filters ? { filters: turn.filters } : {};
     for (;;) {
-      let response = await post("/v1/chat", { messages, stream: true }, signal);
+      let response = await post("/v1/chat", { messages, stream: true, ...limits }, signal);
       if (response.status === 404 || response.status === 405) {
         // A service without the chat endpoint: answer the question alone.
-        response = await post("/v1/ask", { question, stream: true }, signal);
+        response = await post("/v1/ask", { question, stream: true, ...limits }, signal);
       }
       if (response.ok) return response;
       const err = await httpError(response);
@@ -1763,11 +2031,33 @@
     checkHealth();
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !els.panel.hidden && !anyDialogOpen()) {
+    if (event.key === "Escape" && !event.defaultPrevented && !els.panel.hidden && !anyDialogOpen()) {
       event.preventDefault();
       // give the focus back to the marker, unless the user is typing elsewhere
       const active = document.activeElement;
       closePanel(!active || active === document.body || els.panel.contains(active));
+    }
+  });
+
+  els.docsSort.addEventListener("change", changeDocsView);
+  els.docsOutlet.addEventListener("change", changeDocsView);
+  els.filtersToggle.addEventListener("click", () => setFiltersOpen(els.filtersPanel.hidden));
+  els.filtersClear.addEventListener("click", clearFilters);
+  els.filterFrom.addEventListener("change", readFilterDays);
+  els.filterTo.addEventListener("change", readFilterDays);
+  els.filterFrom.addEventListener("input", readFilterDays);
+  els.filterTo.addEventListener("input", readFilterDays);
+  els.filterOutlets.addEventListener("change", () => {
+    state.filters.outlets = Array.from(els.filterOutlets.querySelectorAll("input:checked"), (box) => box.value);
+    renderFilters();
+  });
+  els.filtersPanel.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target instanceof HTMLInputElement) {
+      event.preventDefault(); // Enter in a day box must not send the question
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      setFiltersOpen(false);
+      els.filtersToggle.focus();
     }
   });
 
@@ -1811,5 +2101,6 @@
   });
 
   updateButtons();
+  renderFilters();
   checkHealth();
 })();
