@@ -153,6 +153,7 @@ async def chat_completions(
             "citations": answer.to_dict()["citations"],
             "searched": answer.searched,
             "window": answer.window,
+            "outlets": answer.outlets,
         }
 
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> dict[str, str]:

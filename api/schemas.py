@@ -268,6 +268,11 @@ class AskResponse(BaseModel):
     window: WindowOut | None = Field(
         None, description="the time the question asked about, when it named one"
     )
+    outlets: list[str] = Field(
+        default_factory=list,
+        description="outlets the question named by their full name: only their articles "
+        "were searched",
+    )
 
 
 class ErrorOut(BaseModel):

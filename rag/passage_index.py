@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -22,6 +23,9 @@ import numpy as np
 from rag.filters import Filters
 from rag.schema import Chunk, published_day
 from rag.text import analyse
+
+# How long the outlets named in questions are cached (a DISTINCT over every passage)
+OUTLETS_TTL = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -69,6 +73,7 @@ class PassageIndex:
         prefix = "kw_" + "".join(c if c.isalnum() else "_" for c in name)
         self._sql = _SCHEMA.replace("chunks", prefix)
         self._t = prefix
+        self._outlets: tuple[float, tuple[str, ...]] | None = None
         self._conn().executescript(self._sql)
         self._add_filter_columns()
 
@@ -91,6 +96,18 @@ class PassageIndex:
             conn = self._local.conn = connect(self.path)
         return conn
 
+    def outlets(self) -> tuple[str, ...]:
+        """The outlets of the stored passages, read again at most every OUTLETS_TTL seconds
+        (another process's ingestion shows within that time; this one's at once)."""
+        now = time.monotonic()
+        cached = self._outlets
+        if cached is None or now - cached[0] > OUTLETS_TTL:
+            rows = self._conn().execute(
+                f"SELECT DISTINCT outlet FROM {self._t} WHERE outlet IS NOT NULL AND outlet != ''"
+            )
+            cached = self._outlets = (now, tuple(sorted(r[0] for r in rows)))
+        return cached[1]
+
     def count(self) -> int:
         return self._conn().execute(f"SELECT count(*) FROM {self._t}").fetchone()[0]
 
@@ -100,6 +117,7 @@ class PassageIndex:
     def put(self, chunks: Sequence[Chunk], sentences: Sequence[np.ndarray | None]) -> None:
         """Insert or replace these chunks' rows (sentence vectors: one row per sentence, or
         None to keep what a row already holds), in one transaction."""
+        self._outlets = None
         conn = self._conn()
         with _transaction(conn):
             for c, vectors in zip(chunks, sentences, strict=True):
@@ -163,6 +181,7 @@ class PassageIndex:
         return [r[0] for r in rows]
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
+        self._outlets = None
         conn = self._conn()
         with _transaction(conn):
             conn.executemany(f"DELETE FROM {self._t} WHERE chunk_id = ?", [(i,) for i in chunk_ids])
@@ -197,6 +216,7 @@ class PassageIndex:
         return [(cid, -float(rank)) for cid, rank in rows]
 
     def clear(self) -> None:
+        self._outlets = None
         conn = self._conn()
         with _transaction(conn):
             conn.execute(f"DELETE FROM {self._t}")

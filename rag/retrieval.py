@@ -59,6 +59,7 @@ class Retrieval:
     filters: Filters | None = None
     window: Window | None = None  # the question's window, when it filtered the search
     recency: bool = False  # the most recent passages came first
+    outlets_named: tuple[str, ...] = ()  # outlets the question named, which limited it
 
     @property
     def dated(self) -> bool:

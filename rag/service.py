@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ from rag.answer.present import Answer, Citation, declined, present
 from rag.answer.question import Question, question_of, standalone
 from rag.answer.read import Reader
 from rag.answer.when import strip_time
+from rag.answer.who import outlets_named
 from rag.counters import SharedCounters
 from rag.engines import Engines
 from rag.filters import Filters
@@ -131,6 +132,9 @@ class AnswerService:
         when an article was published)."""
         k = top_k or self.retrieval.top_k
         time, query, window, recency = question.time, question.searched, None, False
+        named = () if filters and filters.outlets else self.named_outlets(question)
+        if named:
+            filters = replace(filters or Filters(), outlets=named)
         if time.found and self.store.has_dated():
             if time.window is not None:
                 window = time.window
@@ -139,7 +143,7 @@ class AnswerService:
         if topic is not None:  # a list of articles: every one of them, reprints too
             topic = strip_time(topic, time) if window is not None or recency else topic
             found = self.retriever.search(topic, k, question.language, filters, fold=False)
-            found.filters, found.window = filters, window
+            found.filters, found.window, found.outlets_named = filters, window, named
             return found
         found = self.retriever.search(query, 2 * k if recency else k, question.language, filters)
         r = self.retrieval
@@ -150,8 +154,12 @@ class AnswerService:
         if question.entity:
             read = naming(question.entity, found.passages, read)
         found.passages, found.filters = read, filters
-        found.window, found.recency = window, recency
+        found.window, found.recency, found.outlets_named = window, recency, named
         return found
+
+    def named_outlets(self, question: Question) -> tuple[str, ...]:
+        """The outlets the question names (rag.answer.who): the search is limited to them."""
+        return outlets_named(question.searched, self.retriever.index.outlets())
 
     def context(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.search(question_of([{"role": "user", "content": question}]), top_k).passages
@@ -297,6 +305,7 @@ class AnswerService:
 
         answer.searched, answer.condensed = question.searched, question.condensed
         answer.window = _window_report(question, found)
+        answer.outlets = list(found.outlets_named)
         t_end = time.perf_counter()
         answer.timings = {
             **timings,

@@ -116,3 +116,28 @@ def test_filters_combine_with_the_window():
             {"outlet": {"$in": ["Le Monde"]}},
         ]
     }
+
+
+def test_an_outlet_named_in_the_question_limits_the_search(settings, tmp_path):
+    from rag.answer.question import question_of
+    from rag.answer.who import outlets_named
+
+    known = ["Le Monde", "Le Monde diplomatique", "Ouest-France", "Le Télégramme"]
+    assert outlets_named("Qu'a écrit Le Monde sur la retraite ?", known) == ("Le Monde",)
+    assert outlets_named("Selon le Monde diplomatique, que dit-il ?", known) == (
+        "Le Monde diplomatique",
+    )
+    assert outlets_named("Que dit le Telegramme du zinc ?", known) == ("Le Télégramme",)
+    # a common phrase is not a name: its capitals must be written
+    assert outlets_named("Le projet le plus cher du monde entier ?", known) == ()
+    assert outlets_named("qu'a dit ouest-france ?", known) == ()
+
+    client, service = _client(settings, tmp_path)
+    question = "Quel projet la Bretagne a-t-elle voté selon Ouest-France ?"
+    body = client.post("/v1/ask", json={"question": question}).json()
+    assert body["outlets"] == ["Ouest-France"], body
+    asked = question_of([{"role": "user", "content": question}])
+    assert {p.chunk.outlet for p in service.search(asked, 5).passages} == {"Ouest-France"}
+    # filters given with the request win over the name in the question
+    given = service.search(asked, 5, Filters(outlets=("Le Télégramme",)))
+    assert {p.chunk.outlet for p in given.passages} == {"Le Télégramme"}

@@ -54,6 +54,7 @@ class Answer:
     verified: Verified | None = field(default=None, repr=False)  # the stage's whole result
     # the time the question asked about and what it did to the search (rag.answer.when)
     window: dict | None = None
+    outlets: list[str] = field(default_factory=list)  # named by the question: searched alone
 
     def to_dict(self) -> dict:
         return {
@@ -66,6 +67,7 @@ class Answer:
             "timings": self.timings,
             "verification": self.verification,
             "window": self.window,
+            "outlets": self.outlets,
         }
 
 
