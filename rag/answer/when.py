@@ -117,7 +117,7 @@ def read_time(question: str, language: str, now: datetime | date) -> TimeAsk:
     found: list[tuple[int, int, Window | None, bool]] = []
     for pattern, read in rules:
         for m in pattern.finditer(text):
-            result = read(m, today, question)
+            result = read(m, today, text)
             if result is not None:
                 found.append((m.start("x"), m.end("x"), *result))
     # longest first, then leftmost; an expression inside a longer one is part of it
@@ -126,7 +126,7 @@ def read_time(question: str, language: str, now: datetime | date) -> TimeAsk:
     for f in found:
         if all(f[1] <= k[0] or f[0] >= k[1] for k in kept):
             kept.append(f)
-    kept.sort()
+    kept.sort(key=lambda k: k[0])
     windows = [k for k in kept if k[2] is not None]
     recent = [k for k in kept if k[3]]
     if not windows and not recent:
