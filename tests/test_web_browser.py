@@ -1450,7 +1450,7 @@ def test_filters_go_with_the_question_and_the_answer_shows_its_window_and_reprin
     assert bubble.locator(".answer").inner_text() == ZINC_ANSWER, bubble.inner_text()
     # the window the service read from "en mars 2024", in the question's language
     note = bubble.locator(".window-note")
-    assert note.inner_text() == "Recherche dans les articles publiés du 1er au 31 mars 2024."
+    assert note.inner_text() == "Recherche dans les articles publiés en mars 2024."
     assert note.get_attribute("lang") == "fr" and note.get_attribute("data-applied") == "true"
     assert "filters: Ouest-France · 1–31 Mar 2024" in bubble.locator(".answer-meta").inner_text()
     # searched in Ouest-France only: the cited article is its reprint, the other outlet below
@@ -1498,7 +1498,7 @@ def test_a_window_over_undated_articles_and_days_in_the_wrong_order(page, light_
     note = page.locator(".msg-assistant .window-note")
     assert note.get_attribute("data-applied") == "false"
     assert note.inner_text() == (
-        "La question porte sur une période (du 1er au 29 février 2020), mais les articles "
+        "La question porte sur une période (en février 2020), mais les articles "
         "n’ont pas de date de publication\u00a0: toute la collection a été consultée."
     )
 

@@ -195,7 +195,10 @@ def test_an_impossible_day_is_no_window():
 @pytest.mark.parametrize(
     ("window", "fr", "en"),
     [
-        (Window(D(2020, 2, 1), D(2020, 2, 29)), "du 1er au 29 février 2020", "from 1 to 29 February 2020"),
+        (Window(D(2020, 2, 1), D(2020, 2, 29)), "en février 2020", "in February 2020"),
+        (Window(D(2020, 2, 1), D(2020, 2, 28)), "du 1er au 28 février 2020", "from 1 to 28 February 2020"),
+        (Window(D(1915, 1, 1), D(1915, 12, 31)), "en 1915", "in 1915"),
+        (Window(D(1980, 1, 1), D(1989, 12, 31)), "de 1980 à 1989", "from 1980 to 1989"),
         (Window(D(2026, 3, 1), None), "depuis le 1er mars 2026", "since 1 March 2026"),
         (Window(None, D(2019, 12, 31)), "jusqu’au 31 décembre 2019", "until 31 December 2019"),
         (Window(D(2020, 10, 23), D(2020, 10, 23)), "le 23 octobre 2020", "on 23 October 2020"),

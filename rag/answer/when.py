@@ -74,8 +74,8 @@ class Window:
         return terms[0] if len(terms) == 1 else {"$and": terms}
 
     def describe(self, language: str) -> str:
-        """The window in words, in `language` ("fr", else English): « du 1er au 29 février
-        2020 », "from 1 to 29 February 2020", « depuis le 1er mars 2026 », "on 23 October 2020"."""
+        """The window in words, in `language` ("fr", else English): « en février 2020 »,
+        "from 1 to 12 February 2020", « depuis le 1er mars 2026 », "on 23 October 2020"."""
         fr = language == "fr"
         a, b = self.after, self.before
         if a is None:
@@ -85,6 +85,15 @@ class Window:
             return f"depuis le {_day(a, True)}" if fr else f"since {_day(a, False)}"
         if a == b:
             return f"le {_day(a, True)}" if fr else f"on {_day(a, False)}"
+        whole_months = a.day == 1 and (b + timedelta(days=1)).day == 1
+        if whole_months and (a.month, b.month) == (1, 12):  # whole years: « en 2020 »
+            years = f"{a.year}" if a.year == b.year else None
+            if years:
+                return f"en {years}" if fr else f"in {years}"
+            return f"de {a.year} à {b.year}" if fr else f"from {a.year} to {b.year}"
+        if whole_months and (a.year, a.month) == (b.year, b.month):  # « en février 2020 »
+            month = f"{_month_name(a.month, fr)} {a.year}"
+            return f"en {month}" if fr else f"in {month}"
         if (a.year, a.month) == (b.year, b.month):
             first = _day_of_month(a.day, fr)
         elif a.year == b.year:
