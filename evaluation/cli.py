@@ -22,6 +22,9 @@ checking, on the half of the questions no setting was tuned on (evaluation/split
 questions over article files (facts each answer must hold, the document it must cite):
   rag eval evaluation/data/seed-regression.jsonl --corpus seeds/ --no-baseline
 
+news questions (time, outlets, the collection, reprints, disagreeing sources; its own corpus):
+  rag eval evaluation/data/news.json --out artifacts/eval/news
+
 against a running service (it has no ingest endpoint, so fill its collection first):
   rag eval DATASET --ingest-only          # prints the RAG_COLLECTION / RAG_DATA_DIR to serve
   RAG_COLLECTION=... RAG_DATA_DIR=... rag serve &
@@ -227,10 +230,27 @@ def cmd_ingest_only(config) -> int:
     return 0
 
 
+def cmd_news(args: argparse.Namespace) -> int:
+    from evaluation.news import markdown, run_news
+
+    try:
+        rows = run_news(args.dataset, args.out, progress=not args.quiet)
+    except DatasetError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.out:
+        print(f"report written to {args.out}/report.md", file=sys.stderr)
+    print(markdown(rows))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from evaluation import report as report_mod
+    from evaluation.news import is_news_set
     from evaluation.runner import run
 
+    if is_news_set(args.dataset):  # questions about time, outlets, reprints (news.json)
+        return cmd_news(args)
     if args.url and args.ingest_only:
         print("error: --ingest-only fills a local collection; drop --url", file=sys.stderr)
         return 2

@@ -61,6 +61,8 @@ def declined_text(decision: Decision, question: Question, found: Retrieval | Non
     """What the answer says when the model does not read."""
     if decision.rule == NOTHING_FOUND and found is not None:
         return nothing_found_text(question.language, found)
+    if decision.rule in (RELEVANCE, QUESTION_NAMES) and found and found.window is not None:
+        return nothing_found_text(question.language, found)  # none of the window's is about it
     return DECLINED[decision.rule][question.language]
 
 
