@@ -22,7 +22,7 @@ from llama_index.core.llms import LLM
 from rag.answer import decide
 from rag.answer.collection import COLLECTION, CollectionAsk, articles_on, collection_ask
 from rag.answer.collection import answer_text as collection_text
-from rag.answer.present import Answer, Citation, declined, present
+from rag.answer.present import Answer, Citation, dates_said, declined, present
 from rag.answer.question import Question, question_of, standalone
 from rag.answer.read import Reader
 from rag.answer.when import strip_time
@@ -299,6 +299,11 @@ class AnswerService:
                 yield Event("token", answer.answer)
             else:
                 read = yield from self._read(question, found, timings, cancel)
+                if (found.window is not None or found.recency) and not read.answer.abstained:
+                    dates = dates_said(read.answer, question.language)  # asked about a time
+                    read.answer.answer += dates
+                    if dates:
+                        yield Event("token", dates)
             answer = read.answer
         finally:
             ticket.release()

@@ -13,6 +13,7 @@ from api.app import create_app
 from rag.filters import Filters
 from tests.conftest import SEED, ingest_into, make_test_service
 from tests.test_news_metadata import export
+from tests.test_streaming import parse_sse
 
 NOW = "2021-06-10T12:00:00+02:00"
 
@@ -74,6 +75,15 @@ def test_a_window_in_the_question_limits_the_search_and_is_reported(settings, tm
     assert body["window"]["before"] == "2021-06-10" and not body["abstained"], body
     assert [c["title"] for c in body["citations"]] == ["Le tramway de Brest"]
     assert "Say the date of each source you use." in seen[-1]  # the model is asked to date it
+    # it did not: the answer dates what it relies on from the article's metadata
+    assert body["answer"].startswith("La métropole de Brest a voté le prolongement du tramway")
+    assert "Publié par Ouest-France le " in body["answer"] and body["answer"].endswith(" [1]."), (
+        body["answer"]
+    )
+    asked = {"question": "Qu'a voté la métropole de Brest ce mois-ci ?", "now": NOW}
+    streamed = client.post("/v1/ask", json={**asked, "stream": True}).text
+    tokens = [d["text"] for name, d in parse_sse(streamed) if name == "token"]
+    assert "".join(tokens) == body["answer"]  # streamed as answered
 
 
 def test_the_latest_news_come_first(settings, tmp_path):

@@ -254,6 +254,12 @@ def test_a_claim_that_restates_the_question_is_no_answer():
         question="What will the tram line cost?",
     )
     assert not ok.abstained and "restates-question" not in [d.rule for d in ok.decisions]
+    # a line of markers after the answer (seen on the news set) says nothing either
+    trailing = run("The tram line will open in 2027 [2]. [1], [2]", question=q)
+    assert trailing.text == "The tram line will open in 2027 [1]." and not trailing.abstained
+    assert [(d.rule, d.reason) for d in trailing.decisions] == [
+        ("restates-question", "says nothing: only markers")
+    ]
 
 
 def test_a_claim_about_the_sources_is_no_answer():

@@ -126,3 +126,29 @@ def declined(
     """The Answer of a question the model never read (rag.answer.decide)."""
     verified = Verified(text, [], True, [decision], language)
     return present(question, verified, passages, language, None)
+
+
+def dates_said(answer: Answer, language: str) -> str:
+    """For a question about a time: the sentence that dates the articles the answer relies on,
+    when its text does not (« Publié par Gala.fr le 9 décembre 2019 [1]. »); "" otherwise.
+    Written from the articles' metadata, so a small model's silence on dates costs nothing."""
+    from rag.answer.collection import day_in_words
+
+    text = answer.answer.casefold()
+    dated: dict[tuple[str, str], list[int]] = {}
+    for c in answer.citations:
+        day = day_in_words(c.published, language)
+        if day and day.casefold() not in text and c.published[:10] not in text:
+            dated.setdefault((c.outlet, day), []).append(c.n)
+    if not dated:
+        return ""
+    fr = language == "fr"
+    parts = []
+    for (outlet, day), ns in dated.items():
+        markers = "".join(f"[{n}]" for n in ns)
+        if fr:
+            parts.append(f"{f'par {outlet} ' if outlet else ''}le {day} {markers}")
+        else:
+            parts.append(f"{f'by {outlet} ' if outlet else ''}on {day} {markers}")
+    joined = "; ".join(parts)
+    return f" Publié {joined}." if fr else f" Published {joined}."

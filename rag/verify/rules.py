@@ -380,6 +380,9 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     yes_no = asks_yes_or_no(ev.question)
     out = []
     for c in claims:
+        if not any(ch.isalnum() for ch in c.text):  # "[1], [2], [3]": markers and commas
+            out.append(Decision(RESTATES_QUESTION, c.index, "drop", "says nothing: only markers"))
+            continue
         if c.text.rstrip().endswith(":"):
             continue
         if any(fold(n) not in question_capitals for n in _names(c.text)):
