@@ -41,7 +41,7 @@ from ingest.news import host_of
 from ingest.pipeline import Ingestor, IngestReport
 from ingest.readers import feed_documents
 from ingest.remote import FetchOptions, get, page_fetcher
-from rag.passage_index import connect
+from rag.sqlite import PerThread
 
 log = logging.getLogger(__name__)
 
@@ -153,14 +153,8 @@ class FeedStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._conn = PerThread(self.path)
         self._conn().executescript(_SCHEMA)
-
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.path)
-        return conn
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:

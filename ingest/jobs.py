@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 from ingest.pipeline import Ingestor, IngestReport, Outcome
 from rag.memory import release_free_memory
-from rag.passage_index import connect
 from rag.schema import Document
+from rag.sqlite import PerThread
 
 log = logging.getLogger(__name__)
 STALE_AFTER = 120.0
@@ -69,14 +69,8 @@ class Job:
 class JobStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._conn = PerThread(self.path)
         self._conn().executescript(_SCHEMA)
-
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.path)
-        return conn
 
     def create(
         self,

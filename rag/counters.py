@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from rag.passage_index import connect
+from rag.sqlite import PerThread
 
 
 class SharedCounters:
     def __init__(self, path: Path, scope: str) -> None:
         self.path = path
         self.scope = scope  # the collection: counters of one corpus
-        self._local = threading.local()
+        self._conn = PerThread(self.path)
         self._conn().execute(
             "CREATE TABLE IF NOT EXISTS counters "
             "(scope TEXT, name TEXT, value INTEGER, PRIMARY KEY (scope, name))"
         )
-
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.path)
-        return conn
 
     def add(self, name: str, n: int = 1) -> None:
         self._conn().execute(

@@ -13,7 +13,6 @@ at start-up and after an interrupted ingestion.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from rag.filters import Filters
 from rag.schema import Chunk, published_day
+from rag.sqlite import PerThread
 from rag.text import analyse
 
 # How long the outlets named in questions are cached (a DISTINCT over every passage)
@@ -55,21 +55,13 @@ def chunk_tokens(chunk: Chunk) -> str:
     return " ".join(analyse(f"{chunk.title}\n{chunk.text}", chunk.language))
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    return conn
-
-
 class PassageIndex:
     """One table per Chroma collection (`name`), in the SQLite file at `path`."""
 
     def __init__(self, path: Path, name: str) -> None:
         self.path = path
         self.name = name
-        self._local = threading.local()
+        self._conn = PerThread(self.path)
         prefix = "kw_" + "".join(c if c.isalnum() else "_" for c in name)
         self._sql = _SCHEMA.replace("chunks", prefix)
         self._t = prefix
@@ -89,12 +81,6 @@ class PassageIndex:
         ):
             if column not in have:
                 conn.execute(f"ALTER TABLE {self._t} ADD COLUMN {column} {kind}")
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.path)
-        return conn
 
     def outlets(self) -> tuple[str, ...]:
         """The outlets of the stored passages, read again at most every OUTLETS_TTL seconds

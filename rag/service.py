@@ -338,15 +338,14 @@ class AnswerService:
             question.searched, language, passages, found.vector, found.dated
         )
         timings["prompt_tokens"] = self.reader.count_tokens(prompt)
+
         # Claims are released once verified, so what streams is the answer (rag.verify)
-        claims = ClaimStream(
-            passages,
-            question.text,
-            language,
-            self.verify,
-            self.retriever.embedder,
-            question.searched,
-        )
+        def new_claims() -> ClaimStream:
+            embedder = self.retriever.embedder
+            args = (question.text, language, self.verify, embedder, question.searched)
+            return ClaimStream(passages, *args)
+
+        claims = new_claims()
         first_token: float | None = None
         first_text: float | None = None
         pieces = 0
@@ -379,14 +378,7 @@ class AnswerService:
             # semble-t-il disparaître ? [1] »).
             log.info("the draft only restated the question: asking again")
             prompt = self.reader.again(prompt, claims.draft, language)
-            claims = ClaimStream(
-                passages,
-                question.text,
-                language,
-                self.verify,
-                self.retriever.embedder,
-                question.searched,
-            )
+            claims = new_claims()
             reason = "the draft only gave the question back: the model was asked again"
             claims.decisions.append(Decision(RESTATES_QUESTION, None, "drop", reason))
         final = verified.text

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from rag.passage_index import connect
+from rag.sqlite import PerThread
 from rag.text import fold
 
 SHINGLE = 5  # words per shingle
@@ -123,7 +123,7 @@ class StoryIndex:
         self.containment, self.lsh_threshold, self.shingle = containment, lsh_threshold, shingle
         self.merge_jaccard = merge_jaccard
         self._t = "story_" + "".join(c if c.isalnum() else "_" for c in name)
-        self._local = threading.local()
+        self._conn = PerThread(self.path)
         self._write = threading.Lock()
         self._conn().executescript(_SCHEMA.replace("members", self._t))
         self._lsh: MinHashLSH | None = None
@@ -213,11 +213,6 @@ class StoryIndex:
             return found
 
     # --- internals ------------------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.path)
-        return conn
 
     def _state(self, conn: sqlite3.Connection, key: str) -> int:
         row = conn.execute(f"SELECT value FROM {self._t}_state WHERE key = ?", (key,)).fetchone()
