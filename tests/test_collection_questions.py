@@ -8,7 +8,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from rag.answer.collection import COLLECTION, CollectionAsk, collection_ask, day_in_words
+from rag.answer.collection import COLLECTION, CollectionAsk, collection_ask
+from rag.answer.when import day_in_words
 from tests.conftest import SEED, ingest_into, make_test_service
 from tests.test_reprints_in_answers import _export
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rag.answer.when import day_in_words
 from rag.schema import Passage
 from rag.text import analyse, fold
 
@@ -151,24 +152,6 @@ def _named(topic: str) -> str:
     if 1 < len(words) <= 4 and all(w[:1].isupper() for w in words):
         return words[-1]
     return topic
-
-
-_MONTHS_FR = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-).split()
-_MONTHS_EN = (
-    "January February March April May June July August September October November December"
-).split()
-
-
-def day_in_words(published: str, language: str) -> str:
-    """« 14 février 2020 » / "14 February 2020" of an ISO date ("" when none)."""
-    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", published or "")
-    if not m:
-        return ""
-    year, month, day = int(m[1]), int(m[2]), int(m[3])
-    months = _MONTHS_FR if language == "fr" else _MONTHS_EN
-    return f"{'1er' if language == 'fr' and day == 1 else day} {months[month - 1]} {year}"
 
 
 def answer_text(ask: CollectionAsk, listed: Sequence[Listed], language: str) -> str:

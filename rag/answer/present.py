@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from rag.answer.when import day_in_words
 from rag.embedding import Embedder
 from rag.highlights import sentence_highlights
 from rag.language import detect_language
@@ -132,8 +133,6 @@ def dates_said(answer: Answer, language: str) -> str:
     """For a question about a time: the sentence that dates the articles the answer relies on,
     when its text does not (« Publié par Gala.fr le 9 décembre 2019 [1]. »); "" otherwise.
     Written from the articles' metadata, so a small model's silence on dates costs nothing."""
-    from rag.answer.collection import day_in_words
-
     text = answer.answer.casefold()
     dated: dict[tuple[str, str], list[int]] = {}
     for c in answer.citations:

@@ -252,6 +252,15 @@ def _day(d: date, fr: bool) -> str:
     return f"{_day_of_month(d.day, fr)} {_month_name(d.month, fr)} {d.year}"
 
 
+def day_in_words(published: str, language: str) -> str:
+    """« 14 février 2020 » / "14 February 2020" of an ISO date or time ("" when none)."""
+    try:
+        day = date.fromisoformat((published or "")[:10])
+    except ValueError:
+        return ""
+    return _day(day, language == "fr")
+
+
 # --- words ----------------------------------------------------------------------------------
 
 _FR_MONTHS = {
