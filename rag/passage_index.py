@@ -84,6 +84,15 @@ class PassageIndex:
         ):
             if column not in have:
                 conn.execute(f"ALTER TABLE {self._t} ADD COLUMN {column} {kind}")
+        # The filter columns with the ids, in an index of their own: the passages that meet a
+        # filter are found without reading a row (in a row, these columns come after the
+        # sentence vectors, on overflow pages: 15-20 ms a filter at 10k passages, 0.01-1.3 ms
+        # here; rag bench filtered_retrieval). Created after the columns: older tables get
+        # them just above.
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {self._t}_filters "
+            f"ON {self._t}(published_day, outlet, language, chunk_id)"
+        )
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -152,6 +161,14 @@ class PassageIndex:
             for doc_id, chunk_id in rows:
                 out.setdefault(doc_id, set()).add(chunk_id)
         return out
+
+    def meeting(self, filters: Filters) -> list[str]:
+        """The ids of the passages that meet `filters` (read from the filter index alone)."""
+        conditions, params = filters.sql()
+        rows = self._conn().execute(
+            f"SELECT c.chunk_id FROM {self._t} c WHERE 1{conditions}", params
+        )
+        return [r[0] for r in rows]
 
     def without_filter_columns(self) -> list[str]:
         """Rows written before the filter columns existed."""
