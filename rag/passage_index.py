@@ -193,23 +193,20 @@ class PassageIndex:
         if not terms or k <= 0:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        within, params = "", []
         if filters:
-            # the conditions inside the ranking, so the k best that meet them come back
+            # the conditions inside the ranking, so the k best that meet them come back: the
+            # rows that meet them listed once from the filter index, each match checked
+            # against the list (`+rowid`: FTS5 would look each listed row up instead)
             conditions, params = filters.sql()
-            rows = self._conn().execute(
-                f"SELECT c.chunk_id, bm25({self._t}_fts) AS rank FROM {self._t}_fts "
-                f"JOIN {self._t} c ON c.row = {self._t}_fts.rowid "
-                f"WHERE {self._t}_fts MATCH ?{conditions} ORDER BY rank LIMIT ?",
-                (match, *params, k),
-            )
-            return [(cid, -float(rank)) for cid, rank in rows]
+            within = f" AND +rowid IN (SELECT c.row FROM {self._t} c WHERE 1{conditions})"
         # rank inside FTS5 first, then look up the k winners: joining before the LIMIT reads
         # every match's row, sentence vectors included (3x slower at 56k passages)
         rows = self._conn().execute(
             f"SELECT c.chunk_id, s.rank FROM (SELECT rowid, bm25({self._t}_fts) AS rank "
-            f"FROM {self._t}_fts WHERE {self._t}_fts MATCH ? ORDER BY rank LIMIT ?) s "
+            f"FROM {self._t}_fts WHERE {self._t}_fts MATCH ?{within} ORDER BY rank LIMIT ?) s "
             f"JOIN {self._t} c ON c.row = s.rowid ORDER BY s.rank",
-            (match, k),
+            (match, *params, k),
         )
         return [(cid, -float(rank)) for cid, rank in rows]
 

@@ -1,7 +1,8 @@
-"""A filtered vector search goes through the ids of the passages that meet the filter, found
-in the passage index's filter index (Chroma's own `where` reads every passage's metadata:
-25-60 ms at 10k passages): the same passages as Chroma's filter, none when none meets it,
-and Chroma's filter again when the index names a passage Chroma no longer holds."""
+"""Filtered searches through the passage index's filter index. The vector search goes through
+the ids of the passages that meet the filter (Chroma's own `where` reads every passage's
+metadata: 25-60 ms at 10k passages): the same passages as Chroma's filter, none when none
+meets it, and Chroma's filter again when the index names a passage Chroma no longer holds.
+The keyword search ranks the passages that meet it, exactly as without the filter."""
 
 from __future__ import annotations
 
@@ -50,6 +51,19 @@ def test_a_search_among_those_ids_finds_what_chroma_filters_find(engines):
         assert [p.score for p in among] == pytest.approx([p.score for p in by_where])
     nothing = Filters(date(1990, 1, 1), date(1990, 12, 31))
     assert index.meeting(nothing) == [] and store.query(vector, 10, nothing.where(), []) == []
+
+
+def test_a_filtered_keyword_search_ranks_those_that_meet_the_filter(engines):
+    index = engines.index
+    for query in ("Bretagne zinc tramway ferry Roscoff", "objectifs de l’accord uranium"):
+        everything = index.search(query, "fr", 1000)
+        for filters in FILTERS:
+            meeting = set(index.meeting(filters))
+            ranked = [hit for hit in everything if hit[0] in meeting]
+            assert index.search(query, "fr", 1000, filters) == ranked, (query, filters)
+            assert index.search(query, "fr", 1, filters) == ranked[:1]
+    hits = index.search("zinc tramway", "fr", 10, Filters(outlets=("Ouest-France",)))
+    assert len(hits) == 1  # the tramway article; the zinc one is Le Télégramme's
 
 
 def test_an_id_chroma_no_longer_holds_falls_back_to_its_filter(engines):
