@@ -17,10 +17,12 @@ article; its gold article's outlet. Every window contains the gold article, so r
 gold article among the 5) says whether a filtered search still finds its best passages. Each
 search is timed whole (the question embedded) and with the question's vector computed
 beforehand (what the filter costs shows better without the model's 10-25 ms), and both again
-through Chroma's own `where` instead of the ids the passage index finds (the code before
-them: before and after in one run). Also timed alone, on the same precomputed vector: the
-vector search (ids from the passage index, then Chroma; or Chroma's `where`) and the keyword
-search (SQLite FTS5). Warm-up questions come first and are not counted.
+as before the passage index's filter index (`Before`: Chroma's own `where`, a keyword search
+joining every match's row): before and now in one run. Also timed alone, on the same
+precomputed vector: the vector search (ids from the filter index, then Chroma; before:
+Chroma's `where`) and the keyword search (SQLite FTS5), now and before. Warm-up questions come
+first and are not counted. Δ: the filter's p50 minus that of no filter, and in brackets the
+median of the differences question by question (steadier when other jobs share the CPU).
 """
 
 from __future__ import annotations
@@ -61,8 +63,17 @@ LABELS = {
     "day": "its day",
 }
 # each search timed in these forms: the retriever with and without the question's embedding,
-# both also through Chroma's own `where` (before the ids), and each half alone
-KINDS = ("whole", "no_embed", "whole_where", "no_embed_where", "vector", "vector_where", "keyword")
+# both also as before the filter index (`Before`), and each half alone, now and before
+KINDS = (
+    "whole",
+    "no_embed",
+    "whole_before",
+    "no_embed_before",
+    "vector",
+    "vector_before",
+    "keyword",
+    "keyword_before",
+)
 PLANTED = 300  # dev questions held out of the distractors (the first ones are asked)
 SHARD = 250  # articles per export file (the reader refuses files over 20 MB)
 
@@ -163,15 +174,35 @@ class PrecomputedQueries:
         raise NotImplementedError("query vectors only")
 
 
-class ChromaWhere:
-    """The passage index, finding no ids for a filter: the vector search filters through
-    Chroma's own `where`, as before the ids (the "before" of the comparison)."""
+class Before:
+    """The passage index as the filtered searches read it before the filter index (commit
+    1be18d5): it finds no ids for a filter, so the vector search filters through Chroma's own
+    `where`; its keyword search joins every match's row to test the filter (the filter
+    columns come after the sentence vectors in a row, on overflow pages)."""
 
     def __init__(self, index) -> None:
         self._index = index
 
     def meeting(self, filters) -> None:
         return None
+
+    def search(self, query: str, language: str, k: int, filters=None) -> list[tuple[str, float]]:
+        from rag.text import analyse
+
+        if not filters:
+            return self._index.search(query, language, k)
+        terms = list(dict.fromkeys(analyse(query, language)))
+        if not terms or k <= 0:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        conditions, params = filters.sql()
+        t = self._index._t
+        rows = self._index._conn().execute(
+            f"SELECT c.chunk_id, bm25({t}_fts) AS rank FROM {t}_fts JOIN {t} c "
+            f"ON c.row = {t}_fts.rowid WHERE {t}_fts MATCH ?{conditions} ORDER BY rank LIMIT ?",
+            (match, *params, k),
+        )
+        return [(cid, -float(rank)) for cid, rank in rows]
 
     def __getattr__(self, name: str):
         return getattr(self._index, name)
@@ -296,16 +327,15 @@ def measure(engines, asked, args, by_key, doc_of, records) -> list[dict]:
     languages = {q: detect_language(q) for q in texts}
     precomputed = PrecomputedQueries(engines.embedder, vectors)
     store, index, stories = engines.store, engines.index, engines.stories
+    before = Before(index)
     retrievers = {
         "whole": HybridRetriever(store, engines.embedder, index, stories=stories),
         "no_embed": HybridRetriever(store, precomputed, index, stories=stories),
-        "whole_where": HybridRetriever(
-            store, engines.embedder, ChromaWhere(index), stories=stories
-        ),
-        "no_embed_where": HybridRetriever(store, precomputed, ChromaWhere(index), stories=stories),
+        "whole_before": HybridRetriever(store, engines.embedder, before, stories=stories),
+        "no_embed_before": HybridRetriever(store, precomputed, before, stories=stories),
     }
     times = {c: {kind: [] for kind in KINDS} for c in CONDITIONS}
-    hits = {c: {"ids": 0, "where": 0} for c in CONDITIONS}
+    hits = {c: {"now": 0, "before": 0} for c in CONDITIONS}
     meeting: dict[str, list[int]] = {c: [] for c in CONDITIONS}
     shuffle = random.Random(args.seed)
     warm, counted = asked[: args.warmup], asked[args.warmup :]
@@ -324,8 +354,9 @@ def measure(engines, asked, args, by_key, doc_of, records) -> list[dict]:
                         lambda v, w, f: store.query(v, 30, w, index.meeting(f) if f else None),
                         vector, where, filters,
                     ),
-                    "vector_where": (store.query, vector, 30, where),
+                    "vector_before": (store.query, vector, 30, where),
                     "keyword": (index.search, question, languages[question], 30, filters),
+                    "keyword_before": (before.search, question, languages[question], 30, filters),
                 }  # fmt: skip
                 kinds = list(calls)  # each profits from the caches the others warmed
                 shuffle.shuffle(kinds)
@@ -335,7 +366,7 @@ def measure(engines, asked, args, by_key, doc_of, records) -> list[dict]:
                 for kind, (ms, _) in results.items():
                     times[name][kind].append(ms)
                 if r == 1:
-                    for path, kind in (("ids", "whole"), ("where", "whole_where")):
+                    for path, kind in (("now", "whole"), ("before", "whole_before")):
                         ranked = [p.chunk.doc_id for p in results[kind][1].passages[:5]]
                         hits[name][path] += doc_of[gold] in ranked
                     meeting[name].append(passages_meeting(records, filters))
@@ -354,12 +385,21 @@ def measure(engines, asked, args, by_key, doc_of, records) -> list[dict]:
                 **{f"{kind}_p50_ms": round(p50[kind], 1) for kind in KINDS},
                 **{f"{kind}_p95_ms": round(p95[kind], 1) for kind in KINDS},
                 **{f"{kind}_delta_p50_ms": round(p50[kind] - base[kind], 1) for kind in KINDS},
-                "recall_at_5": round(hits[name]["ids"] / n, 3),
-                "recall_at_5_where": round(hits[name]["where"] / n, 3),
+                # the same question's search with and without the filter, a moment apart:
+                # steadier than a difference of medians on a loaded machine
+                **{f"{kind}_paired_delta_ms": paired(times, name, kind) for kind in KINDS},
+                "recall_at_5": round(hits[name]["now"] / n, 3),
+                "recall_at_5_before": round(hits[name]["before"] / n, 3),
                 "questions": n,
             }
         )
     return rows
+
+
+def paired(times: dict, name: str, kind: str) -> float:
+    """The median of the differences, question by question, from no filter to `name`."""
+    pairs = zip(times[name][kind], times["none"][kind], strict=True)
+    return round(pct([a - b for a, b in pairs], 0.5), 1)
 
 
 def print_tables(rows: list[dict], passages: int, articles: int, embedder: str, args) -> None:
@@ -380,37 +420,35 @@ def print_tables(rows: list[dict], passages: int, articles: int, embedder: str, 
         f"{load[2]:.2f}\n"
     )
     print(
-        "| filter | passages meeting it (mean, min) | search p50 / p95 ms | Δ p50 | without "
-        "embedding p50 / p95 ms | Δ p50 | recall@5 |\n|---|---|---|---|---|---|---|"
+        "| filter | passages meeting it (mean, min) | search p50 / p95 ms | Δ p50 (paired) | "
+        "without embedding p50 / p95 ms | Δ p50 (paired) | recall@5 |\n"
+        "|---|---|---|---|---|---|---|"
     )
     for row in rows:
         print(
             f"| {LABELS[row['condition']]} | {row['passages_meeting_mean']:,} "
             f"({row['passages_meeting_min']:,}) | {row['whole_p50_ms']} / {row['whole_p95_ms']} "
-            f"| {row['whole_delta_p50_ms']:+} | {row['no_embed_p50_ms']} / "
-            f"{row['no_embed_p95_ms']} | {row['no_embed_delta_p50_ms']:+} | "
+            f"| {row['whole_delta_p50_ms']:+} ({row['whole_paired_delta_ms']:+}) | "
+            f"{row['no_embed_p50_ms']} / {row['no_embed_p95_ms']} | "
+            f"{row['no_embed_delta_p50_ms']:+} ({row['no_embed_paired_delta_ms']:+}) | "
             f"{row['recall_at_5']} |"
         )
     print(
-        "\nBefore (Chroma's `where`) and after (the ids from the passage index), same run, "
-        "p50 ms (Δ to no filter):\n\n| filter | search, before → after | without embedding, "
-        "before → after | vector search alone, before → after | keyword search alone | "
-        "recall@5 before → after |\n|---|---|---|---|---|---|"
+        "\nBefore the filter index (Chroma's `where`; the keyword search joining every match's "
+        "row) and now (the ids and rows from the filter index), same run, p50 ms (Δ to no "
+        "filter):\n\n| filter | search, before → now | without embedding, before → now | "
+        "vector search alone, before → now | keyword search alone, before → now | recall@5 "
+        "before → now |\n|---|---|---|---|---|---|"
     )
     for row in rows[1:]:
         cells = [
-            f"{row[f'{old}_p50_ms']} ({row[f'{old}_delta_p50_ms']:+}) → "
-            f"{row[f'{new}_p50_ms']} ({row[f'{new}_delta_p50_ms']:+})"
-            for old, new in (
-                ("whole_where", "whole"),
-                ("no_embed_where", "no_embed"),
-                ("vector_where", "vector"),
-            )
+            f"{row[f'{kind}_before_p50_ms']} ({row[f'{kind}_before_delta_p50_ms']:+}) → "
+            f"{row[f'{kind}_p50_ms']} ({row[f'{kind}_delta_p50_ms']:+})"
+            for kind in ("whole", "no_embed", "vector", "keyword")
         ]
         print(
-            f"| {LABELS[row['condition']]} | {' | '.join(cells)} | {row['keyword_p50_ms']} "
-            f"({row['keyword_delta_p50_ms']:+}) | {row['recall_at_5_where']} → "
-            f"{row['recall_at_5']} |"
+            f"| {LABELS[row['condition']]} | {' | '.join(cells)} | "
+            f"{row['recall_at_5_before']} → {row['recall_at_5']} |"
         )
     print(f"\nwrote {out}")
 
