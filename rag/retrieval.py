@@ -123,7 +123,10 @@ class HybridRetriever:
         keywords = _SIDE.submit(keyword_hits) if self.mode == "hybrid" else None
         if self.mode in ("hybrid", "dense"):
             vector = self.embedder.embed_queries([query])[0]
-            dense = self.store.query(vector, pool, where)
+            # the passages that meet the filters, from the passage index: Chroma searches a
+            # list of ids in a few ms, but reads every passage's metadata for a `where`
+            among = self.index.meeting(filters) if filters else None
+            dense = self.store.query(vector, pool, where, among)
         if keywords is not None:
             sparse = keywords.result()
         elif self.mode == "bm25":
