@@ -415,6 +415,7 @@ def test_polarity_across_languages_with_the_real_embedder():
     assert "polarity" not in [d.rule for d in other.decisions], other
 
 
+@pytest.mark.integration
 def test_an_uncited_claim_across_languages_cites_the_passage_of_its_sentence():
     """Seen over the seed: an English claim translating one French sentence stayed uncited,
     since it was compared with whole passages (0.79) and none stood out."""
