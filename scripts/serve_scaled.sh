@@ -15,7 +15,7 @@ export RAG_DATA_DIR=${RAG_DATA_DIR:-$PWD/data/scaled}
 export RAG_CHROMA_PORT=${RAG_CHROMA_PORT:-8001}
 LLM_PORT=${LLM_PORT:-8080}
 LLM_THREADS=${LLM_THREADS:-$(nproc)}
-MODEL=$($PY -c 'from rag.settings import get_settings; print(get_settings().llm_model_path)')
+MODEL=$($PY -c 'from rag.settings import get_settings; print(get_settings().models.llm_model_path)')
 mkdir -p "$RAG_DATA_DIR"
 
 pids=()

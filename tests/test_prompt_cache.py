@@ -81,4 +81,7 @@ def test_prompt_tokens_are_counted_with_the_template_the_gguf_carries():
     read = llm._llama.create_chat_completion(
         messages=[{"role": m.role.value, "content": m.content} for m in messages], max_tokens=1
     )["usage"]["prompt_tokens"]
-    assert llm.count_tokens(messages) == read > 300
+    # the whole prompt, not a fragment: one demonstrated turn and the instructions (231 tokens;
+    # > 300 held while build_messages defaulted to three demonstrated turns, which the
+    # service never used: RAG_PROMPT_EXAMPLES was 1)
+    assert llm.count_tokens(messages) == read > 200

@@ -1447,7 +1447,9 @@ def test_filters_go_with_the_question_and_the_answer_shows_its_window_and_reprin
         "outlets": ["Ouest-France"],
     }
     bubble = page.locator(".msg-assistant").first
-    assert bubble.locator(".answer").inner_text() == ZINC_ANSWER, bubble.inner_text()
+    # a time question: the date of the article it relies on is named (present.dates_said)
+    dated = f"{ZINC_ANSWER} Publié par Ouest-France le 6 mars 2024 [1]."
+    assert bubble.locator(".answer").inner_text() == dated, bubble.inner_text()
     # the window the service read from "en mars 2024", in the question's language
     note = bubble.locator(".window-note")
     assert note.inner_text() == "Recherche dans les articles publiés en mars 2024."
