@@ -60,12 +60,12 @@ def format_sources(passages: Sequence[Passage], texts: Sequence[str] | None = No
 
 
 def _user_turn(sources: str, question: str, language: str, dated: bool = False) -> str:
-    # "giving every fact the sources give for it": without it, which of the seed's four
-    # objectives came first in the list was a near tie the prompt cache's arithmetic decided
-    # (« … de l'accord ? » asked after another question lost « géologie »)
+    # Asking for "every fact the sources give for it" kept the seed's four objectives whole
+    # with either apostrophe, but on PIAF's tuning half it cost 3 answers of 100 (contains
+    # 0.560 -> 0.530) and an unanswerable question answered (docs/EVALUATION.md, 2026-12-05)
     ask = (
-        f"Answer in {LANGUAGE_NAME[language]}, giving every fact the sources give for it, with "
-        "a source number after every sentence or list item."
+        f"Answer in {LANGUAGE_NAME[language]}, with a source number after every sentence or "
+        "list item."
     )
     if dated:  # the question asks about a time: the answer says when each source reported it
         ask += " Say the date of each source you use."
