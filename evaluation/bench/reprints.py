@@ -199,7 +199,7 @@ def group(articles: Sequence[Article], index_path: Path, name: str, **options) -
 
 
 def grouping_table(corpus: Corpus, folder: Path, grid: bool, seed: int) -> list[str]:
-    from ingest import reprints as r
+    from rag import stories as r
 
     articles = [*corpus.originals, *corpus.reprints]
     random.Random(seed).shuffle(articles)  # the original is not always first
