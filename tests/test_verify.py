@@ -484,6 +484,58 @@ def test_negations_that_affirm_or_name_are_no_contradiction():
     assert "polarity" in [d.rule for d in v.decisions]
 
 
+def test_a_negated_claim_whose_clause_or_question_holds_the_negation_is_kept():
+    """Right answers `polarity` dropped: the span it compared cut « n'assure pas » to « pas »
+    (tuning half), or « n'y est pas » and "no" fell outside it (checking half); the claim
+    took its negation from the question (checking half)."""
+    cases = [
+        (
+            "fr",
+            "Une des objections au projet CDG Express est qu'il dessert le quartier Gare du "
+            "Nord, mais n'assure pas de desserte directe des quartiers d'affaires de la Défense "
+            "et de Paris-Saint-Lazare, accessibles ensuite par le RER E.",
+            "Le CDG Express ne fournira pas de desserte directe des quartiers d'affaires de la "
+            "Défense et de Paris-Saint-Lazare [1].",
+            "De quels quartiers le CDG Express ne fournira pas de desserte directe ?",
+        ),
+        (
+            "fr",
+            "Dans cet ordre d'idée, la salle de bain est souvent en communication directe avec "
+            "la chambre quand elle n'y est pas davantage intégrée, comme c'est le cas dans une "
+            "suite parentale où elle est souvent accompagnée d'un dressing.",
+            "La salle de bain est souvent en communication directe avec la chambre quand elle "
+            "n'y est pas davantage intégrée, comme c'est le cas dans une suite parentale où "
+            "elle est souvent accompagnée d'un dressing [1].",
+            "Quelle pièce est fréquemment proche de la chambre ?",
+        ),
+        (
+            "fr",
+            "On trouve en effet l'initiative populaire « contre la pollution atmosphérique "
+            "causée par les véhicules à moteur » (rejetée en septembre 1977).",
+            "L'initiative populaire « contre la pollution atmosphérique causée par les véhicules "
+            "à moteur » (rejetée en septembre 1977) n'a pas été retenu en 1977 [1].",
+            "Quel projet n'a pas été retenu en 1977 ?",
+        ),
+        (
+            "en",
+            "However, the American Medical Association (AMA) Code of Ethics provides that "
+            "physicians may dispense drugs within their office practices as long as there is no "
+            "patient exploitation and patients have the right to a written prescription.",
+            "The AMA Code of Ethics provides that physicians may dispense drugs within their "
+            "office practices as long as there is no patient exploitation [1].",
+            "What does the AMA Code of Ethics provide?",
+        ),
+    ]
+    for language, text, draft, question in cases:
+        v = verify(draft, passages([text], language), question, language, VerifyConfig(), None)
+        assert not v.abstained and "polarity" not in [d.rule for d in v.decisions], draft
+    # a negation neither the clause nor the question holds is still a denial
+    text = "Le CDG Express assure une desserte directe de la Défense."
+    draft = "Le CDG Express n'assure pas de desserte directe de la Défense [1]."
+    v = verify(draft, passages([text], "fr"), "Que dessert-il ?", "fr", VerifyConfig(), None)
+    assert "polarity" in [d.rule for d in v.decisions if d.action == "drop"]
+
+
 def test_a_who_question_is_answered_by_a_name_or_a_subject_it_does_not_name():
     texts = ["Les mécanismes du système de gestion assurent la cohérence des bases de données."]
     q = "qui assure la cohérence des bases de données"

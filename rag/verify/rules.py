@@ -517,27 +517,43 @@ def polarity(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         if not clauses:
             continue
         found = _closest_clause(c, clauses, ev)
-        if found is None or _negated(found) == _negated(c.text):
+        if found is None:
             continue
-        said = "says the opposite of" if _negated(found) else "denies what"
-        reason = f"{said} its cited passage: “{' '.join(found.split())[:120]}”"
+        clause, span = found
+        if _negated(c.text):
+            # A negated claim denies its clause only if neither the whole clause nor the
+            # question holds a negation: the span can cut « n'assure pas » to « pas », and a
+            # claim answering « Quel projet n'a pas été retenu ? » repeats the question's
+            # (right answers of the checking half and the tuning half that `polarity` dropped)
+            if _negated(clause) or _negated(ev.question):
+                continue
+        elif not _negated(span):
+            continue
+        said = "says the opposite of" if _negated(span) else "denies what"
+        reason = f"{said} its cited passage: “{' '.join(span.split())[:120]}”"
         out.append(Decision(POLARITY, c.index, "drop", reason))
     return out
 
 
-def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> str | None:
+def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> tuple[str, str] | None:
+    """The cited clause that says what the claim says, and the span of it that does (the
+    whole clause across languages), or None."""
     if ev.same_language:
         words = set(analyse(claim.text, ev.used))
         if len(words) < 2:
             return None
         shares = [len(words & set(analyse(x, ev.used))) / len(words) for x in clauses]
         best = max(range(len(clauses)), key=shares.__getitem__)
-        return _shared_span(clauses[best], words, ev.used) if shares[best] >= 0.5 else None
+        if shares[best] < 0.5:
+            return None
+        return clauses[best], _shared_span(clauses[best], words, ev.used)
     if ev.embedder is None or len(claim.text.split()) < 3:
         return None
     similarity = _embedded(ev, clauses) @ _embedded(ev, [claim.says])[0]
     best = int(np.argmax(similarity))
-    return clauses[best] if similarity[best] >= _same_statement(claim.says, ev.config) else None
+    if similarity[best] < _same_statement(claim.says, ev.config):
+        return None
+    return clauses[best], clauses[best]
 
 
 def _shared_span(clause: str, words: set[str], language: str, margin: int = 2) -> str:
