@@ -346,6 +346,8 @@ def answer_record(name: str, q: Question, out: dict) -> dict:
         else float(q.gold in passages),
         **asdict(score),
         **_facts_fields(q, out),
+        # what the verification stage decided (ours only): which rule dropped what, and why
+        "decisions": out["verified"].report() if out.get("verified") else None,
         **{
             k: out.get(k)
             for k in (
