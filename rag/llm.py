@@ -83,13 +83,14 @@ class LlamaCppChat(DeltaChatLLM):
     prompt_cache_mb: int = 256
     _llama: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)
+    _states: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
         from llama_cpp import Llama
 
-        from rag.prompt_cache import BoundedPromptCache
+        from rag.prompt_cache import PromptStates
 
         self._llama = Llama(
             model_path=self.model_path,
@@ -99,10 +100,9 @@ class LlamaCppChat(DeltaChatLLM):
             n_batch=512,
             verbose=False,
         )
-        # Prompts share long prefixes (instructions, demonstrated turns): keep their KV states
-        # so switching between the answer and follow-up prompts does not re-read them.
-        if self.prompt_cache:
-            self._llama.set_cache(BoundedPromptCache(capacity_bytes=self.prompt_cache_mb << 20))
+        # Prompts share long prefixes (instructions, demonstrated turns): their KV states are
+        # kept so that they are not read again (`_start`).
+        self._states = PromptStates(capacity_bytes=self.prompt_cache_mb << 20)
         # The Python-side logits buffer (n_batch x vocabulary floats: 300 MB for Qwen2.5) is
         # never read with logits_all=False (sampling happens inside llama.cpp), yet restoring
         # a cached state writes all of it. One row is all `load_state` and `save_state` need.
@@ -132,7 +132,9 @@ class LlamaCppChat(DeltaChatLLM):
     def _deltas(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
         # One generation at a time per model: llama.cpp contexts are not thread-safe.
         with self._lock:
-            if not self.prompt_cache:
+            if self.prompt_cache:
+                self._start(messages)
+            else:
                 self._llama.reset()  # read the whole prompt again: cold-start benchmarks
             chunks = self._llama.create_chat_completion(
                 messages=[{"role": m.role.value, "content": m.content} for m in messages],
@@ -149,6 +151,41 @@ class LlamaCppChat(DeltaChatLLM):
                         yield delta
             finally:
                 chunks.close()  # stops generation when the consumer goes away
+
+    def _start(self, messages: Sequence[ChatMessage]) -> None:
+        """Bring the context to the prompt of `messages` but its last token, computed the same
+        way whatever was asked before: the fixed part (every message but the last: the
+        instructions and demonstrated turns) from an empty context, then the rest; both
+        states are kept. Generation then reads the last token and samples. Reusing whatever
+        prefix the previous request left made answers depend on it."""
+        ids = self.prompt_ids(messages)
+        head = tuple(ids[:-1])
+        state = self._states.get(head)
+        if state is not None:
+            self._llama.load_state(state)
+            return
+        fixed = 0
+        if len(messages) > 1:
+            fixed = min(_common_prefix(ids, self.prompt_ids(messages[:-1])), len(head))
+        start = self._states.get(head[:fixed]) if fixed else None
+        if start is not None:
+            self._llama.load_state(start)
+        else:
+            self._llama.reset()
+            if fixed:
+                self._llama.eval(head[:fixed])
+                self._states.put(head[:fixed], self._llama.save_state())
+        self._llama.eval(head[fixed:])
+        self._states.put(head, self._llama.save_state())
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 @lru_cache(maxsize=16)

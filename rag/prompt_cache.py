@@ -1,11 +1,11 @@
-"""llama.cpp's prompt cache with honest size accounting (imports llama-cpp-python)."""
+"""llama.cpp prompt states kept so that an answer depends on its prompt alone (imports
+llama-cpp-python only through the states it is given)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
-
-from llama_cpp import LlamaRAMCache
 
 
 def state_nbytes(state: Any) -> int:
@@ -13,22 +13,43 @@ def state_nbytes(state: Any) -> int:
     return int(state.llama_state_size) + state.scores.nbytes + state.input_ids.nbytes
 
 
-class BoundedPromptCache(LlamaRAMCache):
-    """`LlamaRAMCache` that counts every byte of a state and keeps one row of its logits.
+class PromptStates:
+    """Saved llama.cpp states keyed by the exact tokens they hold, least recently used out
+    first, bounded by every byte a state holds.
 
-    The library counts only the KV blob, while each state also carries a copy of the logits
-    buffer: (n_batch x vocabulary) floats, ~300 MB for Qwen2.5, never read with
-    `logits_all=False` (sampling happens inside llama.cpp). So its "1 GB" grew the server past
-    16 GB. `Llama.load_state` broadcasts the one kept row back over the restored tokens.
+    llama-cpp-python's own `LlamaRAMCache` is not used: it restores the longest cached prefix
+    of a prompt, which depends on the requests before it, and llama.cpp's logits depend on
+    how a prompt was cut into batches, so greedy near-ties flipped with the history (the
+    seed's four objectives listed three after other questions, four when asked alone). It
+    also counted only the KV blob of each state, not its ~300 MB logits copy (16 GB servers)."""
 
-    What the cache is for stays: every state begins with the fixed instructions and
-    demonstrated turns, so the least recently used states can go without re-reading them."""
+    def __init__(self, capacity_bytes: int) -> None:
+        self.capacity_bytes = capacity_bytes
+        self._states: OrderedDict[tuple[int, ...], Any] = OrderedDict()
 
     @property
-    def cache_size(self) -> int:
-        return sum(state_nbytes(s) for s in self.cache_state.values())
+    def nbytes(self) -> int:
+        return sum(state_nbytes(s) for s in self._states.values())
 
-    def __setitem__(self, key: Sequence[int], value: Any) -> None:
-        if value.scores.shape[0] > 1:
-            value.scores = value.scores[-1:].copy()
-        super().__setitem__(key, value)
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def __contains__(self, tokens: Sequence[int]) -> bool:
+        return tuple(tokens) in self._states
+
+    def get(self, tokens: Sequence[int]) -> Any | None:
+        key = tuple(tokens)
+        state = self._states.get(key)
+        if state is not None:
+            self._states.move_to_end(key)
+        return state
+
+    def put(self, tokens: Sequence[int], state: Any) -> None:
+        # With logits_all=False only the last row of the logits is ever read, and
+        # `Llama.load_state` broadcasts it back over the restored tokens.
+        if state.scores.shape[0] > 1:
+            state.scores = state.scores[-1:].copy()
+        self._states[tuple(tokens)] = state
+        self._states.move_to_end(tuple(tokens))
+        while len(self._states) > 1 and self.nbytes > self.capacity_bytes:
+            self._states.popitem(last=False)

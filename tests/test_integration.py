@@ -230,8 +230,7 @@ def test_streamed_text_is_the_answer(live_server, question: str):
     deltas = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert deltas == chunks[-1]["answer"], (deltas, chunks[-1])
     finals.append(deltas)
-    if not finals[0] == finals[1] == finals[2]:
-        # Greedy decoding, the same prompt, yet the answers can differ: llama.cpp's prompt cache
-        # reuses the prefix a previous request left, and a near tie flips (seen 2026-12-05 on
-        # the titanium question; docs/EVALUATION.md). A known defect, reported, not hidden.
-        pytest.xfail(f"answers differ across endpoints (prompt cache): {finals}")
+    # Greedy decoding, the same prompt: the same answer whichever request came before (they
+    # differed once on the titanium question, when llama.cpp reused whatever prefix the last
+    # request left; rag.llm.LlamaCppChat._start)
+    assert finals[0] == finals[1] == finals[2], finals
