@@ -29,8 +29,9 @@ from evaluation.metrics import CitedPassage, looks_like_abstention
 
 class CountingLLM(CustomLLM):
     """Delegates to another LLM and records, per call, the prompt's tokens and how many of them
-    the model really had to read: those after the prefix shared with the previous prompt,
-    which llama.cpp keeps in its KV cache (instructions and examples that never change)."""
+    the model really had to read: for llama.cpp in process, those after the state it starts
+    from (rag.llm.LlamaCppChat.tokens_to_read); otherwise those after the prefix shared with
+    the previous prompt (a server keeps it in its KV cache)."""
 
     _inner: Any = PrivateAttr()
     _calls: list[tuple[int, int]] = PrivateAttr(default_factory=list)
@@ -63,6 +64,10 @@ class CountingLLM(CustomLLM):
                 self._calls.append((n, n))
             return
         ids = prompt_ids(messages)
+        to_read = getattr(self._inner, "tokens_to_read", None)
+        if to_read is not None:  # llama.cpp in process: what its kept states leave to read
+            self._calls.append((len(ids), to_read(messages)))
+            return
         shared = 0
         for a, b in zip(ids, self._last, strict=False):
             if a != b:

@@ -152,6 +152,18 @@ class LlamaCppChat(DeltaChatLLM):
             finally:
                 chunks.close()  # stops generation when the consumer goes away
 
+    def tokens_to_read(self, messages: Sequence[ChatMessage]) -> int:
+        """How many of the prompt's tokens llama.cpp will evaluate for `messages`: those after
+        the longest kept state `_start` starts from (every token without the prompt cache)."""
+        ids = self.prompt_ids(messages)
+        if not self.prompt_cache:
+            return len(ids)
+        if ids[:-1] in self._states:
+            return 1
+        fixed = _common_prefix(ids, self.prompt_ids(messages[:-1])) if len(messages) > 1 else 0
+        fixed = min(fixed, len(ids) - 1)
+        return len(ids) - fixed if fixed and ids[:fixed] in self._states else len(ids)
+
     def _start(self, messages: Sequence[ChatMessage]) -> None:
         """Bring the context to the prompt of `messages` but its last token, computed the same
         way whatever was asked before: the fixed part (every message but the last: the
