@@ -25,6 +25,7 @@ from pydantic import PrivateAttr
 
 from evaluation.datasets import Paragraph
 from evaluation.metrics import CitedPassage, looks_like_abstention
+from rag.llm import common_prefix
 
 
 class CountingLLM(CustomLLM):
@@ -68,11 +69,7 @@ class CountingLLM(CustomLLM):
         if to_read is not None:  # llama.cpp in process: what its kept states leave to read
             self._calls.append((len(ids), to_read(messages)))
             return
-        shared = 0
-        for a, b in zip(ids, self._last, strict=False):
-            if a != b:
-                break
-            shared += 1
+        shared = common_prefix(ids, self._last)
         self._last = list(ids)
         self._calls.append((len(ids), len(ids) - shared))
 

@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from evaluation.metrics import rank_of, recall_at, reciprocal_rank
 from rag.settings import PROJECT_ROOT
 
 DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -100,6 +101,8 @@ def lora_model(rank: int, alpha: float):
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
     for p in model.parameters():
         p.requires_grad = False
+    torch.manual_seed(SEED)  # the adapters' initial values
+    lora = _lora_class()
     for layer in model.bert.encoder.layer:
         att = layer.attention.self
         att.query = lora(att.query, rank, alpha)
@@ -107,11 +110,11 @@ def lora_model(rank: int, alpha: float):
     for module in (model.bert.pooler, model.classifier):
         for p in module.parameters():
             p.requires_grad = True
-    torch.manual_seed(SEED)
     return tokenizer, model
 
 
 def _lora_class():
+    """A linear layer plus a trainable low-rank update (imports torch only when called)."""
     import torch
     from torch import nn
 
@@ -127,10 +130,6 @@ def _lora_class():
             return self.base(x) + (x @ self.a.T @ self.b.T) * self.scale
 
     return _LoRA
-
-
-def lora(base, rank: int, alpha: float):
-    return _lora_class()(base, rank, alpha)
 
 
 def trained_state(model) -> dict:
@@ -264,16 +263,12 @@ def load_trained(out: Path):
     return tokenizer, model, meta
 
 
-def rank_of(docs: Sequence[str], gold: str) -> int | None:
-    return next((i for i, d in enumerate(docs, 1) if d == gold), None)
-
-
 def summary(ranks: Sequence[int | None]) -> dict[str, float]:
     n = len(ranks)
     return {
-        "R@1": sum(r == 1 for r in ranks if r) / n,
-        "R@5": sum(r <= 5 for r in ranks if r) / n,
-        "MRR@10": sum(1 / r for r in ranks if r and r <= 10) / n,
+        "R@1": sum(recall_at(r, 1) for r in ranks) / n,
+        "R@5": sum(recall_at(r, 5) for r in ranks) / n,
+        "MRR@10": sum(reciprocal_rank(r if r and r <= 10 else None) for r in ranks) / n,
     }
 
 

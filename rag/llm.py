@@ -155,30 +155,32 @@ class LlamaCppChat(DeltaChatLLM):
     def tokens_to_read(self, messages: Sequence[ChatMessage]) -> int:
         """How many of the prompt's tokens llama.cpp will evaluate for `messages`: those after
         the longest kept state `_start` starts from (every token without the prompt cache)."""
-        ids = self.prompt_ids(messages)
+        ids, fixed = self._parts(messages)
         if not self.prompt_cache:
             return len(ids)
         if ids[:-1] in self._states:
             return 1
-        fixed = _common_prefix(ids, self.prompt_ids(messages[:-1])) if len(messages) > 1 else 0
-        fixed = min(fixed, len(ids) - 1)
         return len(ids) - fixed if fixed and ids[:fixed] in self._states else len(ids)
+
+    def _parts(self, messages: Sequence[ChatMessage]) -> tuple[list[int], int]:
+        """The prompt's tokens, and how many of them are its fixed part (every message but
+        the last: instructions and demonstrated turns), at most all but the last token."""
+        ids = self.prompt_ids(messages)
+        if len(messages) < 2:
+            return ids, 0
+        return ids, min(common_prefix(ids, self.prompt_ids(messages[:-1])), len(ids) - 1)
 
     def _start(self, messages: Sequence[ChatMessage]) -> None:
         """Bring the context to the prompt of `messages` but its last token, computed the same
-        way whatever was asked before: the fixed part (every message but the last: the
-        instructions and demonstrated turns) from an empty context, then the rest; both
-        states are kept. Generation then reads the last token and samples. Reusing whatever
-        prefix the previous request left made answers depend on it."""
-        ids = self.prompt_ids(messages)
+        way whatever was asked before: the fixed part from an empty context, then the rest;
+        both states are kept. Generation then reads the last token and samples. Reusing
+        whatever prefix the previous request left made answers depend on it."""
+        ids, fixed = self._parts(messages)
         head = tuple(ids[:-1])
         state = self._states.get(head)
         if state is not None:
             self._llama.load_state(state)
             return
-        fixed = 0
-        if len(messages) > 1:
-            fixed = min(_common_prefix(ids, self.prompt_ids(messages[:-1])), len(head))
         start = self._states.get(head[:fixed]) if fixed else None
         if start is not None:
             self._llama.load_state(start)
@@ -191,7 +193,8 @@ class LlamaCppChat(DeltaChatLLM):
         self._states.put(head, self._llama.save_state())
 
 
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens `a` and `b` share."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
