@@ -723,6 +723,22 @@ def test_what_the_checking_half_showed_the_rules_dropped_wrongly():
         "Le calendrier musulman peut répondre aux besoins civils [1].", "Que peut-il ?", moon
     )
     assert [d.rule for d in denied.decisions][:1] == ["polarity"]
+    # the words that frame an answer are not words the passages must hold (check seed 29)
+    ocean = ["La montée océanique devrait diminuer de 2015 à 2025, selon le rapport."]
+    q = "Quelle est la période où on devrait observer une diminution de la montée océanique ?"
+    claim = "La période où on devrait observer une diminution est entre 2015 et 2025 [1]."
+    assert not _fr(claim, q, ocean).abstained
+    italy = ["L'Italie, en forme longue la République italienne, est un pays d'Europe du Sud."]
+    q = "quel est le nom court pour République italienne?"
+    claim = 'La République italienne est généralement appelée "Italie" en français [1].'
+    assert not _fr(claim, q, italy).abstained
+    made_up = 'La République italienne est généralement appelée "Ausonie" par ses poètes [1].'
+    assert _fr(made_up, q, italy).abstained
+    # "par qui" is answered by the agent of a passive, a common noun too
+    region = ["Le président du conseil régional est élu par l'assemblée pour six ans."]
+    q = "Par qui le président de la région est-il élu ?"
+    assert not _fr("Le président de la région est élu par l'assemblée [1].", q, region).abstained
+    assert _fr("Le président de la région est élu pour six ans [1].", q, region).abstained
 
 
 def test_a_passive_is_no_date():

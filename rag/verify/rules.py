@@ -128,12 +128,31 @@ def _yes_no_words(language: str) -> frozenset[str]:
     return frozenset(analyse("oui non si yes no", language))
 
 
+# Words that frame an answer rather than state it: prepositions and adverbs our stop lists
+# (shared with the keyword index) keep, and the verbs of naming. « … est entre 2015 et
+# 2025 » and « … est généralement appelée "Italie" » were right answers of the checking half
+# dropped for them.
+_FRAMING = (
+    "entre environ depuis avant apres pendant vers jusqu lors parmi pres presque aussi tres "
+    "plus moins souvent generalement egalement notamment appele appelee appeles appelees "
+    "nomme nommee nommes nommees connu connue connus connues "
+    "between about around approximately roughly nearly almost since before after during until "
+    "among also very more less often usually generally called named known"
+)
+
+
+@cache
+def _framing_words(language: str) -> frozenset[str]:
+    return frozenset(analyse(_FRAMING, language))
+
+
 def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """In the sources' language, most words a claim adds to the question (stemmed, accents
-    folded; "oui", "yes" aside) must be in the passages, and every part of every name it uses
-    must be named there ("DVB-S2", "San Diego-Carlsbad"). Across languages words cannot be
-    compared. When the passages mix languages, a claim that cites only passages of its own
-    language is checked against those passages' words (and every passage's names)."""
+    folded; "oui", "yes" and words that frame an answer, "between", « appelée », aside) must
+    be in the passages, and every part of every name it uses must be named there ("DVB-S2",
+    "San Diego-Carlsbad"). Across languages words cannot be compared. When the passages mix
+    languages, a claim that cites only passages of its own language is checked against those
+    passages' words (and every passage's names)."""
     if ev.same_language:
         checked = list(claims)
         own = set(range(len(ev.sources)))
@@ -150,7 +169,7 @@ def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         if k in own:
             words |= set(analyse(s, ev.used))
     minimum = ev.config.min_support
-    answers = _yes_no_words(ev.used)
+    answers = _yes_no_words(ev.used) | _framing_words(ev.used)
     out = []
     for c in checked:
         spelled = _spelled_acronyms(c.text, names)
@@ -651,7 +670,7 @@ def gives_kind(text: str, kind: str | None, question: str = "") -> bool:
     names = [m.group(0).strip(' («"“') for m in _PROPER.finditer(text)]
     if any(fold(n).split("’")[0].split("'")[0] not in _OPENERS for n in names):
         return True
-    return bool(question) and _new_subject(text, question)
+    return bool(question) and (_new_subject(text, question) or _new_agent(text, question))
 
 
 _DETERMINERS = set(
@@ -671,6 +690,22 @@ def _new_subject(text: str, question: str) -> bool:
     asked = {w for lang in ("fr", "en") for w in analyse(question, lang)}
     head = {w for lang in ("fr", "en") for w in analyse(words[i], lang)}
     return bool(head) and not head & asked
+
+
+# « élu par l'assemblée », "appointed by the council": who did it, in the passive
+_AGENT = re.compile(r"\b(?:par|by) (?:le|la|les|l|un|une|des|du|the|a|an) ([a-z]\w+)")
+
+
+def _new_agent(text: str, question: str) -> bool:
+    """The claim names, after « par » or "by", an agent the question does not name: « Le
+    président de la région est élu par l'assemblée » answers « Par qui le président de la
+    région est-il élu ? » (a right answer of the checking half declined for want of a name)."""
+    asked = {w for lang in ("fr", "en") for w in analyse(question, lang)}
+    for m in _AGENT.finditer(re.sub(r"[’'`]", " ", fold(text))):
+        head = {w for lang in ("fr", "en") for w in analyse(m.group(1), lang)}
+        if head and not head & asked:
+            return True
+    return False
 
 
 def answer_kind(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
