@@ -35,6 +35,27 @@ def test_prompt_names_the_answer_language():
     assert en[:-1] == fr[:-1]
 
 
+def test_a_question_asking_for_so_many_things_is_told_to_give_them_all():
+    """The seed's « Quels sont les quatre objectifs de l'accord ? » listed three objectives."""
+    from rag.prompting import asked_count
+
+    for q, n in [
+        ("Quels sont les quatre objectifs de l'accord ?", 4),
+        ("What are the agreement’s four objectives?", 4),
+        ("Citez deux clubs n'ayant pas gagné la Ligue des champions", 2),
+        ("quelles sont les 3 basiliques mineures de rome ?", 3),
+        ("What were the three parts of Kublai's government?", 3),
+        ("Combien d’objectifs principaux l’accord comprend-il ?", None),
+        ("Quel est l'autre nom de la guerre de Sept Ans ?", None),
+        ("Qui récupéra le trône à la suite du retrait des deux prétendants ?", None),
+    ]:
+        assert asked_count(q) == n, q
+    told = build_messages("Quels sont les quatre objectifs de l'accord ?", [], "fr")
+    assert "The question asks for 4: give all 4." in told[-1]["content"]
+    # every other question reads the prompt it read before, byte for byte
+    assert "asks for" not in build_messages("Qui a signé l'accord ?", [], "fr")[-1]["content"]
+
+
 def test_abstention_detection():
     assert is_abstention("The sources do not say.", "en")
     assert is_abstention("Les sources ne le disent pas. [1]", "fr")
