@@ -77,6 +77,25 @@ NUMBER_IN_CITED = "number-in-cited-passage"
 QUESTION_NAMES = "question-names"
 
 
+_TWO_NAMED = re.compile(r"\S\s+(?:et|and)(?:\s+\S|[A-ZÀ-ÖØ-Þ])")  # "etGuillaume": a typo
+
+
+def unheld_numbers(claim: str, question: str, held: set[str]) -> dict[str, str]:
+    """The numbers of a claim that `held` (the passages' numbers) lacks and that it must
+    hold: not 2 when the question names two things (« Qui étaient Thomas d'Aquin et Guillaume
+    d'Ockham ? »: « … sont deux philosophes scolastiques »), nor the question's own numbers
+    when the claim's answer is a number the passages hold ("How much higher was the rate in
+    2000 to 2005 compared to 1995 to 2000?": "… was 18% higher", over a passage that never
+    writes 1995): right answers of the checking half the number rules dropped. A claim whose
+    only number is the question's (« … suspendu en 2018 pour … ») must still find it."""
+    numbers = claim_numbers(claim)
+    given = {"2"} if _TWO_NAMED.search(question) else set()
+    asked = numbers_in(question)
+    if any(d not in asked and d in held for d in numbers):
+        given |= asked
+    return {d: w for d, w in numbers.items() if d not in held and d not in given}
+
+
 def number_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """A number a claim states (in digits, or in words: "ten months") that no passage holds
     (in digits or words) is made up: numbers do not depend on the language, so this holds
@@ -86,7 +105,7 @@ def number_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         known |= numbers_in(s)
     out = []
     for c in claims:
-        missing = [w for d, w in claim_numbers(c.text).items() if d not in known]
+        missing = list(unheld_numbers(c.text, ev.question, known).values())
         if missing:
             reason = f"number {missing[0]} found in no passage"
             out.append(Decision(NUMBER_IN_SOURCES, c.index, "drop", reason))
@@ -333,16 +352,16 @@ def number_in_cited_passage(claims: Sequence[Claim], ev: Evidence) -> list[Decis
     held = [numbers_in(s) for s in ev.sources]
     out = []
     for c in claims:
-        numbers = claim_numbers(c.text)
         cites = [k for k in c.cites if 1 <= k <= len(held)]
-        if not numbers or not cites:
+        if not cites:
             continue
         in_cited: set[str] = set()
         for k in cites:
             in_cited |= held[k - 1]
-        missing = {d: w for d, w in numbers.items() if d not in in_cited}
+        missing = unheld_numbers(c.text, ev.question, in_cited)
         if not missing:
             continue
+        numbers = {d for d in claim_numbers(c.text) if d in missing or d in in_cited}
         first, written = next(iter(missing.items()))
         cited = ", ".join(map(str, cites))
         whole = [k for k, h in enumerate(held, 1) if set(numbers) <= h]
@@ -540,11 +559,14 @@ def polarity(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
             continue
         clause, span = found
         if _negated(c.text):
-            # A negated claim denies its clause only if neither the whole clause nor the
-            # question holds a negation: the span can cut « n'assure pas » to « pas », and a
-            # claim answering « Quel projet n'a pas été retenu ? » repeats the question's
-            # (right answers of the checking half and the tuning half that `polarity` dropped)
-            if _negated(clause) or _negated(ev.question):
+            # A negated claim denies its clause only if neither the clause's whole sentence
+            # nor the question holds a negation: the span can cut « n'assure pas » to
+            # « pas »; a claim that copies a sentence spans its clauses (« … qui n'est pas
+            # organisée en défense, au dépourvu », "… break their vows without sin, because
+            # vows were …" is closest to the clause after the comma); a claim answering « Quel
+            # projet n'a pas été retenu ? » repeats the question's (right answers of the
+            # checking half and the tuning half that `polarity` dropped)
+            if _negated(_sentence_of(clause, cites, ev)) or _negated(ev.question):
                 continue
         elif not _negated(span):
             continue
@@ -552,6 +574,15 @@ def polarity(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         reason = f"{said} its cited passage: “{' '.join(span.split())[:120]}”"
         out.append(Decision(POLARITY, c.index, "drop", reason))
     return out
+
+
+def _sentence_of(clause: str, cites: Sequence[int], ev: Evidence) -> str:
+    """The sentence of the cited passages that holds `clause` (the clause when none does)."""
+    for k in cites:
+        for sentence in split_sentences(ev.sources[k - 1]):
+            if clause.strip() in sentence:
+                return sentence
+    return clause
 
 
 def _closest_clause(claim: Claim, clauses: list[str], ev: Evidence) -> tuple[str, str] | None:
@@ -626,7 +657,12 @@ _MONTHS = (
     "january february march april may june july august september october november december "
     "lundi mardi mercredi jeudi vendredi samedi dimanche monday tuesday wednesday thursday "
     "friday saturday sunday hier demain aujourd siecle yesterday tomorrow today century "
-    "printemps automne hiver spring summer autumn winter"
+    "printemps automne hiver spring summer autumn winter "
+    # a time of the year, week or day answers "when" too: « en fin de saison » (a right
+    # answer of the checking half declined for want of a date)
+    "saison saisons season seasons semaine semaines week weeks weekend mois month months "
+    "decennie decennies decade decades epoque era matin soir nuit morning evening night midi "
+    "noon"
 ).split()
 # « été » the season, not « a été » (been), which folds to the same word: a French passive
 # answered every « quand » (« Elton John a été anobli à onze ans », an unanswerable question
