@@ -54,8 +54,19 @@ def test_train_then_measure(tmp_path):
     assert main(["measure", *out, "--n", "2", "4", "--timed", "1"]) == 0
     report = json.loads((tmp_path / "measure.json").read_text())
     assert [(r["set"], r["N"]) for r in report["rows"]] == [
-        (s, n) for s in ("piaf", "xquad") for n in (0, 2, 4)
+        (s, n) for s in ("piaf", "xquad") for n in (0, "2", "2 + fusion", "4", "4 + fusion")
     ]
     without = report["rows"][0]
     assert without["R@1"] == 0.0 and without["R@5"] == 1.0  # the gold passage is second
     assert all(r["ms_p50"] > 0 for r in report["rows"] if r["N"])
+    scores = (tmp_path / "scores-piaf.jsonl").read_text().splitlines()
+    assert len(scores) == 2 and len(json.loads(scores[0])["scores"]) == 4
+
+
+def test_fusion_keeps_what_both_orders_agree_on():
+    from evaluation.rerank import fused, reranked
+
+    assert reranked([0.1, 0.9, 0.5]) == [1, 2, 0]
+    # retrieval's first and the model's first tie at the top; a passage both put last stays last
+    assert fused([0.1, 0.9, -1.0])[-1] == 2
+    assert fused([5.0, 0.0, -1.0]) == [0, 1, 2]
