@@ -764,6 +764,18 @@ def test_what_the_checking_half_showed_the_rules_dropped_wrongly():
     q = "Pourquoi Samir Nasri a-t-il été suspendu en 2018 ?"
     claim = "Samir Nasri a été suspendu en 2018 pour des comportements réels ou supposés [1]."
     assert _fr(claim, q, nasri).abstained
+    # check seed 53: the model gave the wrong source number; the passage that names what the
+    # question names and holds the answer is cited instead of the claim being dropped
+    byzantium = [
+        "La principauté d'Achaïe s'allie à l'Empire byzantin de Michel VIII Paléologue.",
+        "Les Turcs Seldjoukides prennent Nicée.",
+    ]
+    q = "Quel était le surnom de Michel VIII, l’empereur byzantin ?"
+    v = _fr("Michel VIII, l'empereur byzantin, est connu sous le surnom de Paléologue [2].", q,
+            byzantium)  # fmt: skip
+    assert not v.abstained and v.cited == [1], v.decisions
+    v = _fr("Michel VIII, l'empereur byzantin, est surnommé le Grand [2].", q, byzantium)
+    assert v.abstained  # no passage naming him holds « grand »
     # a time of the year answers "when"
     davis = ["La Coupe Davis se déroule en fin de saison, en novembre le plus souvent."]
     claim = "La Coupe Davis se déroule en fin de saison [1]."

@@ -152,17 +152,27 @@ def _yes_no_words(language: str) -> frozenset[str]:
 # 2025 » and « … est généralement appelée "Italie" » were right answers of the checking half
 # dropped for them.
 _FRAMING = (
-    "entre environ depuis avant apres pendant vers jusqu lors parmi pres presque aussi tres "
+    "entre environ depuis avant apres pendant vers jusqu lors parmi pres presque aussi tres sous "
     "plus moins souvent generalement egalement notamment appele appelee appeles appelees "
     "nomme nommee nommes nommees connu connue connus connues "
     "between about around approximately roughly nearly almost since before after during until "
-    "among also very more less often usually generally called named known"
+    "among also very more less often usually generally called named known under"
 )
 
 
 @cache
 def _framing_words(language: str) -> frozenset[str]:
     return frozenset(analyse(_FRAMING, language))
+
+
+def _own_words(claim: str, question: str, language: str) -> list[str]:
+    """The stems a claim adds to the question: not the question's, no digits, no word that
+    frames an answer."""
+    asked = set(analyse(question, language))
+    skip = _yes_no_words(language) | _framing_words(language)
+    return [
+        w for w in analyse(claim, language) if w not in asked and not w.isdigit() and w not in skip
+    ]
 
 
 def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
@@ -188,16 +198,11 @@ def words_in_sources(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         if k in own:
             words |= set(analyse(s, ev.used))
     minimum = ev.config.min_support
-    answers = _yes_no_words(ev.used) | _framing_words(ev.used)
     out = []
     for c in checked:
         spelled = _spelled_acronyms(c.text, names)
         spelled_stems = set(analyse(" ".join(spelled), ev.used))
-        added = [
-            w
-            for w in analyse(c.text, ev.used)
-            if w not in asked and not w.isdigit() and w not in answers and w not in spelled_stems
-        ]
+        added = [w for w in _own_words(c.text, ev.question, ev.used) if w not in spelled_stems]
         found = sum(w in words for w in added)
         support = found / len(added) if added else 1.0
         unknown = [
@@ -339,10 +344,38 @@ def names_cited(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         if not ev.source_languages and ev.used != ev.language:
             continue
         missing = unnamed_subject(ev.question, ev.language, [ev.sources[n - 1] for n in c.cites])
-        if missing:
-            reason = f"the passages it cites never name {missing!r}, which the question names"
-            out.append(Decision(QUESTION_NAMES, c.index, "drop", reason))
+        if not missing:
+            continue
+        never = f"the passages it cites never name {missing!r}, which the question names"
+        better = _naming_source(c, ev)
+        if better is None:
+            out.append(Decision(QUESTION_NAMES, c.index, "drop", never))
+        else:
+            reason = f"{never}; passage {better} names it and holds the claim's words"
+            out.append(Decision(QUESTION_NAMES, c.index, "recite", reason, (better,)))
     return out
+
+
+def _naming_source(c: Claim, ev: Evidence) -> int | None:
+    """The passage (its number) that names everything the question names and holds best the
+    words the claim adds to the question, at least `min_support` of them (as
+    `words-in-sources` counts them): the model gave the wrong number
+    (« Michel VIII … est connu sous le surnom de Paléologue [3] », where passage 1 names
+    « Michel VIII Paléologue »: a right answer of the checking half dropped)."""
+    same = [
+        k
+        for k in range(len(ev.sources))
+        if not ev.source_languages or ev.source_languages[k] == ev.language
+    ]
+    naming = [k for k in same if unnamed_subject(ev.question, ev.language, [ev.sources[k]]) is None]
+    if not naming:
+        return None
+    own = set(_own_words(c.text, ev.question, ev.used))
+    if not own:
+        return None
+    support = {k: len(own & set(analyse(ev.sources[k], ev.used))) / len(own) for k in naming}
+    best = max(naming, key=support.__getitem__)
+    return best + 1 if support[best] >= ev.config.min_support else None
 
 
 def number_in_cited_passage(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
