@@ -148,15 +148,17 @@ def _yes_no_words(language: str) -> frozenset[str]:
 
 
 # Words that frame an answer rather than state it: prepositions and adverbs our stop lists
-# (shared with the keyword index) keep, and the verbs of naming. « … est entre 2015 et
-# 2025 » and « … est généralement appelée "Italie" » were right answers of the checking half
-# dropped for them.
+# (shared with the keyword index) keep, the verbs of naming, the words of an age. « … est
+# entre 2015 et 2025 » and « … est généralement appelée "Italie" » were right answers of the
+# checking half dropped for them.
 _FRAMING = (
     "entre environ depuis avant apres pendant vers jusqu lors parmi pres presque aussi tres sous "
     "plus moins souvent generalement egalement notamment appele appelee appeles appelees "
     "nomme nommee nommes nommees connu connue connus connues "
     "between about around approximately roughly nearly almost since before after during until "
-    "among also very more less often usually generally called named known under"
+    "among also very more less often usually generally called named known under "
+    # an age: « 18 ans », "9–18 years old" (a right answer of the checking half dropped)
+    "ans agee agees years old aged"
 )
 
 
@@ -685,6 +687,12 @@ _VAGUE_QUANTITY = re.compile(
     r"minorite|tiers|quart|aucun|aucune|none|no one)\b"
 )
 _PERSON_Q = re.compile(r"^\s*(?:qui|who|whom|by whom|par qui)\b")
+# An interrogative that asks for no kind in particular: before a "when" it decides ("What
+# happens to the norm when a number is multiplied by p?" asks for no date: a right answer of
+# the checking half was declined for want of one)
+_OTHER_Q = re.compile(
+    r"\b(?:what|which|how|why|where|que|quoi|quel|quelle|quels|quelles|comment|pourquoi|ou)\b"
+)
 _MONTHS = (
     "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
     "january february march april may june july august september october november december "
@@ -717,11 +725,16 @@ def asked_kind(question: str) -> str | None:
     q = fold(question)
     # the first interrogative decides: "Who was the leader when …" asks for a person
     found = [
-        (m.start(), kind)
-        for kind, pattern in (("quantity", _QUANTITY_Q), ("date", _DATE_Q), ("person", _PERSON_Q))
+        (m.start(), rank, kind)
+        for rank, kind, pattern in (
+            (0, "quantity", _QUANTITY_Q),
+            (0, "date", _DATE_Q),
+            (0, "person", _PERSON_Q),
+            (1, None, _OTHER_Q),  # "how many" and "what year" are kinds; "how", "what" are not
+        )
         if (m := pattern.search(q))
     ]
-    return min(found)[1] if found else None
+    return min(found, key=lambda x: x[:2])[2] if found else None
 
 
 def gives_kind(text: str, kind: str | None, question: str = "") -> bool:
