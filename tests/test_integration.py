@@ -60,11 +60,6 @@ def test_four_objectives(live_server, question: str, lang: str):
     assert_cites_objectives_paragraph(body)
     if lang == "en":
         assert "objectives" in answer or "goals" in answer  # answered in English
-    if lang == "fr" and missing == [("géolog",)]:
-        # A known failure (evaluation/data/seed-regression.jsonl): every prompt is now read
-        # the same way, and that way the model copies « Les autres objectifs incluent … » and
-        # leaves out the first objective, named in the sentence before
-        pytest.xfail(f"« géologie et exploration » left out: {body['answer']}")
     assert not missing, (missing, body["answer"])
 
 
