@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.grounding import numbers_in
 from rag.schema import Passage
 
 NO_ANSWER = {
@@ -60,19 +61,13 @@ def format_sources(passages: Sequence[Passage], texts: Sequence[str] | None = No
     return "\n\n".join(f"[{i}] {source_header(p)}\n{body}" for i, (p, body) in enumerate(pairs, 1))
 
 
-_COUNTS = {
-    "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9,
-    "dix": 10, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10,
-}  # fmt: skip
-_NUMBER = "|".join([*_COUNTS, r"\d{1,2}"])
 # « Quels sont les quatre objectifs… ? », "What are the agreement's four objectives?",
 # « Citez deux clubs… »: a question that asks for a list of so many things
 _ENUMERATION = re.compile(
     r"^\s*(?:(?:quel(?:le)?s|what|which)\s+(?:sont|étaient|seront|are|were|will be)\s+"
     r"(?:les|ses|leurs|ces|the|its|his|her|their|these|[\w’'-]+['’]s)\s+(?:[\w’'-]+['’]s\s+)?"
     r"|(?:citez|nommez|donnez|name|list|give)\s+(?:les\s+|the\s+)?)"
-    rf"({_NUMBER})\b",
+    r"([\w-]+)\b",
     re.IGNORECASE,
 )
 
@@ -80,10 +75,9 @@ _ENUMERATION = re.compile(
 def asked_count(question: str) -> int | None:
     """How many things a question asks to list (« Quels sont les quatre objectifs ? »: 4)."""
     m = _ENUMERATION.search(question)
-    if not m:
-        return None
-    word = m.group(1).lower()
-    return int(word) if word.isdigit() else _COUNTS[word]
+    counted = numbers_in(m.group(1)) if m else set()
+    count = int(next(iter(counted))) if len(counted) == 1 else 0
+    return count if count > 1 else None  # « Citez un lieu… » asks for one thing
 
 
 def _user_turn(sources: str, question: str, language: str, dated: bool = False) -> str:
@@ -97,7 +91,7 @@ def _user_turn(sources: str, question: str, language: str, dated: bool = False) 
     if dated:  # the question asks about a time: the answer says when each source reported it
         ask += " Say the date of each source you use."
     count = asked_count(question)
-    if count and count > 1:
+    if count:
         # the seed's « Quels sont les quatre objectifs de l'accord ? » listed three: the model
         # copied the sentence « Les autres objectifs incluent … » and left out the one before
         ask += f" The question asks for {count}: give all {count}."

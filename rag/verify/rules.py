@@ -141,10 +141,14 @@ def _spelled_acronyms(claim: str, names: set[str]) -> set[str]:
 
 
 @cache
-def _yes_no_words(language: str) -> frozenset[str]:
-    """An answer's "oui" or "yes" is no word the passages must hold: « Oui, le bourreau était
-    masqué [1] » was a right answer of the checking half dropped for its "oui"."""
-    return frozenset(analyse("oui non si yes no", language))
+def _stems(words: str, language: str) -> frozenset[str]:
+    """A fixed word list as `analyse` reads it in `language` (computed once per list)."""
+    return frozenset(analyse(words, language))
+
+
+# An answer's "oui" or "yes" is no word the passages must hold: « Oui, le bourreau était
+# masqué [1] » was a right answer of the checking half dropped for its "oui".
+_YES_NO = "oui non si yes no"
 
 
 # Words that frame an answer rather than state it: prepositions and adverbs our stop lists
@@ -162,16 +166,11 @@ _FRAMING = (
 )
 
 
-@cache
-def _framing_words(language: str) -> frozenset[str]:
-    return frozenset(analyse(_FRAMING, language))
-
-
 def _own_words(claim: str, question: str, language: str) -> list[str]:
     """The stems a claim adds to the question: not the question's, no digits, no word that
     frames an answer."""
     asked = set(analyse(question, language))
-    skip = _yes_no_words(language) | _framing_words(language)
+    skip = _stems(_YES_NO, language) | _stems(_FRAMING, language)
     return [
         w for w in analyse(claim, language) if w not in asked and not w.isdigit() and w not in skip
     ]
@@ -432,11 +431,6 @@ _ABOUT_SOURCES = (
 )
 
 
-@cache
-def _about_sources(language: str) -> frozenset[str]:
-    return frozenset(analyse(_ABOUT_SOURCES, language))
-
-
 def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     """A claim whose every word (stemmed, accents folded, stop words out) is already in the
     question adds nothing: "The new line opens when the line opens [1]" answers nothing. Nor
@@ -448,7 +442,7 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     question with its own words (the question copied back, "?" and all, does not)."""
     languages = {ev.used, ev.language}
     asked = set().union(*(analyse(ev.question, lang) for lang in languages))
-    meta = set().union(*(_about_sources(lang) for lang in languages))
+    meta = set().union(*(_stems(_ABOUT_SOURCES, lang) for lang in languages))
     question_capitals = {fold(w) for w in _names(ev.question)}
     yes_no = asks_yes_or_no(ev.question)
     out = []
