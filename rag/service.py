@@ -43,7 +43,6 @@ from rag.retrieval import (
 from rag.schema import Passage
 from rag.settings import RetrievalSettings
 from rag.verify import ClaimStream, Decision, Verified, VerifyConfig
-from rag.verify.rules import RESTATES_QUESTION
 
 __all__ = ["Answer", "AnswerService", "Citation", "Event"]
 log = logging.getLogger(__name__)
@@ -351,36 +350,25 @@ class AnswerService:
         pieces = 0
         t_gen = time.perf_counter()
         self._count("started")
-        for attempt in range(2):
-            drafting = self.reader.stream(prompt, cancel)
-            try:
-                for delta in drafting:
-                    pieces += 1
-                    first_token = first_token or time.perf_counter()
-                    ready = claims.feed(delta) if delta else ""
-                    if ready:
-                        first_text = first_text or time.perf_counter()
-                        yield Event("token", ready)
-                    if claims.stopped:
-                        why = "the answer abstained" if claims.abstained else "a rule stopped it"
-                        log.info("generation stopped: %s", why)
-                        break
-                    if is_repeating(claims.draft):
-                        log.warning("generation stopped: the model is repeating itself")
-                        break
-            finally:
-                drafting.close()  # stops llama.cpp mid-generation when we leave early
-            verified = claims.finish()
-            if attempt or not claims.only_restated():
-                break
-            # The draft only gave the question back (nothing was released): asked once more,
-            # told so. A 1.5B model copies a question it cannot place (« Pourquoi l'astre
-            # semble-t-il disparaître ? [1] »).
-            log.info("the draft only restated the question: asking again")
-            prompt = self.reader.again(prompt, claims.draft, language)
-            claims = new_claims()
-            reason = "the draft only gave the question back: the model was asked again"
-            claims.decisions.append(Decision(RESTATES_QUESTION, None, "drop", reason))
+        drafting = self.reader.stream(prompt, cancel)
+        try:
+            for delta in drafting:
+                pieces += 1
+                first_token = first_token or time.perf_counter()
+                ready = claims.feed(delta) if delta else ""
+                if ready:
+                    first_text = first_text or time.perf_counter()
+                    yield Event("token", ready)
+                if claims.stopped:
+                    why = "the answer abstained" if claims.abstained else "a rule stopped it"
+                    log.info("generation stopped: %s", why)
+                    break
+                if is_repeating(claims.draft):
+                    log.warning("generation stopped: the model is repeating itself")
+                    break
+        finally:
+            drafting.close()  # stops llama.cpp mid-generation when we leave early
+        verified = claims.finish()
         final = verified.text
         if verified.abstained:
             rest = final  # nothing was released before an abstention

@@ -23,7 +23,7 @@ from rag.gate import CancelledError
 from rag.grounding import insert_marker
 from rag.llm import count_prompt_tokens, to_chat_messages
 from rag.off_task import withhold_instructions
-from rag.prompting import LANGUAGE_NAME, build_messages, translation_messages
+from rag.prompting import build_messages, translation_messages
 from rag.schema import Passage
 from rag.text import answer_claims, with_apostrophes_of
 
@@ -49,19 +49,6 @@ class Reader:
         shown = [withhold_instructions(t) for t in focus_texts(passages, vector)]
         question = with_apostrophes_of(question, "\n".join(shown))
         return to_chat_messages(build_messages(question, passages, language, shown, dated))
-
-    def again(self, prompt: Sequence[ChatMessage], draft: str, language: str) -> list[ChatMessage]:
-        """The prompt once more, after a draft that only gave the question back."""
-        ask = (
-            "That repeats the question. Answer it with what the sources say, in "
-            f"{LANGUAGE_NAME[language]}, with a source number after every sentence."
-        )
-        return [
-            *prompt,
-            *to_chat_messages(
-                [{"role": "assistant", "content": draft}, {"role": "user", "content": ask}]
-            ),
-        ]
 
     def count_tokens(self, prompt: Sequence[ChatMessage]) -> int | None:
         return count_prompt_tokens(self.llm, prompt)

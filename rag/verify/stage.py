@@ -28,7 +28,6 @@ from rag.verify.render import recite
 from rag.verify.rules import (
     ABSTENTION,
     ANSWER_KIND,
-    RESTATES_QUESTION,
     Decision,
     Evidence,
     answer_kind,
@@ -133,20 +132,6 @@ class ClaimStream:
     def held_whole(self) -> bool:
         """The draft is in another language than the question: nothing is released early."""
         return self.used is not None and self.used != self.language
-
-    def only_restated(self) -> bool:
-        """The whole draft said nothing but the question back (every claim dropped by
-        `restates-question`), and nothing was released."""
-        dropped = {d.claim for d in self.decisions if d.action in ("drop", "stop")}
-        restated = {
-            d.claim for d in self.decisions if d.rule == RESTATES_QUESTION and d.action == "drop"
-        }
-        return (
-            not self.released
-            and bool(self.claims)
-            and not self._held
-            and dropped == restated == {c.index for c in self.claims}
-        )
 
     @property
     def stopped(self) -> bool:
