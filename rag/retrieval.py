@@ -25,7 +25,7 @@ from rag.passage_index import PassageIndex
 from rag.schema import Passage
 from rag.store import ChunkStore
 from rag.stories import StoryIndex
-from rag.text import plain_words, unshouted
+from rag.text import plain_words
 
 # Passages each retriever proposes before fusion: 30 keeps the gold paragraph among the
 # candidates of 0.95+ of PIAF questions for a few ms (docs/EVALUATION.md, retrieval).
@@ -106,7 +106,6 @@ class HybridRetriever:
     ) -> Retrieval:
         """The k best passages for `query`, among those that meet `filters` (each search
         applies them itself); `fold`: each story read from one article (reprints folded)."""
-        query = unshouted(query)
         language = language or detect_language(query)
         where = filters.where() if filters else None
         vector: np.ndarray | None = None

@@ -64,19 +64,6 @@ def normal_form(text: str) -> str:
     return _SPACES.sub(" ", text)
 
 
-def unshouted(text: str) -> str:
-    """A question typed in capitals, in sentence case: « OÙ AURA TIL LIEU LE FACE À FACE ? »
-    reads every word as a name (rag.verify's `question-names` then wants passages to name
-    « face ») and embeds away from the articles' lowercase words. More than 60% of 8+
-    letters in capitals."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 8 or sum(c.isupper() for c in letters) <= 0.6 * len(letters):
-        return text
-    lowered = text.lower()
-    first = next(i for i, c in enumerate(lowered) if c.isalpha())
-    return lowered[:first] + lowered[first].upper() + lowered[first + 1 :]
-
-
 _APOSTROPHES = re.compile(r"(?<=\w)['’](?=\w)")
 
 

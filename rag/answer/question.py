@@ -16,7 +16,7 @@ from datetime import datetime
 from rag.answer.when import NO_TIME, TimeAsk, read_time
 from rag.conversation import clean_condensed, condense_messages, needs_condensing
 from rag.language import detect_language
-from rag.text import fold, unshouted
+from rag.text import fold
 
 Generate = Callable[[list[dict]], str]
 
@@ -50,7 +50,7 @@ class Question:
 def question_of(messages: Sequence[dict], now: datetime | None = None) -> Question:
     """The last user message of a conversation (earlier messages are its context); `now`,
     the time relative expressions ("last week") count from (none: no time is read)."""
-    text = unshouted(messages[-1]["content"].strip())
+    text = messages[-1]["content"].strip()
     return Question(text, detect_language(text), tuple(messages[:-1]), text, now)
 
 
