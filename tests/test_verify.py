@@ -852,3 +852,21 @@ def test_what_the_english_checking_half_showed_the_rules_dropped_wrongly():
     norm = ["When a number is multiplied by p, its p-adic norm gets smaller."]
     q = "What happens to the norm when a number is multiplied by p?"
     assert not run("The norm gets smaller [1].", norm, q).abstained
+
+
+def test_a_list_whose_every_item_was_dropped_is_no_answer():
+    """« Pour préparer un kouign-amann, il faut : » then quantities no passage gives (an
+    unanswerable question of the tuning sample, answered by its opening line alone)."""
+    ps = passages(
+        ["Le kouign-amann est un gâteau breton de Douarnenez, riche en beurre et en sucre."], "fr"
+    )
+    q = "Quels ingrédients faut-il pour préparer un kouign-amann ?"
+    made_up = "Pour préparer un kouign-amann, il faut :\n- 100 g de farine [1]\n- 250 ml d'eau [1]"
+    v = verify(made_up, ps, q, "fr")
+    assert v.abstained and v.text == "Les sources ne le disent pas."
+    assert v.decisions[-1].reason == "nothing is left but the line opening a list"
+    # an item that holds keeps its opening line; a trailing one with no item left goes
+    v = verify(made_up.replace("- 100 g de farine", "- du beurre"), ps, q, "fr")
+    assert v.text.startswith("Pour préparer un kouign-amann, il faut :\n- du beurre [1]")
+    v = verify("Le kouign-amann est breton [1]. Il faut :\n- 100 g de farine [1]", ps, q, "fr")
+    assert v.text == "Le kouign-amann est breton [1]."

@@ -118,7 +118,8 @@ class ClaimStream:
         self.halted = False  # a "stop" decision: the rest of the draft is not read
         self.released = ""  # client numbering
         self._markers = MarkerFilter(len(passages))
-        # (gap before it, rendered claim, says only that the sources lack something)
+        # (gap before it, rendered claim, waits: says only that the sources lack something,
+        # or opens a list)
         self._held: list[tuple[str, str, bool, Claim]] = []
         # a question that asks for a figure, a date or a name: claims wait for one giving it
         self.kind = None if ANSWER_KIND in self.config.rules_off else asked_kind(question)
@@ -230,7 +231,11 @@ class ClaimStream:
         if notes and live is not None:
             rendered = rendered.rstrip() + " " + " ".join(notes)
         lacks = ABSTENTION not in rules_off and is_abstention(live.raw, self.language)
-        self._held.append((gap, rendered, lacks, live))
+        # a line opening a list says nothing until an item of it does: « Pour préparer un
+        # kouign-amann, il faut : » was answered alone once every made-up quantity after it
+        # was dropped (an unanswerable question of the tuning sample)
+        opens_list = ABSTENTION not in rules_off and live.text.rstrip().endswith(":")
+        self._held.append((gap, rendered, lacks or opens_list, live))
         if not lacks and not self.kind_met and gives_kind(live.text, self.kind, self.question):
             self.kind_met = True
 
@@ -272,8 +277,14 @@ class ClaimStream:
                 self._abstain(None, d.reason, d.rule)
                 return
         if final and self._held and not says and not self.released:
-            self._abstain(None, "every claim says the sources do not answer")
+            if any(c.text.rstrip().endswith(":") for *_, c in self._held):
+                self._abstain(None, "nothing is left but the line opening a list")
+            else:
+                self._abstain(None, "every claim says the sources do not answer")
             return
+        if final:  # a list's opening line whose items were all dropped ends nothing
+            while self._held and self._held[-1][3].text.rstrip().endswith(":"):
+                self._held.pop()
         upto = len(self._held) if final else (says[-1] + 1 if says else 0)
         for gap, rendered, *_ in self._held[:upto]:
             if self.released:
