@@ -870,3 +870,28 @@ def test_a_list_whose_every_item_was_dropped_is_no_answer():
     assert v.text.startswith("Pour préparer un kouign-amann, il faut :\n- du beurre [1]")
     v = verify("Le kouign-amann est breton [1]. Il faut :\n- 100 g de farine [1]", ps, q, "fr")
     assert v.text == "Le kouign-amann est breton [1]."
+
+
+def test_a_period_answers_when():
+    """« De quand date le compte rendu de Philip Henry ? »: « … rédigé durant la Restauration »
+    (a right answer of the checking half declined for want of a date)."""
+    text = (
+        "Le compte rendu de Philip Henry, rédigé durant la Restauration, douze ans après "
+        "l'événement, décrit la foule."
+    )
+    q = "De quand date le compte rendu de Philip Henry ?"
+    draft = "Le compte-rendu de Philip Henry fut rédigé durant la Restauration [1]."
+    v = verify(draft, passages([text], "fr"), q, "fr")
+    assert not v.abstained and "Restauration" in v.text
+    # a place is still no date
+    v = verify("Philip Henry l'a rédigé dans sa maison [1].", passages([text], "fr"), q, "fr")
+    assert v.abstained
+
+
+def test_a_no_after_a_colon_is_no_name():
+    """« L'aviation birmane a-t-elle déjà été engagée en combat aérien ? » answered « La
+    réponse est : Non [1] » was dropped for the name « Non » (checking half)."""
+    text = "Au cours de son histoire, l'aviation birmane n'a jamais été engagée en combat aérien."
+    q = "L'aviation birmane a-t-elle déjà été engagée en combat aérien ?"
+    v = verify("La réponse est : Non [1].", passages([text], "fr"), q, "fr")
+    assert not v.abstained and v.text == "La réponse est : Non [1]."

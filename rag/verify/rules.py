@@ -117,8 +117,11 @@ _NAME = re.compile(r"(?<=[\w,;:] )[A-ZÀ-ÖØ-Þ][\w’'-]+")
 
 
 def _names(claim: str) -> list[str]:
-    """Capitalised words that do not start a sentence: people, places, organisations."""
-    return [n.split("’")[-1].split("'")[-1] for n in _NAME.findall(claim.strip())]
+    """Capitalised words that do not start a sentence: people, places, organisations; not a
+    yes or a no after a colon (« La réponse est : Non [1] », a right answer of the checking
+    half dropped for its « Non »)."""
+    found = [n.split("’")[-1].split("'")[-1] for n in _NAME.findall(claim.strip())]
+    return [n for n in found if fold(n) not in _YES_NO.split()]
 
 
 _ACRONYM_SPELLED = re.compile(
@@ -162,7 +165,9 @@ _FRAMING = (
     "between about around approximately roughly nearly almost since before after during until "
     "among also very more less often usually generally called named known under "
     # an age: « 18 ans », "9–18 years old" (a right answer of the checking half dropped)
-    "ans agee agees years old aged"
+    "ans agee agees years old aged "
+    # « La réponse est : Non [1] » (a right answer of the checking half dropped)
+    "reponse answer"
 )
 
 
@@ -442,8 +447,7 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
     question with its own words (the question copied back, "?" and all, does not).
     A draft whose every claim this drops is declined: the model asked again, told so, answered
     none of 17 such questions (3 tuning, 14 checking), nor did the passages' sentence closest
-    to the question hold the answer on the tuning half (docs/EVALUATION.md, "Drafts that give
-    the question back")."""
+    to the question hold the answer on the tuning half (docs/EVALUATION.md, "Late night")."""
     languages = {ev.used, ev.language}
     asked = set().union(*(analyse(ev.question, lang) for lang in languages))
     meta = set().union(*(_stems(_ABOUT_SOURCES, lang) for lang in languages))
@@ -710,6 +714,12 @@ _DATE = re.compile(
     r"\b\d{1,4}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b[XVI]{1,5}e\b"
     r"|\b(?:en|cet|l|d|le|de l) ete\b"
 )
+# A period answers "when" too: « rédigé durant la Restauration » (a right answer of the
+# checking half declined for want of a date), « sous Louis XIV », "during the Reformation"
+_PERIOD = re.compile(
+    r"\b(?:durant|pendant|sous|lors d[eu]|au cours d[eu]|during|under)\s+"
+    r"(?:(?:la|le|les|l['’]|the)\s*)?(?:[A-ZÀ-ÖØ-Þ]\w+|règne|regne|reign|guerre|war)"
+)
 _PROPER = re.compile(r"(?:^|[\s(«\"“])(?:[A-ZÀ-ÖØ-Þ][\w’'-]+|[A-Z]{2,})")
 _OPENERS = {
     "le", "la", "les", "l", "un", "une", "des", "il", "elle", "ils", "elles", "ce", "cette",
@@ -746,7 +756,7 @@ def gives_kind(text: str, kind: str | None, question: str = "") -> bool:
     if kind == "quantity":
         return bool(numbers_in(text) or _VAGUE_QUANTITY.search(fold(text)))
     if kind == "date":
-        return bool(_DATE.search(re.sub(r"['’]", " ", fold(text))))
+        return bool(_DATE.search(re.sub(r"['’]", " ", fold(text))) or _PERIOD.search(text))
     names = [m.group(0).strip(' («"“') for m in _PROPER.finditer(text)]
     if any(fold(n).split("’")[0].split("'")[0] not in _OPENERS for n in names):
         return True
