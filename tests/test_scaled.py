@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -108,10 +109,12 @@ def test_workers_answer_from_an_upload_and_forget_a_deletion(scaled, tmp_path: P
                 or "120" in body["answer"]
                 or ("cent vingt" in body["answer"])
             ), body
-        for _ in range(40):  # the kernel hands connections to either worker: see both
-            if len(workers) == 2:
-                break
-            workers[retrieved(url, "mine de zinc Plouguerneau")[0]] += 1
+        with ThreadPoolExecutor(4) as pool:  # four at a time: both workers get some
+            for _ in range(15):
+                if len(workers) == 2:
+                    break
+                for worker, _docs in pool.map(retrieved, [url] * 4, ["mine de zinc"] * 4):
+                    workers[worker] += 1
         assert len(workers) == 2, workers
 
         # made through another host: followed within seconds (keyword rows and sentences)
@@ -123,10 +126,15 @@ def test_workers_answer_from_an_upload_and_forget_a_deletion(scaled, tmp_path: P
 
         assert httpx.delete(f"{url}/v1/documents/zinc", timeout=60).status_code == 200
         seen: Counter[str] = Counter()
-        for _ in range(12):
-            worker, docs = retrieved(url, "mine de zinc Plouguerneau")
-            seen[worker] += 1
-            assert "zinc" not in docs
+        # four at a time, until both workers have answered: asked one after the other, the
+        # kernel may hand every connection to the same idle worker (a CI run saw 12 of 12)
+        with ThreadPoolExecutor(4) as pool:
+            for _ in range(15):
+                for worker, docs in pool.map(retrieved, [url] * 4, ["mine de zinc"] * 4):
+                    seen[worker] += 1
+                    assert "zinc" not in docs
+                if len(seen) == 2:
+                    break
         assert len(seen) == 2, seen  # every worker forgot it
         _, docs = retrieved(host_b.url, "mine de zinc Plouguerneau")
         assert "zinc" not in docs  # and the other host at once: its record is gone
