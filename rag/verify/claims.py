@@ -30,11 +30,14 @@ class Claim:
         return self.start, self.end
 
     @property
+    def opens_list(self) -> bool:
+        """A line that introduces a list (« … il faut : »): it says nothing of its own."""
+        return self.text.rstrip().endswith(":")
+
+    @property
     def needs_citation(self) -> bool:
-        """Uncited, and more than a fragment or a line that introduces a list (ends with ':')."""
-        return (
-            not self.cites and not self.text.rstrip().endswith(":") and len(self.text.split()) >= 3
-        )
+        """Uncited, and more than a fragment or a line that introduces a list."""
+        return not self.cites and not self.opens_list and len(self.text.split()) >= 3
 
     @property
     def says(self) -> str:

@@ -458,7 +458,7 @@ def restates_question(claims: Sequence[Claim], ev: Evidence) -> list[Decision]:
         if not any(ch.isalnum() for ch in c.text):  # "[1], [2], [3]": markers and commas
             out.append(Decision(RESTATES_QUESTION, c.index, "drop", "says nothing: only markers"))
             continue
-        if c.text.rstrip().endswith(":"):
+        if c.opens_list:
             continue
         if any(fold(n) not in question_capitals for n in _names(c.text)):
             continue  # a name the question did not write as a name: what it asked for

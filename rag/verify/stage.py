@@ -234,7 +234,7 @@ class ClaimStream:
         # a line opening a list says nothing until an item of it does: « Pour préparer un
         # kouign-amann, il faut : » was answered alone once every made-up quantity after it
         # was dropped (an unanswerable question of the tuning sample)
-        opens_list = ABSTENTION not in rules_off and live.text.rstrip().endswith(":")
+        opens_list = ABSTENTION not in rules_off and live.opens_list
         self._held.append((gap, rendered, lacks or opens_list, live))
         if not lacks and not self.kind_met and gives_kind(live.text, self.kind, self.question):
             self.kind_met = True
@@ -277,13 +277,13 @@ class ClaimStream:
                 self._abstain(None, d.reason, d.rule)
                 return
         if final and self._held and not says and not self.released:
-            if any(c.text.rstrip().endswith(":") for *_, c in self._held):
+            if any(c.opens_list for *_, c in self._held):
                 self._abstain(None, "nothing is left but the line opening a list")
             else:
                 self._abstain(None, "every claim says the sources do not answer")
             return
         if final:  # a list's opening line whose items were all dropped ends nothing
-            while self._held and self._held[-1][3].text.rstrip().endswith(":"):
+            while self._held and self._held[-1][3].opens_list:
                 self._held.pop()
         upto = len(self._held) if final else (says[-1] + 1 if says else 0)
         for gap, rendered, *_ in self._held[:upto]:
