@@ -156,19 +156,6 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
         help="another row of ours with these settings, on the same questions in the same run "
         "(repeatable), e.g. 'quote:RAG_PROMPT_STYLE=quote'",
     )
-    p.add_argument(
-        "--rerank",
-        type=int,
-        default=None,
-        metavar="N",
-        help="ours reads its fused top N in the order of the cross-encoder trained by "
-        "`python -m evaluation.rerank` (an experiment, issue #29)",
-    )
-    p.add_argument(
-        "--rerank-fusion",
-        action="store_true",
-        help="with --rerank: order by reciprocal rank fusion of retrieval's and the model's",
-    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
     return p
@@ -203,8 +190,6 @@ def _config(args: argparse.Namespace):
         progress=not args.quiet,
         log=(args.out / "answers.jsonl") if args.out else None,
         variants=[parse_variant(v) for v in args.variant],
-        rerank=args.rerank,
-        rerank_fusion=args.rerank_fusion,
     )
 
 

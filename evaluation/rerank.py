@@ -330,39 +330,6 @@ def measure(args: argparse.Namespace) -> None:
     (args.out / "measure.json").write_text(json.dumps(report, indent=2))
 
 
-def reranking_retriever(base, out: Path, n: int, fusion: bool = False, threads: int = 2):
-    """`base` (a HybridRetriever) with its fused top `n` put in the cross-encoder's order
-    (`fusion`: by reciprocal rank fusion of retrieval's order and the cross-encoder's):
-    for the answer rows of `rag eval --rerank N` only, never a setting of the service. The
-    scores stay where they were by rank (the best place keeps the best fused score), so the
-    service reads as many passages as it would have; only which ones changes."""
-    import torch
-
-    from rag.retrieval import HybridRetriever
-
-    torch.set_num_threads(threads)
-    tokenizer, model, meta = load_trained(out)
-
-    class RerankingRetriever(HybridRetriever):
-        def search(self, query, k, language=None, filters=None, fold=True):  # type: ignore[override]
-            found = super().search(query, max(k, n), language, filters, fold)
-            head = found.passages[:n]
-            if len(head) > 1:
-                pairs = [(query, p.chunk.text) for p in head]
-                scores = model(**encode(tokenizer, pairs, meta["max_len"])).logits.view(-1)
-                places = [p.score for p in head]
-                order = (fused if fusion else reranked)(scores.tolist())
-                head = [head[i] for i in order]
-                for p, score in zip(head, places, strict=True):
-                    p.score = score
-            found.passages = (head + found.passages[n:])[:k]
-            return found
-
-    retriever = RerankingRetriever.__new__(RerankingRetriever)
-    retriever.__dict__.update(base.__dict__)
-    return retriever
-
-
 def reranked(scores: Sequence[float]) -> list[int]:
     """The top N in the cross-encoder's order."""
     return sorted(range(len(scores)), key=lambda i: -scores[i])

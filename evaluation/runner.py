@@ -78,8 +78,6 @@ class EvalConfig:
     derived: bool = True  # add rows computed from our generations (proposed post-processing)
     # other rows of ours, each with its settings changed: (name, {field: value})
     variants: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    rerank: int | None = None  # ours reads the fused top N in a trained cross-encoder's order
-    rerank_fusion: bool = False  # ...fused by reciprocal rank with retrieval's own order
 
     def settings(self) -> Settings:
         overrides: dict[str, Any] = {"data_dir": self.data_dir or default_data_dir()}
@@ -571,13 +569,6 @@ def run(config: EvalConfig) -> EvalRun:
             return service
 
         service = service_for(settings)
-        if config.rerank:  # issue #29's experiment: evaluation/rerank.py, artifacts/rerank
-            from evaluation.rerank import reranking_retriever
-
-            out = PROJECT_ROOT / "artifacts" / "rerank"
-            service.retriever = reranking_retriever(
-                service.retriever, out, config.rerank, config.rerank_fusion
-            )
         pipelines.append(OursInProcess("ours", service))
         for name, updates in config.variants:
             # validated like the environment would be (a typo fails here, not mid-run)
