@@ -77,6 +77,21 @@ def retrieved(url: str, question: str) -> tuple[str, dict[str, dict]]:
     return r.headers["x-worker"], {p["doc_id"]: p["scores"] for p in r.json()["passages"]}
 
 
+def retrieved_by_both(url: str, question: str, seen: Counter[str]) -> list[dict[str, dict]]:
+    """Retrieve four at a time until both workers have answered (15 rounds at most), counting
+    in `seen` who answered: asked one after the other, the kernel may hand every connection to
+    the same idle worker (a CI run saw 12 of 12). Every answer's passages, by document."""
+    answers = []
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(15):
+            if len(seen) == 2:
+                break
+            for worker, docs in pool.map(retrieved, [url] * 4, [question] * 4):
+                seen[worker] += 1
+                answers.append(docs)
+    return answers
+
+
 def test_workers_answer_from_an_upload_and_forget_a_deletion(scaled, tmp_path: Path):
     url, ports, _ = scaled
     health = httpx.get(f"{url}/healthz").json()
@@ -109,12 +124,7 @@ def test_workers_answer_from_an_upload_and_forget_a_deletion(scaled, tmp_path: P
                 or "120" in body["answer"]
                 or ("cent vingt" in body["answer"])
             ), body
-        with ThreadPoolExecutor(4) as pool:  # four at a time: both workers get some
-            for _ in range(15):
-                if len(workers) == 2:
-                    break
-                for worker, _docs in pool.map(retrieved, [url] * 4, ["mine de zinc"] * 4):
-                    workers[worker] += 1
+        retrieved_by_both(url, "mine de zinc", workers)
         assert len(workers) == 2, workers
 
         # made through another host: followed within seconds (keyword rows and sentences)
@@ -126,15 +136,8 @@ def test_workers_answer_from_an_upload_and_forget_a_deletion(scaled, tmp_path: P
 
         assert httpx.delete(f"{url}/v1/documents/zinc", timeout=60).status_code == 200
         seen: Counter[str] = Counter()
-        # four at a time, until both workers have answered: asked one after the other, the
-        # kernel may hand every connection to the same idle worker (a CI run saw 12 of 12)
-        with ThreadPoolExecutor(4) as pool:
-            for _ in range(15):
-                for worker, docs in pool.map(retrieved, [url] * 4, ["mine de zinc"] * 4):
-                    seen[worker] += 1
-                    assert "zinc" not in docs
-                if len(seen) == 2:
-                    break
+        answers = retrieved_by_both(url, "mine de zinc", seen)
+        assert answers and not any("zinc" in docs for docs in answers)
         assert len(seen) == 2, seen  # every worker forgot it
         _, docs = retrieved(host_b.url, "mine de zinc Plouguerneau")
         assert "zinc" not in docs  # and the other host at once: its record is gone
